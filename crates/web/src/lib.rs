@@ -1,0 +1,1 @@
+//! Browser package (see issue 4).
