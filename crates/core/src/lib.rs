@@ -25,6 +25,7 @@ pub mod mask;
 mod protocol;
 mod recv;
 mod rng;
+pub mod session;
 pub mod utf8;
 
 pub use error::Error;
