@@ -1,1 +1,14 @@
-//! Node addon (see issue 3).
+//! Node addon for ferrosocket (napi-rs), "Transport A" of the design: Node owns the
+//! socket, this addon owns nothing but a `ferrosocket_core::Connection` per WebSocket.
+//!
+//! * [`engine::Engine`]: one per WebSocket. `feed(chunk)` parses a received chunk in one
+//!   call and returns every event of it; `send`/`ping`/`pong`/`close` append framed bytes
+//!   to an output buffer that JS takes once per flush (`takeOutput`).
+//! * [`handshake`]: accept key, request/response validation, subprotocol and
+//!   permessage-deflate negotiation — every protocol decision of the opening handshake.
+//!
+//! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
+
+mod engine;
+mod error;
+mod handshake;

@@ -1,0 +1,337 @@
+// Type declarations of `ferrosocket`: the `ws` 8.x API. Code written against
+// `@types/ws` type-checks against these (tests/node/types.test.js checks it).
+/// <reference types="node" />
+
+import { EventEmitter } from "events";
+import {
+    Agent,
+    ClientRequest,
+    ClientRequestArgs,
+    IncomingMessage,
+    OutgoingHttpHeaders,
+    Server as HTTPServer,
+} from "http";
+import { Server as HTTPSServer } from "https";
+import { createConnection } from "net";
+import { Duplex, DuplexOptions } from "stream";
+import { SecureContextOptions } from "tls";
+import { URL } from "url";
+import { ZlibOptions } from "zlib";
+
+type BufferLike =
+    | string
+    | Buffer
+    | DataView
+    | number
+    | ArrayBufferView
+    | Uint8Array
+    | ArrayBuffer
+    | SharedArrayBuffer
+    | Blob
+    | readonly any[]
+    | readonly number[]
+    | { valueOf(): ArrayBuffer }
+    | { valueOf(): SharedArrayBuffer }
+    | { valueOf(): Uint8Array }
+    | { valueOf(): readonly number[] }
+    | { valueOf(): string }
+    | { [Symbol.toPrimitive](hint: string): string };
+
+type WsListener<Args extends any[]> = (this: WebSocket, ...args: Args) => void;
+
+interface WebSocketEvents {
+    close: [code: number, reason: Buffer];
+    error: [error: Error];
+    upgrade: [request: IncomingMessage];
+    message: [data: WebSocket.RawData, isBinary: boolean];
+    open: [];
+    ping: [data: Buffer];
+    pong: [data: Buffer];
+    redirect: [url: string, request: ClientRequest];
+    "unexpected-response": [request: ClientRequest, response: IncomingMessage];
+}
+
+declare class WebSocket extends EventEmitter {
+    static readonly CONNECTING: 0;
+    static readonly OPEN: 1;
+    static readonly CLOSING: 2;
+    static readonly CLOSED: 3;
+
+    binaryType: "nodebuffer" | "arraybuffer" | "fragments" | "blob";
+    readonly bufferedAmount: number;
+    readonly extensions: string;
+    readonly isPaused: boolean;
+    readonly protocol: string;
+    readonly readyState: 0 | 1 | 2 | 3;
+    readonly url: string;
+
+    readonly CONNECTING: 0;
+    readonly OPEN: 1;
+    readonly CLOSING: 2;
+    readonly CLOSED: 3;
+
+    onopen: ((event: WebSocket.Event) => void) | null;
+    onerror: ((event: WebSocket.ErrorEvent) => void) | null;
+    onclose: ((event: WebSocket.CloseEvent) => void) | null;
+    onmessage: ((event: WebSocket.MessageEvent) => void) | null;
+
+    constructor(address: null);
+    constructor(address: string | URL, options?: WebSocket.ClientOptions | ClientRequestArgs);
+    constructor(
+        address: string | URL,
+        protocols?: string | string[],
+        options?: WebSocket.ClientOptions | ClientRequestArgs,
+    );
+
+    close(code?: number, data?: string | Buffer): void;
+    ping(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
+    pong(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
+    send(data: BufferLike, cb?: (err?: Error) => void): void;
+    send(
+        data: BufferLike,
+        options: {
+            mask?: boolean | undefined;
+            binary?: boolean | undefined;
+            compress?: boolean | undefined;
+            fin?: boolean | undefined;
+        },
+        cb?: (err?: Error) => void,
+    ): void;
+    terminate(): void;
+    pause(): void;
+    resume(): void;
+
+    addEventListener<K extends keyof WebSocket.WebSocketEventMap>(
+        type: K,
+        listener:
+            | ((event: WebSocket.WebSocketEventMap[K]) => void)
+            | { handleEvent(event: WebSocket.WebSocketEventMap[K]): void },
+        options?: WebSocket.EventListenerOptions,
+    ): void;
+    removeEventListener<K extends keyof WebSocket.WebSocketEventMap>(
+        type: K,
+        listener:
+            | ((event: WebSocket.WebSocketEventMap[K]) => void)
+            | { handleEvent(event: WebSocket.WebSocketEventMap[K]): void },
+    ): void;
+
+    on<K extends keyof WebSocketEvents>(event: K, listener: WsListener<WebSocketEvents[K]>): this;
+    on(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+    once<K extends keyof WebSocketEvents>(event: K, listener: WsListener<WebSocketEvents[K]>): this;
+    once(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+    off<K extends keyof WebSocketEvents>(event: K, listener: WsListener<WebSocketEvents[K]>): this;
+    off(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+    addListener<K extends keyof WebSocketEvents>(event: K, listener: (...args: WebSocketEvents[K]) => void): this;
+    addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+    removeListener<K extends keyof WebSocketEvents>(event: K, listener: (...args: WebSocketEvents[K]) => void): this;
+    removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+declare const WebSocketAlias: typeof WebSocket;
+interface WebSocketAlias extends WebSocket {}
+
+declare namespace WebSocket {
+    type RawData = Buffer | ArrayBuffer | Buffer[];
+    type Data = string | Buffer | ArrayBuffer | Buffer[];
+    type CertMeta = string | string[] | Buffer | Buffer[];
+
+    type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = (info: {
+        origin: string;
+        secure: boolean;
+        req: Request;
+    }) => boolean;
+
+    type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = (
+        info: { origin: string; secure: boolean; req: Request },
+        callback: (res: boolean, code?: number, message?: string, headers?: OutgoingHttpHeaders) => void,
+    ) => void;
+
+    type FinishRequestCallback = (request: ClientRequest, websocket: WebSocket) => void;
+
+    interface ClientOptions extends SecureContextOptions {
+        protocol?: string | undefined;
+        followRedirects?: boolean | undefined;
+        generateMask?(mask: Buffer): void;
+        handshakeTimeout?: number | undefined;
+        maxRedirects?: number | undefined;
+        perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
+        localAddress?: string | undefined;
+        protocolVersion?: number | undefined;
+        headers?: { [key: string]: string } | undefined;
+        origin?: string | undefined;
+        agent?: Agent | undefined;
+        host?: string | undefined;
+        family?: number | undefined;
+        checkServerIdentity?(servername: string, cert: CertMeta): boolean;
+        rejectUnauthorized?: boolean | undefined;
+        allowSynchronousEvents?: boolean | undefined;
+        autoPong?: boolean | undefined;
+        closeTimeout?: number | undefined;
+        maxPayload?: number | undefined;
+        maxFragments?: number | undefined;
+        maxBufferedChunks?: number | undefined;
+        maxPendingAutoPongs?: number | undefined;
+        skipUTF8Validation?: boolean | undefined;
+        createConnection?: typeof createConnection | undefined;
+        finishRequest?: FinishRequestCallback | undefined;
+    }
+
+    interface PerMessageDeflateOptions {
+        serverNoContextTakeover?: boolean | undefined;
+        clientNoContextTakeover?: boolean | undefined;
+        serverMaxWindowBits?: number | undefined;
+        clientMaxWindowBits?: number | undefined;
+        zlibDeflateOptions?:
+            | {
+                  flush?: number | undefined;
+                  finishFlush?: number | undefined;
+                  chunkSize?: number | undefined;
+                  windowBits?: number | undefined;
+                  level?: number | undefined;
+                  memLevel?: number | undefined;
+                  strategy?: number | undefined;
+                  dictionary?: Buffer | Buffer[] | DataView | undefined;
+                  info?: boolean | undefined;
+              }
+            | undefined;
+        zlibInflateOptions?: ZlibOptions | undefined;
+        threshold?: number | undefined;
+        concurrencyLimit?: number | undefined;
+    }
+
+    interface Event {
+        type: string;
+        target: WebSocket;
+    }
+
+    interface ErrorEvent {
+        error: any;
+        message: string;
+        type: string;
+        target: WebSocket;
+    }
+
+    interface CloseEvent {
+        wasClean: boolean;
+        code: number;
+        reason: string;
+        type: string;
+        target: WebSocket;
+    }
+
+    interface MessageEvent {
+        data: Data;
+        type: string;
+        target: WebSocket;
+    }
+
+    interface WebSocketEventMap {
+        open: Event;
+        error: ErrorEvent;
+        close: CloseEvent;
+        message: MessageEvent;
+    }
+
+    interface EventListenerOptions {
+        once?: boolean | undefined;
+    }
+
+    interface ServerOptions<
+        U extends typeof WebSocket = typeof WebSocket,
+        V extends typeof IncomingMessage = typeof IncomingMessage,
+    > {
+        host?: string | undefined;
+        port?: number | undefined;
+        backlog?: number | undefined;
+        server?: HTTPServer<V> | HTTPSServer<V> | undefined;
+        verifyClient?:
+            | VerifyClientCallbackAsync<InstanceType<V>>
+            | VerifyClientCallbackSync<InstanceType<V>>
+            | undefined;
+        handleProtocols?: (protocols: Set<string>, request: InstanceType<V>) => string | false;
+        path?: string | undefined;
+        noServer?: boolean | undefined;
+        allowSynchronousEvents?: boolean | undefined;
+        autoPong?: boolean | undefined;
+        clientTracking?: boolean | undefined;
+        closeTimeout?: number | undefined;
+        perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
+        maxPayload?: number | undefined;
+        maxFragments?: number | undefined;
+        maxBufferedChunks?: number | undefined;
+        maxPendingAutoPongs?: number | undefined;
+        skipUTF8Validation?: boolean | undefined;
+        WebSocket?: U | undefined;
+    }
+
+    interface AddressInfo {
+        address: string;
+        family: string;
+        port: number;
+    }
+
+    interface ServerEvents<T, R> {
+        connection: [socket: T, request: R];
+        error: [error: Error];
+        headers: [headers: string[], request: R];
+        close: [];
+        listening: [];
+        wsClientError: [error: Error, socket: Duplex, request: R];
+    }
+
+    class Server<
+        T extends typeof WebSocket = typeof WebSocket,
+        U extends typeof IncomingMessage = typeof IncomingMessage,
+    > extends EventEmitter {
+        options: ServerOptions<T, U>;
+        path: string;
+        clients: Set<InstanceType<T>>;
+
+        constructor(options?: ServerOptions<T, U>, callback?: () => void);
+
+        address(): AddressInfo | string | null;
+        close(cb?: (err?: Error) => void): void;
+        handleUpgrade(
+            request: InstanceType<U>,
+            socket: Duplex,
+            upgradeHead: Buffer,
+            callback: (client: InstanceType<T>, request: InstanceType<U>) => void,
+        ): void;
+        shouldHandle(request: InstanceType<U>): boolean | Promise<boolean>;
+
+        on<K extends keyof ServerEvents<InstanceType<T>, InstanceType<U>>>(
+            event: K,
+            listener: (this: Server<T>, ...args: ServerEvents<InstanceType<T>, InstanceType<U>>[K]) => void,
+        ): this;
+        on(event: string | symbol, listener: (this: Server<T>, ...args: any[]) => void): this;
+        once<K extends keyof ServerEvents<InstanceType<T>, InstanceType<U>>>(
+            event: K,
+            listener: (this: Server<T>, ...args: ServerEvents<InstanceType<T>, InstanceType<U>>[K]) => void,
+        ): this;
+        once(event: string | symbol, listener: (this: Server<T>, ...args: any[]) => void): this;
+        off<K extends keyof ServerEvents<InstanceType<T>, InstanceType<U>>>(
+            event: K,
+            listener: (this: Server<T>, ...args: ServerEvents<InstanceType<T>, InstanceType<U>>[K]) => void,
+        ): this;
+        off(event: string | symbol, listener: (this: Server<T>, ...args: any[]) => void): this;
+        addListener<K extends keyof ServerEvents<InstanceType<T>, InstanceType<U>>>(
+            event: K,
+            listener: (...args: ServerEvents<InstanceType<T>, InstanceType<U>>[K]) => void,
+        ): this;
+        addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+        removeListener<K extends keyof ServerEvents<InstanceType<T>, InstanceType<U>>>(
+            event: K,
+            listener: (...args: ServerEvents<InstanceType<T>, InstanceType<U>>[K]) => void,
+        ): this;
+        removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+
+    const WebSocketServer: typeof Server;
+    interface WebSocketServer extends Server {}
+    const WebSocket: typeof WebSocketAlias;
+    interface WebSocket extends WebSocketAlias {}
+
+    function createWebSocketStream(websocket: WebSocket, options?: DuplexOptions): Duplex;
+}
+
+export = WebSocket;

@@ -1,0 +1,26 @@
+'use strict';
+
+// Shared constants of the façade. Nothing here is a protocol rule: those live in the core.
+
+const hasBlob = typeof Blob !== 'undefined';
+const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
+if (hasBlob) BINARY_TYPES.push('blob');
+
+module.exports = {
+  BINARY_TYPES,
+  CLOSE_TIMEOUT: 30000,
+  EMPTY_BUFFER: Buffer.alloc(0),
+  hasBlob,
+  READY_STATES: ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'],
+  kForOnEventAttribute: Symbol('kIsForOnEventAttribute'),
+  kListener: Symbol('kListener'),
+  kWebSocket: Symbol('websocket'),
+  NOOP: () => {},
+  // Event kinds of Engine#feed (crates/node/src/engine.rs).
+  EV_TEXT: 1,
+  EV_BINARY: 2,
+  EV_PING: 3,
+  EV_PONG: 4,
+  EV_CLOSE: 5,
+  EV_ERROR: 6
+};

@@ -1,0 +1,340 @@
+'use strict';
+
+// The ws-compatible WebSocketServer: listening, path routing, verifyClient,
+// handleProtocols and the 101 answer. Request validation, the accept key and
+// permessage-deflate negotiation come from the core.
+
+const EventEmitter = require('events');
+const http = require('http');
+
+const {
+  buildResponse,
+  serverAcceptDeflate,
+  validateRequest
+} = require('./binding');
+const { CLOSE_TIMEOUT, kWebSocket } = require('./constants');
+const { deflateOptions } = require('./deflate-options');
+const WebSocket = require('./websocket');
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+class WebSocketServer extends EventEmitter {
+  /**
+   * @param {Object} options
+   * @param {Function} [callback] listener of 'listening' (with `port`)
+   */
+  constructor(options, callback) {
+    super();
+
+    options = {
+      allowSynchronousEvents: true,
+      autoPong: true,
+      maxBufferedChunks: 256 * 1024,
+      maxFragments: 16 * 1024,
+      maxPayload: 100 * 1024 * 1024,
+      maxPendingAutoPongs: 60,
+      skipUTF8Validation: false,
+      perMessageDeflate: false,
+      handleProtocols: null,
+      clientTracking: true,
+      closeTimeout: CLOSE_TIMEOUT,
+      verifyClient: null,
+      noServer: false,
+      backlog: null,
+      server: null,
+      host: null,
+      path: null,
+      port: null,
+      WebSocket,
+      ...options
+    };
+
+    if (
+      (options.port == null && !options.server && !options.noServer) ||
+      (options.port != null && (options.server || options.noServer)) ||
+      (options.server && options.noServer)
+    ) {
+      throw new TypeError(
+        'One and only one of the "port", "server", or "noServer" options ' +
+          'must be specified'
+      );
+    }
+
+    if (options.port != null) {
+      this._server = http.createServer((req, res) => {
+        const body = http.STATUS_CODES[426];
+        res.writeHead(426, {
+          'Content-Length': body.length,
+          'Content-Type': 'text/plain'
+        });
+        res.end(body);
+      });
+      this._server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server) {
+      this._server = options.server;
+    }
+
+    if (this._server) {
+      const emitConnection = this.emit.bind(this, 'connection');
+      this._removeListeners = addListeners(this._server, {
+        listening: this.emit.bind(this, 'listening'),
+        error: this.emit.bind(this, 'error'),
+        upgrade: (req, socket, head) => {
+          this.handleUpgrade(req, socket, head, emitConnection);
+        }
+      });
+    }
+
+    if (options.perMessageDeflate === true) options.perMessageDeflate = {};
+    if (options.clientTracking) {
+      this.clients = new Set();
+      this._shouldEmitClose = false;
+    }
+
+    this.options = options;
+    this._deflate = options.perMessageDeflate
+      ? deflateOptions(options.perMessageDeflate)
+      : null;
+    this._state = RUNNING;
+  }
+
+  address() {
+    if (this.options.noServer) {
+      throw new Error('The server is operating in "noServer" mode');
+    }
+    if (!this._server) return null;
+    return this._server.address();
+  }
+
+  close(cb) {
+    if (this._state === CLOSED) {
+      if (cb) {
+        this.once('close', () => {
+          cb(new Error('The server is not running'));
+        });
+      }
+      process.nextTick(emitClose, this);
+      return;
+    }
+
+    if (cb) this.once('close', cb);
+    if (this._state === CLOSING) return;
+    this._state = CLOSING;
+
+    if (this.options.noServer || this.options.server) {
+      if (this._server) {
+        this._removeListeners();
+        this._removeListeners = this._server = null;
+      }
+      if (this.clients && this.clients.size) {
+        this._shouldEmitClose = true;
+      } else {
+        process.nextTick(emitClose, this);
+      }
+    } else {
+      const server = this._server;
+      this._removeListeners();
+      this._removeListeners = this._server = null;
+      server.close(() => {
+        emitClose(this);
+      });
+    }
+  }
+
+  shouldHandle(req) {
+    if (this.options.path) {
+      const index = req.url.indexOf('?');
+      const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+      if (pathname !== this.options.path) return false;
+    }
+    return true;
+  }
+
+  handleUpgrade(req, socket, head, cb) {
+    socket.on('error', socketOnError);
+
+    const request = validateRequest(req.method, req.rawHeaders);
+    if (request.status !== 0) {
+      abortHandshakeOrEmitwsClientError(
+        this,
+        req,
+        socket,
+        request.status,
+        request.message,
+        pairsToObject(request.headers)
+      );
+      return;
+    }
+
+    if (!this.shouldHandle(req)) {
+      abortHandshake(socket, 400);
+      return;
+    }
+
+    let deflate = null;
+    if (this._deflate && request.extensions != null) {
+      try {
+        deflate = serverAcceptDeflate(this._deflate, request.extensions);
+      } catch {
+        abortHandshakeOrEmitwsClientError(
+          this,
+          req,
+          socket,
+          400,
+          'Invalid or unacceptable Sec-WebSocket-Extensions header'
+        );
+        return;
+      }
+    }
+
+    const protocols = new Set(request.protocols);
+    const complete = () =>
+      this.completeUpgrade(deflate, request.key, protocols, req, socket, head, cb);
+
+    if (this.options.verifyClient) {
+      const info = {
+        origin: req.headers[request.version === 8 ? 'sec-websocket-origin' : 'origin'],
+        secure: !!(req.socket.authorized || req.socket.encrypted),
+        req
+      };
+
+      if (this.options.verifyClient.length === 2) {
+        this.options.verifyClient(info, (verified, code, message, headers) => {
+          if (!verified) return abortHandshake(socket, code || 401, message, headers);
+          complete();
+        });
+        return;
+      }
+
+      if (!this.options.verifyClient(info)) return abortHandshake(socket, 401);
+    }
+
+    complete();
+  }
+
+  /**
+   * Answers 101 and hands the socket to a new WebSocket.
+   *
+   * @private
+   */
+  completeUpgrade(deflate, key, protocols, req, socket, head, cb) {
+    if (!socket.readable || !socket.writable) return socket.destroy();
+
+    if (socket[kWebSocket]) {
+      throw new Error(
+        'server.handleUpgrade() was called more than once with the same ' +
+          'socket, possibly due to a misconfiguration'
+      );
+    }
+
+    if (this._state > RUNNING) return abortHandshake(socket, 503);
+
+    const ws = new this.options.WebSocket(null, undefined, this.options);
+
+    let protocol;
+    if (protocols.size) {
+      protocol = this.options.handleProtocols
+        ? this.options.handleProtocols(protocols, req)
+        : protocols.values().next().value;
+      if (protocol) ws._protocol = protocol;
+    }
+
+    const extensions = deflate ? deflate.response : undefined;
+    if (deflate) ws._extensions = 'permessage-deflate';
+
+    const head101 = buildResponse(key, protocol || undefined, extensions);
+    const headers = head101.split('\r\n');
+    while (headers.length && headers[headers.length - 1] === '') headers.pop();
+
+    this.emit('headers', headers, req);
+
+    socket.write(headers.concat('\r\n').join('\r\n'));
+    socket.removeListener('error', socketOnError);
+
+    const pmd = this.options.perMessageDeflate;
+    ws.setSocket(socket, head, {
+      allowSynchronousEvents: this.options.allowSynchronousEvents,
+      maxBufferedChunks: this.options.maxBufferedChunks,
+      maxFragments: this.options.maxFragments,
+      maxPayload: this.options.maxPayload,
+      maxPendingAutoPongs: this.options.maxPendingAutoPongs,
+      skipUTF8Validation: this.options.skipUTF8Validation,
+      threshold: pmd && pmd.threshold !== undefined ? pmd.threshold : undefined,
+      deflate
+    });
+
+    if (this.clients) {
+      this.clients.add(ws);
+      ws.on('close', () => {
+        this.clients.delete(ws);
+        if (this._shouldEmitClose && !this.clients.size) {
+          process.nextTick(emitClose, this);
+        }
+      });
+    }
+
+    cb(ws, req);
+  }
+}
+
+module.exports = WebSocketServer;
+
+function pairsToObject(flat) {
+  if (!flat || !flat.length) return undefined;
+  const out = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1];
+  return out;
+}
+
+function addListeners(server, map) {
+  for (const event of Object.keys(map)) server.on(event, map[event]);
+  return function removeListeners() {
+    for (const event of Object.keys(map)) {
+      server.removeListener(event, map[event]);
+    }
+  };
+}
+
+function emitClose(server) {
+  server._state = CLOSED;
+  server.emit('close');
+}
+
+function socketOnError() {
+  this.destroy();
+}
+
+/**
+ * Answers a refused upgrade with an HTTP error and closes the socket.
+ */
+function abortHandshake(socket, code, message, headers) {
+  message = message || http.STATUS_CODES[code];
+  headers = {
+    Connection: 'close',
+    'Content-Type': 'text/html',
+    'Content-Length': Buffer.byteLength(message),
+    ...headers
+  };
+
+  socket.once('finish', socket.destroy);
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
+      Object.keys(headers)
+        .map((h) => `${h}: ${headers[h]}`)
+        .join('\r\n') +
+      '\r\n\r\n' +
+      message
+  );
+}
+
+function abortHandshakeOrEmitwsClientError(server, req, socket, code, message, headers) {
+  if (server.listenerCount('wsClientError')) {
+    const err = new Error(message);
+    Error.captureStackTrace(err, abortHandshakeOrEmitwsClientError);
+    server.emit('wsClientError', err, socket, req);
+  } else {
+    abortHandshake(socket, code, message, headers);
+  }
+}

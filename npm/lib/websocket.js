@@ -1,0 +1,680 @@
+'use strict';
+
+// The ws-compatible WebSocket: a socket state machine around the core's Engine.
+// Each received chunk goes to the engine in one call; the events it returns are
+// emitted in order; outgoing frames come back from the engine ready to write and
+// are written once per flush (at the end of a chunk's events or on the next tick).
+
+const EventEmitter = require('events');
+
+const { Engine } = require('./binding');
+const {
+  BINARY_TYPES,
+  CLOSE_TIMEOUT,
+  EMPTY_BUFFER,
+  READY_STATES,
+  kForOnEventAttribute,
+  kListener,
+  kWebSocket,
+  NOOP,
+  EV_TEXT,
+  EV_BINARY,
+  EV_PING,
+  EV_PONG,
+  EV_CLOSE,
+  EV_ERROR
+} = require('./constants');
+const { fromCore, misuse } = require('./errors');
+const {
+  EventTarget: { addEventListener, removeEventListener }
+} = require('./event-target');
+const { toSendable, isBlob, byteLength } = require('./data');
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+class WebSocket extends EventEmitter {
+  /**
+   * @param {(String|URL|null)} address URL to connect to (`null` on the server side)
+   * @param {(String|String[]|Object)} [protocols] subprotocols, or the options
+   * @param {Object} [options]
+   */
+  constructor(address, protocols, options) {
+    super();
+
+    this._binaryType = BINARY_TYPES[0];
+    this._closeCode = 1006;
+    this._closeFrameReceived = false;
+    this._closeFrameSent = false;
+    this._closeMessage = EMPTY_BUFFER;
+    this._closeTimer = null;
+    this._errorEmitted = false;
+    this._receiverErrored = false;
+    this._extensions = '';
+    this._paused = false;
+    this._protocol = '';
+    this._readyState = CONNECTING;
+    this._engine = null;
+    this._socket = null;
+    this._pendingEvents = null;
+    this._pendingIndex = 0;
+    this._dispatching = false;
+    this._flushScheduled = false;
+    this._sendCallbacks = null;
+    this._blobQueue = null;
+    this._generateMask = null;
+    this._closedBytes = 0;
+
+    if (address !== null) {
+      this._bufferedAmount = 0;
+      this._isServer = false;
+      this._redirects = 0;
+      const client = require('./client');
+      options = client.initAsClient(
+        this,
+        address,
+        ...client.normalizeArgs(protocols, options)
+      );
+    } else {
+      this._isServer = true;
+    }
+
+    this._autoPong = options.autoPong !== false;
+    this._closeTimeout =
+      options.closeTimeout === undefined ? CLOSE_TIMEOUT : options.closeTimeout;
+  }
+
+  get binaryType() {
+    return this._binaryType;
+  }
+
+  set binaryType(type) {
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+  }
+
+  get bufferedAmount() {
+    if (!this._socket) return this._bufferedAmount;
+    return (
+      this._socket.writableLength +
+      this._engine.outputLength +
+      this._closedBytes +
+      (this._blobQueue ? this._blobQueue.bytes : 0)
+    );
+  }
+
+  get extensions() {
+    return this._extensions;
+  }
+
+  get isPaused() {
+    return this._paused;
+  }
+
+  get protocol() {
+    return this._protocol;
+  }
+
+  get readyState() {
+    return this._readyState;
+  }
+
+  get url() {
+    return this._url;
+  }
+
+  /**
+   * Attaches the upgraded socket and starts the engine.
+   *
+   * @param {Duplex} socket
+   * @param {Buffer} head bytes received after the handshake
+   * @param {Object} options engine limits (maxPayload, ...) and `deflate` handle
+   * @private
+   */
+  setSocket(socket, head, options) {
+    this._engine = new Engine(
+      this._isServer,
+      {
+        maxPayload: options.maxPayload,
+        maxFragments: options.maxFragments,
+        skipUtf8Validation: !!options.skipUTF8Validation,
+        // Pongs are queued from _dispatch, in event order with the replies
+        // the user sends from earlier 'message' listeners (as ws does).
+        autoPong: false,
+        threshold: options.threshold
+      },
+      options.deflate || null
+    );
+    this._generateMask = options.generateMask || null;
+    this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
+    this._pendingAutoPongs = 0;
+    this._socket = socket;
+    socket[kWebSocket] = this;
+
+    if (socket.setTimeout) socket.setTimeout(0);
+    if (socket.setNoDelay) socket.setNoDelay();
+
+    if (head.length > 0) socket.unshift(head);
+
+    socket.on('close', socketOnClose);
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('error', socketOnError);
+
+    this._readyState = OPEN;
+    this.emit('open');
+  }
+
+  /**
+   * Emits `'close'`.
+   *
+   * @private
+   */
+  emitClose() {
+    this._readyState = CLOSED;
+    this._pendingEvents = null;
+    this.emit('close', this._closeCode, this._closeMessage);
+  }
+
+  close(code, data) {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      require('./client').abortHandshake(
+        this,
+        this._req,
+        'WebSocket was closed before the connection was established'
+      );
+      return;
+    }
+
+    if (this._readyState === CLOSING) {
+      if (
+        this._closeFrameSent &&
+        (this._closeFrameReceived || this._receiverErrored)
+      ) {
+        this._socket.end();
+      }
+      return;
+    }
+
+    let reason;
+    if (data !== undefined) {
+      reason = typeof data === 'string' ? data : Buffer.from(data).toString();
+    }
+    const err = this._engine.close(closeCodeArg(code), reason);
+    if (err) throw misuse(err);
+
+    this._readyState = CLOSING;
+    this._flush(() => {
+      this._closeFrameSent = true;
+      if (this._closeFrameReceived || this._receiverErrored) {
+        this._socket.end();
+      }
+    });
+    setCloseTimer(this);
+  }
+
+  pause() {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
+    this._paused = true;
+    this._socket.pause();
+  }
+
+  resume() {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
+    this._paused = false;
+    if (this._pendingEvents !== null) {
+      const events = this._pendingEvents;
+      this._pendingEvents = null;
+      this._dispatch(events, this._pendingIndex);
+      this._flush();
+      if (this._paused) return;
+    }
+    this._socket.resume();
+  }
+
+  ping(data, mask, cb) {
+    this._control('ping', data, mask, cb);
+  }
+
+  pong(data, mask, cb) {
+    this._control('pong', data, mask, cb);
+  }
+
+  /** @private */
+  _control(kind, data, mask, cb) {
+    if (this._readyState === CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof data === 'function') {
+      cb = data;
+      data = mask = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = data.toString();
+
+    if (this._readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+
+    const payload = data ? toSendable(data) : EMPTY_BUFFER;
+    const err =
+      kind === 'ping'
+        ? this._engine.ping(payload)
+        : this._engine.pong(payload);
+    if (err) throw misuse(err);
+    this._queued(cb);
+  }
+
+  send(data, options, cb) {
+    if (this._readyState === CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (typeof data === 'number') data = data.toString();
+
+    if (this._readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+
+    let binary = typeof data !== 'string';
+    let compress = true;
+    let fin = true;
+    if (options !== undefined) {
+      if (options.binary !== undefined) binary = !!options.binary;
+      if (options.compress !== undefined) compress = !!options.compress;
+      if (options.fin !== undefined) fin = !!options.fin;
+    }
+
+    if (data === undefined || data === null) data = EMPTY_BUFFER;
+
+    if (this._blobQueue !== null || isBlob(data)) {
+      enqueueBlob(this, data, binary, compress, fin, cb);
+      return;
+    }
+
+    this._sendNow(toSendable(data), binary, compress, fin, cb);
+  }
+
+  /** @private */
+  _sendNow(payload, binary, compress, fin, cb) {
+    let mask;
+    if (this._generateMask !== null && !this._isServer) {
+      mask = Buffer.alloc(4);
+      this._generateMask(mask);
+    }
+    const err = this._engine.send(payload, binary, fin, compress, mask);
+    if (err) throw misuse(err);
+    this._queued(cb);
+  }
+
+  /** @private */
+  _queued(cb) {
+    if (cb) {
+      if (this._sendCallbacks === null) this._sendCallbacks = [cb];
+      else this._sendCallbacks.push(cb);
+    }
+    if (this._dispatching || this._flushScheduled) return;
+    this._flushScheduled = true;
+    process.nextTick(flushTick, this);
+  }
+
+  /**
+   * Writes whatever the engine has framed; runs the pending send callbacks
+   * (and `cb`) once the bytes are written.
+   *
+   * @private
+   */
+  _flush(cb) {
+    const out = this._engine.takeOutput();
+    let cbs = this._sendCallbacks;
+    this._sendCallbacks = null;
+    if (cb) {
+      if (cbs === null) cbs = [cb];
+      else cbs.push(cb);
+    }
+    if (out === null) {
+      if (cbs !== null) process.nextTick(runCallbacks, cbs, undefined);
+      return;
+    }
+    if (cbs === null) {
+      this._socket.write(out);
+    } else {
+      this._socket.write(out, (err) => runCallbacks(cbs, err));
+    }
+  }
+
+  /**
+   * Emits the events of one chunk, starting at `i`.
+   *
+   * @private
+   */
+  _dispatch(events, i) {
+    this._dispatching = true;
+    try {
+      const n = events.length;
+      while (i < n) {
+        if (this._paused) {
+          this._pendingEvents = events;
+          this._pendingIndex = i;
+          return;
+        }
+        const kind = events[i];
+        if (kind === EV_BINARY) {
+          this.emit('message', convertBinary(this, events[i + 1]), true);
+          i += 2;
+        } else if (kind === EV_TEXT) {
+          this.emit('message', events[i + 1], false);
+          i += 2;
+        } else if (kind === EV_PING) {
+          if (this._autoPong && this._readyState === OPEN) autoPong(this, events[i + 1]);
+          this.emit('ping', events[i + 1]);
+          i += 2;
+        } else if (kind === EV_PONG) {
+          this.emit('pong', events[i + 1]);
+          i += 2;
+        } else if (kind === EV_CLOSE) {
+          onCloseFrame(this, events[i + 1], events[i + 2]);
+          return;
+        } else if (kind === EV_ERROR) {
+          onProtocolError(this, events[i + 1]);
+          return;
+        } else {
+          return;
+        }
+        if (this._readyState === CLOSED) return;
+      }
+    } finally {
+      this._dispatching = false;
+    }
+  }
+
+  terminate() {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      require('./client').abortHandshake(
+        this,
+        this._req,
+        'WebSocket was closed before the connection was established'
+      );
+      return;
+    }
+    if (this._socket) {
+      this._readyState = CLOSING;
+      this._socket.destroy();
+    }
+  }
+}
+
+for (const [name, value] of [
+  ['CONNECTING', CONNECTING],
+  ['OPEN', OPEN],
+  ['CLOSING', CLOSING],
+  ['CLOSED', CLOSED]
+]) {
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+for (const property of [
+  'binaryType',
+  'bufferedAmount',
+  'extensions',
+  'isPaused',
+  'protocol',
+  'readyState',
+  'url'
+]) {
+  Object.defineProperty(WebSocket.prototype, property, { enumerable: true });
+}
+
+for (const method of ['open', 'error', 'close', 'message']) {
+  Object.defineProperty(WebSocket.prototype, `on${method}`, {
+    enumerable: true,
+    get() {
+      for (const listener of this.listeners(method)) {
+        if (listener[kForOnEventAttribute]) return listener[kListener];
+      }
+      return null;
+    },
+    set(handler) {
+      for (const listener of this.listeners(method)) {
+        if (listener[kForOnEventAttribute]) {
+          this.removeListener(method, listener);
+          break;
+        }
+      }
+      if (typeof handler !== 'function') return;
+      this.addEventListener(method, handler, { [kForOnEventAttribute]: true });
+    }
+  });
+}
+
+WebSocket.prototype.addEventListener = addEventListener;
+WebSocket.prototype.removeEventListener = removeEventListener;
+
+module.exports = WebSocket;
+
+function closeCodeArg(code) {
+  if (code === undefined) return undefined;
+  // Anything that is not an integer is an invalid code: let the core reject it.
+  return typeof code === 'number' && Number.isInteger(code) && code >= 0
+    ? Math.min(code, 0xffffffff)
+    : 0;
+}
+
+function autoPong(ws, data) {
+  if (ws._maxPendingAutoPongs > 0 && ws._pendingAutoPongs >= ws._maxPendingAutoPongs) {
+    ws.terminate();
+    return;
+  }
+  ws._pendingAutoPongs++;
+  ws._engine.pong(data);
+  ws._queued(() => ws._pendingAutoPongs--);
+}
+
+function flushTick(ws) {
+  ws._flushScheduled = false;
+  if (ws._socket !== null && ws._engine !== null) ws._flush();
+}
+
+function runCallbacks(cbs, err) {
+  for (let i = 0; i < cbs.length; i++) cbs[i](err);
+}
+
+function convertBinary(ws, buf) {
+  switch (ws._binaryType) {
+    case 'nodebuffer':
+      return buf;
+    case 'arraybuffer':
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
+        return buf.buffer;
+      }
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    case 'fragments':
+      return [buf];
+    case 'blob':
+      return new Blob([buf]);
+    default:
+      return buf;
+  }
+}
+
+function enqueueBlob(ws, data, binary, compress, fin, cb) {
+  if (ws._blobQueue === null) ws._blobQueue = { items: [], bytes: 0 };
+  const q = ws._blobQueue;
+  const size = byteLength(data);
+  q.items.push({ data, binary, compress, fin, cb, size });
+  q.bytes += size;
+  if (q.items.length === 1) drainBlobs(ws);
+}
+
+function drainBlobs(ws) {
+  const q = ws._blobQueue;
+  while (q.items.length) {
+    const item = q.items[0];
+    if (isBlob(item.data)) {
+      item.data.arrayBuffer().then(
+        (ab) => {
+          item.data = Buffer.from(ab);
+          drainBlobs(ws);
+        },
+        (err) => {
+          // ws reports a failed Blob read as an error and closes.
+          q.items.length = 0;
+          ws._blobQueue = null;
+          process.nextTick(() => {
+            if (item.cb) item.cb(err);
+            if (!ws._errorEmitted) {
+              ws._errorEmitted = true;
+              ws.emit('error', err);
+            }
+            if (ws._socket) ws._socket.destroy();
+          });
+        }
+      );
+      return;
+    }
+    q.items.shift();
+    q.bytes -= item.size;
+    if (ws._readyState === OPEN) {
+      ws._sendNow(toSendable(item.data), item.binary, item.compress, item.fin, item.cb);
+    } else if (item.cb) {
+      sendAfterClose(ws, undefined, item.cb);
+    }
+  }
+  ws._blobQueue = null;
+}
+
+function sendAfterClose(ws, data, cb) {
+  if (data) {
+    const length = byteLength(data);
+    if (ws._socket) ws._closedBytes += length;
+    else ws._bufferedAmount += length;
+  }
+  if (cb) {
+    const err = new Error(
+      `WebSocket is not open: readyState ${ws._readyState} ` +
+        `(${READY_STATES[ws._readyState]})`
+    );
+    process.nextTick(cb, err);
+  }
+}
+
+function onCloseFrame(ws, code, reason) {
+  ws._closeFrameReceived = true;
+  ws._closeCode = code;
+  ws._closeMessage = reason;
+  const socket = ws._socket;
+  if (socket[kWebSocket] === undefined) return;
+  socket.removeListener('data', socketOnData);
+  process.nextTick(resumeStream, socket);
+  if (code === 1005) ws.close();
+  else ws.close(code, reason);
+}
+
+function onProtocolError(ws, info) {
+  const err = fromCore(info);
+  ws._receiverErrored = true;
+  const socket = ws._socket;
+  if (socket[kWebSocket] !== undefined) {
+    socket.removeListener('data', socketOnData);
+    process.nextTick(resumeStream, socket);
+    if (ws._readyState === OPEN) {
+      // The core has already queued the close frame with the error's code.
+      ws._readyState = CLOSING;
+      ws._flush(() => {
+        ws._closeFrameSent = true;
+        ws._socket.end();
+      });
+      setCloseTimer(ws);
+    } else if (ws._readyState === CLOSING && ws._closeFrameSent) {
+      socket.end();
+    }
+  }
+  if (!ws._errorEmitted) {
+    ws._errorEmitted = true;
+    process.nextTick(emitError, ws, err);
+  }
+}
+
+function emitError(ws, err) {
+  ws.emit('error', err);
+}
+
+function resumeStream(stream) {
+  stream.resume();
+}
+
+function setCloseTimer(ws) {
+  clearTimeout(ws._closeTimer);
+  ws._closeTimer = setTimeout(
+    ws._socket.destroy.bind(ws._socket),
+    ws._closeTimeout
+  );
+}
+
+function socketOnData(chunk) {
+  const ws = this[kWebSocket];
+  const events = ws._engine.feed(chunk);
+  if (events !== null) ws._dispatch(events, 0);
+  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
+}
+
+function socketOnClose() {
+  const ws = this[kWebSocket];
+  this.removeListener('close', socketOnClose);
+  this.removeListener('data', socketOnData);
+  this.removeListener('end', socketOnEnd);
+  ws._readyState = CLOSING;
+
+  // Bytes still buffered in a paused socket: give them to the engine.
+  if (
+    !this._readableState.endEmitted &&
+    !ws._closeFrameReceived &&
+    !ws._receiverErrored &&
+    this._readableState.length !== 0
+  ) {
+    const chunk = this.read(this._readableState.length);
+    if (chunk) {
+      const events = ws._engine.feed(chunk);
+      if (events !== null) {
+        ws._paused = false;
+        ws._dispatch(events, 0);
+      }
+    }
+  }
+
+  this[kWebSocket] = undefined;
+  clearTimeout(ws._closeTimer);
+  if (ws._pendingEvents !== null && ws._paused) {
+    // Events held by pause(): ws delivers them when the receiver drains on
+    // resume; a paused socket that closes still reports close at once.
+    ws._pendingEvents = null;
+  }
+  ws.emitClose();
+}
+
+function socketOnEnd() {
+  const ws = this[kWebSocket];
+  ws._readyState = CLOSING;
+  this.end();
+}
+
+function socketOnError() {
+  const ws = this[kWebSocket];
+  this.removeListener('error', socketOnError);
+  this.on('error', NOOP);
+  if (ws) {
+    ws._readyState = CLOSING;
+    this.destroy();
+  }
+}
