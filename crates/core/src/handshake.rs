@@ -147,11 +147,14 @@ pub fn parse_request(
     }
 }
 
+/// A parsed response head: (status, headers, bytes it took).
+pub type ParsedResponse = (u16, Vec<(String, String)>, usize);
+
 /// Parses a response head: (status, headers, bytes used). `Ok(None)`: incomplete.
 pub fn parse_response(
     buf: &[u8],
     limits: &Limits,
-) -> Result<Option<(u16, Vec<(String, String)>, usize)>, HandshakeError> {
+) -> Result<Option<ParsedResponse>, HandshakeError> {
     let mut hs = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut res = httparse::Response::new(&mut hs);
     match res.parse(buf).map_err(head_error)? {

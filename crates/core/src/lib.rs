@@ -16,6 +16,8 @@
 //! ```
 
 pub mod close;
+#[cfg(test)]
+mod conformance_tests;
 pub mod deflate;
 mod error;
 pub mod extension;

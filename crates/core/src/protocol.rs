@@ -138,7 +138,7 @@ impl Event<'_> {
 
 /// Buffers above this capacity are released once empty, so an idle connection holds
 /// no large allocation.
-pub(crate) const RETAIN_CAPACITY: usize = 4096;
+pub(crate) const RETAIN_CAPACITY: usize = 1024;
 
 /// A WebSocket connection after a successful opening handshake (sans-IO).
 #[derive(Debug)]
@@ -436,6 +436,15 @@ impl Connection {
             mask,
             &self.reader.control[payload_range],
         );
+    }
+
+    /// Heap bytes this connection holds in its buffers (deflate contexts excluded).
+    /// Idle connections keep this at or below 1 KiB.
+    pub fn buffered_heap_bytes(&self) -> usize {
+        let base = self.out.capacity() + self.reader.heap_bytes();
+        #[cfg(feature = "deflate")]
+        let base = base + self.scratch.capacity();
+        base
     }
 
     /// Like [`feed`](Self::feed), collecting owned events into `out`.

@@ -40,6 +40,12 @@ pub(crate) struct Reader {
     pub(crate) control: Vec<u8>,
 }
 
+impl Reader {
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.msg.capacity() + self.control.capacity()
+    }
+}
+
 fn emit<F: FnMut(Event<'_>)>(
     kind: DataKind,
     bytes: &[u8],
