@@ -311,6 +311,26 @@ fn autobahn_7_close_handling() {
 }
 
 #[test]
+fn rfc6455_5_5_1_replies_to_a_batch_go_out_before_the_close_reply() {
+    // A message and a close in one read: the echo of the message precedes our close.
+    let mut s = Connection::new(Role::Server, Config::default());
+    let mut ev = Vec::new();
+    let input = [
+        frame(1, true, false, b"hi"),
+        frame(8, true, false, &1000u16.to_be_bytes()),
+    ]
+    .concat();
+    s.feed_owned(&input, &mut ev).unwrap();
+    assert_eq!(s.state(), State::Closed);
+    s.send_text("hi").unwrap();
+    assert_eq!(
+        decode_replies(s.output()),
+        vec![(1, b"hi".to_vec()), (8, 1000u16.to_be_bytes().to_vec())]
+    );
+    assert_eq!(s.send_text("late"), Err(Error::NotOpen));
+}
+
+#[test]
 fn close_handshake_states() {
     let mut c = Connection::new(Role::Client, Config::default());
     let mut s = Connection::new(Role::Server, Config::default());

@@ -152,6 +152,10 @@ pub struct Connection {
     pub(crate) pending_pongs: usize,
     pub(crate) close_sent: bool,
     pub(crate) close_received: Option<(Option<u16>, String)>,
+    /// The peer's close awaits our reply. It is written when the caller next takes the
+    /// output, so replies to messages of the same batch go out first (RFC 6455 §5.5.1
+    /// lets an endpoint finish sending before it answers a close).
+    pub(crate) close_reply_pending: bool,
     pub(crate) failed: bool,
     #[cfg(feature = "deflate")]
     pub(crate) codec: Option<Box<Codec>>,
@@ -172,6 +176,7 @@ impl Connection {
             pending_pongs: 0,
             close_sent: false,
             close_received: None,
+            close_reply_pending: false,
             failed: false,
             #[cfg(feature = "deflate")]
             codec: None,
@@ -209,7 +214,8 @@ impl Connection {
     }
 
     pub fn state(&self) -> State {
-        match (self.failed, self.close_sent, self.close_received.is_some()) {
+        let close_sent = self.close_sent || self.close_reply_pending;
+        match (self.failed, close_sent, self.close_received.is_some()) {
             (true, _, _) | (_, true, true) => State::Closed,
             (_, true, false) | (_, false, true) => State::Closing,
             _ => State::Open,
@@ -232,12 +238,32 @@ impl Connection {
     }
 
     /// Bytes waiting to be written to the transport.
-    pub fn output(&self) -> &[u8] {
+    pub fn output(&mut self) -> &[u8] {
+        self.write_close_reply();
         &self.out
     }
 
     pub fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        !self.out.is_empty() || self.close_reply_pending
+    }
+
+    /// Answers the peer's close frame, echoing its status and reason as `ws` does.
+    fn write_close_reply(&mut self) {
+        if !self.close_reply_pending {
+            return;
+        }
+        self.close_reply_pending = false;
+        if self.close_sent {
+            return;
+        }
+        let mut payload = Vec::new();
+        if let Some((Some(code), reason)) = &self.close_received {
+            payload.extend_from_slice(&code.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        let mask = self.mask_key(None);
+        write_frame(&mut self.out, OpCode::Close, true, false, mask, &payload);
+        self.close_sent = true;
     }
 
     /// Marks the first `n` bytes of [`output`](Self::output) as written.
@@ -256,6 +282,7 @@ impl Connection {
 
     /// Takes all bytes waiting to be written.
     pub fn take_output(&mut self) -> Vec<u8> {
+        self.write_close_reply();
         self.pending_pongs = 0;
         std::mem::take(&mut self.out)
     }
@@ -391,6 +418,7 @@ impl Connection {
         if self.close_sent || self.failed {
             return Ok(());
         }
+        self.close_reply_pending = false;
         let mut payload = Vec::with_capacity(2 + reason.len());
         close::build_payload(code, reason, &mut payload)?;
         let mask = self.mask_key(None);
@@ -402,6 +430,7 @@ impl Connection {
     /// Marks the connection failed after a protocol violation, queueing a close frame
     /// with the matching code (RFC 6455 §7.1.7) unless one was already sent.
     pub(crate) fn fail(&mut self, err: Error) -> Error {
+        self.close_reply_pending = false;
         if !self.close_sent {
             let mask = self.mask_key(None);
             write_frame(

@@ -272,22 +272,7 @@ impl Connection {
 
     fn close_frame<F: FnMut(Event<'_>)>(&mut self, on_event: &mut F) -> Result<(), Error> {
         let (code, reason) = close::parse_payload(&self.reader.control)?;
-        if !self.close_sent {
-            // §5.5.1: answer with a close frame echoing the status (and, as ws, the reason).
-            let mask = match self.role {
-                Role::Client => Some(crate::rng::mask_key()),
-                Role::Server => None,
-            };
-            crate::frame::write_frame(
-                &mut self.out,
-                OpCode::Close,
-                true,
-                false,
-                mask,
-                &self.reader.control,
-            );
-            self.close_sent = true;
-        }
+        self.close_reply_pending = !self.close_sent;
         self.close_received = Some((code, reason.to_string()));
         on_event(Event::Close { code, reason });
         Ok(())
