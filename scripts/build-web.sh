@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds crates/web into pkg/ (wasm-bindgen --target web; works with bundlers too), optimises
+# it with wasm-opt from the npm `binaryen` package when installed, and prints the gzipped size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '\033[1;34m[build-web]\033[0m %s\n' "$*"; }
+
+cargo build -p ferrosocket-web --target wasm32-unknown-unknown --profile wasm-release
+wasm=target/wasm32-unknown-unknown/wasm-release/ferrosocket_web.wasm
+wasm-bindgen --target web --out-dir pkg --out-name ferrosocket_web --remove-name-section --remove-producers-section "$wasm"
+
+# Debian's binaryen is broken; the npm package ships a working wasm-opt (www/ devDependency).
+opt=www/node_modules/.bin/wasm-opt
+if [ -x "$opt" ]; then
+  log "wasm-opt -Oz"
+  "$opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    pkg/ferrosocket_web_bg.wasm -o pkg/ferrosocket_web_bg.wasm.opt
+  mv pkg/ferrosocket_web_bg.wasm.opt pkg/ferrosocket_web_bg.wasm
+fi
+
+# A package.json so bundlers can import pkg/ by path (generated, not committed).
+cat > pkg/package.json <<'JSON'
+{
+  "name": "ferrosocket-web",
+  "version": "0.1.0",
+  "type": "module",
+  "main": "ferrosocket_web.js",
+  "module": "ferrosocket_web.js",
+  "types": "ferrosocket_web.d.ts",
+  "files": ["ferrosocket_web_bg.wasm", "ferrosocket_web.js", "ferrosocket_web.d.ts", "ferrosocket_web_bg.wasm.d.ts"],
+  "sideEffects": false,
+  "license": "MIT"
+}
+JSON
+
+w=$(gzip -9c pkg/ferrosocket_web_bg.wasm | wc -c)
+j=$(gzip -9c pkg/ferrosocket_web.js | wc -c)
+log "pkg/ gzipped: wasm $w B + JS glue $j B = $((w + j)) B (budget 25600 B)"
