@@ -58,8 +58,6 @@ class WebSocket extends EventEmitter {
     this._readyState = CONNECTING;
     this._engine = null;
     this._socket = null;
-    this._pendingEvents = null;
-    this._pendingIndex = 0;
     this._dispatching = false;
     this._flushScheduled = false;
     this._sendCallbacks = null;
@@ -174,7 +172,6 @@ class WebSocket extends EventEmitter {
    */
   emitClose() {
     this._readyState = CLOSED;
-    this._pendingEvents = null;
     this.emit('close', this._closeCode, this._closeMessage);
   }
 
@@ -225,13 +222,6 @@ class WebSocket extends EventEmitter {
   resume() {
     if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
     this._paused = false;
-    if (this._pendingEvents !== null) {
-      const events = this._pendingEvents;
-      this._pendingEvents = null;
-      this._dispatch(events, this._pendingIndex);
-      this._flush();
-      if (this._paused) return;
-    }
     this._socket.resume();
   }
 
@@ -362,11 +352,6 @@ class WebSocket extends EventEmitter {
     try {
       const n = events.length;
       while (i < n) {
-        if (this._paused) {
-          this._pendingEvents = events;
-          this._pendingIndex = i;
-          return;
-        }
         const kind = events[i];
         if (kind === EV_BINARY) {
           this.emit('message', convertBinary(this, events[i + 1]), true);
@@ -646,20 +631,12 @@ function socketOnClose() {
     const chunk = this.read(this._readableState.length);
     if (chunk) {
       const events = ws._engine.feed(chunk);
-      if (events !== null) {
-        ws._paused = false;
-        ws._dispatch(events, 0);
-      }
+      if (events !== null) ws._dispatch(events, 0);
     }
   }
 
   this[kWebSocket] = undefined;
   clearTimeout(ws._closeTimer);
-  if (ws._pendingEvents !== null && ws._paused) {
-    // Events held by pause(): ws delivers them when the receiver drains on
-    // resume; a paused socket that closes still reports close at once.
-    ws._pendingEvents = null;
-  }
   ws.emitClose();
 }
 

@@ -163,7 +163,7 @@ impl Engine {
                 None => out.insert(env.create_array(0)?),
             };
             arr.set(idx, EV_ERROR)?;
-            arr.set(idx + 1, CoreError::from(&err))?;
+            arr.set(idx + 1, CoreError::received(&err))?;
         }
         Ok(out)
     }
@@ -232,7 +232,7 @@ impl Engine {
 
     /// Bytes waiting to be written.
     #[napi(getter)]
-    pub fn output_length(&self) -> u32 {
+    pub fn output_length(&mut self) -> u32 {
         u32::try_from(self.conn.output().len()).unwrap_or(u32::MAX)
     }
 

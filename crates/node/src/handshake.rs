@@ -141,7 +141,12 @@ pub fn validate_request(method: String, headers: Vec<String>) -> UpgradeRequest 
             origin: req.origin,
         },
         Err(e) => UpgradeRequest {
-            status: u32::from(e.status),
+            // ws answers a bad version with 400 (and the Sec-WebSocket-Version header).
+            status: if e.status == 426 {
+                400
+            } else {
+                u32::from(e.status)
+            },
             message: Some(e.message),
             headers: Some(flatten(&e.headers)),
             key: None,
