@@ -9,6 +9,51 @@ use crate::mask::apply_mask;
 use crate::protocol::{Connection, DataKind, Event, Role, RETAIN_CAPACITY};
 use crate::utf8::{self, Utf8Validator};
 
+/// Received bytes, read-only (`feed`) or writable (`feed_mut`, which unmasks whole
+/// frames in place and hands out slices of the caller's buffer: no copy at all).
+pub(crate) trait Input<'a>: Sized {
+    const WRITABLE: bool;
+    fn bytes(&self) -> &[u8];
+    fn split_front(self, n: usize) -> (Self, Self);
+    /// Unmasks in place and returns the bytes, or `None` when they are read-only.
+    fn unmask_in_place(self, key: [u8; 4]) -> Option<&'a [u8]>;
+    /// The bytes as they are (for unmasked frames).
+    fn into_slice(self) -> &'a [u8];
+}
+
+impl<'a> Input<'a> for &'a [u8] {
+    const WRITABLE: bool = false;
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn split_front(self, n: usize) -> (Self, Self) {
+        self.split_at(n)
+    }
+    fn unmask_in_place(self, _key: [u8; 4]) -> Option<&'a [u8]> {
+        None
+    }
+    fn into_slice(self) -> &'a [u8] {
+        self
+    }
+}
+
+impl<'a> Input<'a> for &'a mut [u8] {
+    const WRITABLE: bool = true;
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn split_front(self, n: usize) -> (Self, Self) {
+        self.split_at_mut(n)
+    }
+    fn unmask_in_place(self, key: [u8; 4]) -> Option<&'a [u8]> {
+        apply_mask(self, key, 0);
+        Some(self)
+    }
+    fn into_slice(self) -> &'a [u8] {
+        self
+    }
+}
+
 /// Buffer space reserved up front for a frame, at most (the rest grows as data comes,
 /// so a header that announces a huge frame cannot make us allocate it).
 const MAX_RESERVE: u64 = 1 << 20;
@@ -76,57 +121,78 @@ impl Connection {
     /// queued in [`output`](Self::output), the connection is failed and the error
     /// returned. Input after the peer's close frame, or after a failure, is ignored
     /// (RFC 6455 §5.5.1).
-    pub fn feed<F: FnMut(Event<'_>)>(
+    pub fn feed<F: FnMut(Event<'_>)>(&mut self, data: &[u8], on_event: F) -> Result<(), Error> {
+        self.drive(data, on_event)
+    }
+
+    /// Like [`feed`](Self::feed), but may unmask frames inside `data` and hand out
+    /// slices of it instead of copying them: the fastest path, for callers that own
+    /// their read buffer. `data` is left in an unspecified state.
+    pub fn feed_mut<F: FnMut(Event<'_>)>(
         &mut self,
-        mut data: &[u8],
+        data: &mut [u8],
+        on_event: F,
+    ) -> Result<(), Error> {
+        self.drive(data, on_event)
+    }
+
+    fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+        &mut self,
+        mut data: I,
         mut on_event: F,
     ) -> Result<(), Error> {
-        while !data.is_empty() && !self.failed && self.close_received.is_none() {
-            if let Err(e) = self.step(&mut data, &mut on_event) {
-                return Err(self.fail(e));
+        while !data.bytes().is_empty() && !self.failed && self.close_received.is_none() {
+            match self.step(data, &mut on_event) {
+                Ok(rest) => data = rest,
+                Err(e) => return Err(self.fail(e)),
             }
         }
         Ok(())
     }
 
-    fn step<F: FnMut(Event<'_>)>(
+    /// Reads one header or one piece of payload; returns the rest of the input.
+    fn step<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
         &mut self,
-        data: &mut &[u8],
+        mut data: I,
         on_event: &mut F,
-    ) -> Result<(), Error> {
+    ) -> Result<I, Error> {
         if self.reader.frame.is_none() {
-            let Some(header) = self.read_header(data)? else {
-                return Ok(());
+            let (header, rest) = self.read_header(data)?;
+            data = rest;
+            let Some(header) = header else {
+                return Ok(data);
             };
             self.begin_frame(header)?;
             if header.payload_len == 0 {
-                return self.end_frame(on_event);
+                self.end_frame(on_event)?;
+                return Ok(data);
             }
         }
         self.read_payload(data, on_event)
     }
 
-    fn read_header(&mut self, data: &mut &[u8]) -> Result<Option<FrameHeader>, Error> {
+    fn read_header<'a, I: Input<'a>>(
+        &mut self,
+        data: I,
+    ) -> Result<(Option<FrameHeader>, I), Error> {
         let r = &mut self.reader;
         if r.hdr_len == 0 {
-            if let Some((h, n)) = FrameHeader::decode(data)? {
-                *data = &data[n..];
-                return Ok(Some(h));
+            if let Some((h, n)) = FrameHeader::decode(data.bytes())? {
+                return Ok((Some(h), data.split_front(n).1));
             }
         }
         // The header is cut: gather it in `hdr`.
-        let take = (MAX_HEADER_LEN - r.hdr_len).min(data.len());
-        r.hdr[r.hdr_len..r.hdr_len + take].copy_from_slice(&data[..take]);
+        let take = (MAX_HEADER_LEN - r.hdr_len).min(data.bytes().len());
+        r.hdr[r.hdr_len..r.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
         match FrameHeader::decode(&r.hdr[..r.hdr_len + take])? {
             None => {
                 r.hdr_len += take;
-                *data = &data[take..];
-                Ok(None)
+                Ok((None, data.split_front(take).1))
             }
             Some((h, n)) => {
-                *data = &data[n - r.hdr_len..];
+                let used = n - r.hdr_len;
                 r.hdr_len = 0;
-                Ok(Some(h))
+                Ok((Some(h), data.split_front(used).1))
             }
         }
     }
@@ -206,49 +272,74 @@ impl Connection {
         Ok(())
     }
 
-    fn read_payload<F: FnMut(Event<'_>)>(
+    fn read_payload<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
         &mut self,
-        data: &mut &[u8],
+        data: I,
         on_event: &mut F,
-    ) -> Result<(), Error> {
+    ) -> Result<I, Error> {
         let validate = self.config.validate_utf8;
         let r = &mut self.reader;
         let f = r.frame.as_mut().expect("a frame is being read");
-        let take = f.remaining.min(data.len() as u64) as usize;
-        let (chunk, rest) = data.split_at(take);
-        *data = rest;
+        let take = f.remaining.min(data.bytes().len() as u64) as usize;
+        let (chunk, rest) = data.split_front(take);
         if f.op.is_control() {
             let start = r.control.len();
-            r.control.extend_from_slice(chunk);
+            r.control.extend_from_slice(chunk.bytes());
             if let Some(k) = f.mask {
                 apply_mask(&mut r.control[start..], k, f.done as usize);
             }
-        } else {
-            let kind = r.msg_kind.expect("a data frame belongs to a message");
-            let whole = f.done == 0 && take as u64 == f.remaining && f.fin && r.fragments == 1;
-            if whole && f.mask.is_none() && !r.msg_compressed {
-                // A whole unmasked message in the input: no copy at all.
-                r.frame = None;
-                r.msg_kind = None;
-                return emit(kind, chunk, validate, on_event);
+            f.remaining -= take as u64;
+            f.done += take as u64;
+            if f.remaining == 0 {
+                self.end_frame(on_event)?;
             }
-            if r.msg.is_empty() {
-                r.msg.reserve(f.remaining.min(MAX_RESERVE) as usize);
-            }
-            let start = r.msg.len();
-            r.msg.extend_from_slice(chunk);
-            if let Some(k) = f.mask {
-                apply_mask(&mut r.msg[start..], k, f.done as usize);
-            }
-            if kind == DataKind::Text && validate && !r.msg_compressed && !whole {
-                // Fail fast: reject text as soon as its prefix cannot be valid (§8.1).
-                r.utf8
-                    .feed(&r.msg[start..])
-                    .map_err(|_| Error::InvalidUtf8)?;
-            }
+            return Ok(rest);
         }
-        f.remaining -= take as u64;
-        f.done += take as u64;
+        let kind = r.msg_kind.expect("a data frame belongs to a message");
+        let whole = f.done == 0 && take as u64 == f.remaining && f.fin && r.fragments == 1;
+        if whole && !r.msg_compressed && (f.mask.is_none() || I::WRITABLE) {
+            // A whole message in the input: hand it out without copying, unmasking it
+            // where it lies when needed.
+            let bytes = match f.mask {
+                None => chunk.into_slice(),
+                Some(k) => chunk.unmask_in_place(k).expect("writable input"),
+            };
+            r.frame = None;
+            r.msg_kind = None;
+            emit(kind, bytes, validate, on_event)?;
+            return Ok(rest);
+        }
+        self.copy_payload(chunk.bytes(), kind, whole, validate, on_event)?;
+        Ok(rest)
+    }
+
+    /// Appends payload bytes to the message being assembled, unmasking them and
+    /// checking text as it comes (fail fast, RFC 6455 §8.1).
+    fn copy_payload<F: FnMut(Event<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        kind: DataKind,
+        whole: bool,
+        validate: bool,
+        on_event: &mut F,
+    ) -> Result<(), Error> {
+        let r = &mut self.reader;
+        let f = r.frame.as_mut().expect("a frame is being read");
+        if r.msg.is_empty() {
+            r.msg.reserve(f.remaining.min(MAX_RESERVE) as usize);
+        }
+        let start = r.msg.len();
+        r.msg.extend_from_slice(chunk);
+        if let Some(k) = f.mask {
+            apply_mask(&mut r.msg[start..], k, f.done as usize);
+        }
+        if kind == DataKind::Text && validate && !r.msg_compressed && !whole {
+            r.utf8
+                .feed(&r.msg[start..])
+                .map_err(|_| Error::InvalidUtf8)?;
+        }
+        f.remaining -= chunk.len() as u64;
+        f.done += chunk.len() as u64;
         if f.remaining == 0 {
             self.end_frame(on_event)?;
         }

@@ -311,7 +311,7 @@ impl Session {
             ping_sent: None,
             last_rx: now,
         };
-        let flushed: Vec<Message> = self.queue.drain().collect();
+        let flushed = self.queue.take();
         self.actions.extend(flushed.into_iter().map(Action::Send));
     }
 
@@ -550,8 +550,7 @@ impl Session {
 
     fn end(&mut self, why: EndReason) {
         self.state = State::Closed;
-        let dropped: Vec<Message> = self.queue.drain().collect();
-        for msg in dropped {
+        for msg in self.queue.take() {
             self.actions.push_back(Action::Dropped {
                 msg,
                 reason: DropReason::Closed,

@@ -55,8 +55,8 @@ impl OfflineQueue {
     }
 
     /// Takes every message out, oldest first; the queue is empty afterwards.
-    pub fn drain(&mut self) -> impl Iterator<Item = Message> + '_ {
+    pub fn take(&mut self) -> VecDeque<Message> {
         self.bytes = 0;
-        self.items.drain(..)
+        std::mem::take(&mut self.items)
     }
 }
