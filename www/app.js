@@ -1,7 +1,7 @@
 // The demo page: a chat room on ferrosocket's browser package (pkg/), showing what the
 // reconnecting session does — state, reconnect countdown, heartbeat RTT, offline queue — and a
 // live frame log.
-import init, { ReconnectingWebSocket } from '/pkg/ferrosocket_web.js';
+import init, { ReconnectingWebSocket } from '/pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
 const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/chat`;

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 /// URL provider, called with the attempt number before each connection attempt.
 pub type UrlFn = Box<dyn FnMut(u32) -> Result<String, JsValue>>;
@@ -66,7 +66,7 @@ struct Inner {
     ws: Option<WebSocket>,
     timer: Option<JsValue>,
     out: Vec<Output>,
-    wake_targets: Vec<(EventTarget, &'static str)>,
+    listening: bool,
 }
 
 pub struct Driver {
@@ -101,7 +101,7 @@ impl Driver {
                     ws: None,
                     timer: None,
                     out: Vec::new(),
-                    wake_targets: Vec::new(),
+                    listening: false,
                 }),
                 cb: Callbacks {
                     open: cb(me, Driver::on_open),
@@ -132,8 +132,13 @@ impl Driver {
     // ---- user calls ----
 
     pub fn send(&self, msg: Message) -> Result<(), SendError> {
+        let mut msg = Some(msg);
         let mut res = Ok(());
-        self.run(|i, now| res = i.session.send(now, msg));
+        self.run(|i, now| {
+            if let Some(m) = msg.take() {
+                res = i.session.send(now, m);
+            }
+        });
         res
     }
     pub fn close(&self, code: u16, reason: &str) {
@@ -157,7 +162,12 @@ impl Driver {
 
     /// Runs `f` on the session, carries out the resulting actions, re-arms the timer, and only
     /// then (with no borrow held) reports outputs, so handlers may call back into the driver.
-    fn run(&self, f: impl FnOnce(&mut Inner, u64)) {
+    fn run(&self, mut f: impl FnMut(&mut Inner, u64)) {
+        self.run_dyn(&mut f)
+    }
+
+    /// Not generic, so the loop is compiled once (the package is size-bound).
+    fn run_dyn(&self, f: &mut dyn FnMut(&mut Inner, u64)) {
         let outs = {
             let mut i = self.inner.borrow_mut();
             let now = sys::now();
@@ -327,13 +337,11 @@ impl Driver {
     }
 
     fn on_wake(&self, e: Event) {
-        let kind = e.type_();
         let visible = || {
             e.target()
-                .and_then(|t| t.dyn_into::<web_sys::Document>().ok())
-                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+                .is_some_and(|t| !t.unchecked_into::<sys::Hideable>().hidden())
         };
-        match kind.as_str() {
+        match e.type_().as_str() {
             "online" => self.run(|i, now| i.session.wake(now)),
             "offline" => self.run(|i, now| i.session.check(now)),
             "visibilitychange" if visible() => self.run(|i, now| i.session.wake(now)),
@@ -342,30 +350,22 @@ impl Driver {
     }
 
     fn listen_wakeups(&self) {
-        let global = js_sys::global();
-        let mut targets: Vec<(EventTarget, &'static str)> = Vec::new();
-        if let Some(g) = global.dyn_ref::<EventTarget>() {
-            targets.push((g.clone(), "online"));
-            targets.push((g.clone(), "offline"));
-        }
-        if let Ok(doc) = js_sys::Reflect::get(&global, &"document".into()) {
-            if let Ok(doc) = doc.dyn_into::<EventTarget>() {
-                targets.push((doc, "visibilitychange"));
-            }
-        }
-        for (t, kind) in &targets {
-            let _ = t.add_event_listener_with_callback(kind, self.cb.wake.as_ref().unchecked_ref());
-        }
-        self.inner.borrow_mut().wake_targets = targets;
+        let f = self.cb.wake.as_ref().unchecked_ref();
+        let _ = sys::add_global_listener("online", f);
+        let _ = sys::add_global_listener("offline", f);
+        let _ = sys::add_document_listener("visibilitychange", f);
+        self.inner.borrow_mut().listening = true;
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let i = self.inner.get_mut();
-        for (t, kind) in i.wake_targets.drain(..) {
-            let _ =
-                t.remove_event_listener_with_callback(kind, self.cb.wake.as_ref().unchecked_ref());
+        if i.listening {
+            let f = self.cb.wake.as_ref().unchecked_ref();
+            let _ = sys::remove_global_listener("online", f);
+            let _ = sys::remove_global_listener("offline", f);
+            let _ = sys::remove_document_listener("visibilitychange", f);
         }
         if let Some(t) = i.timer.take() {
             sys::clear_timeout(&t);

@@ -4,7 +4,8 @@
 //! decides when to connect, ping, give up and flush. This crate only wires the two together
 //! with timers and browser events:
 //!
-//! - [`js::ReconnectingWebSocket`]: the JS class (exported to `pkg/`), shaped like `WebSocket`.
+//! - `ReconnectingWebSocket`: the JS class of `pkg/`, shaped like `WebSocket`
+//!   (`js/reconnecting-websocket.js` over the exported [`js::Link`]).
 //! - [`ReconnectingSocket`] / [`WebSocket`]: a Rust `Stream` + `Sink` API for Rust web apps.
 
 mod driver;
@@ -19,3 +20,9 @@ pub use ferrosocket_core::session::{
     SendError, State,
 };
 pub use stream::{Event, ReconnectingSocket, WebSocket};
+
+/// Smaller than the default dlmalloc; the browser main thread is single-threaded anyway.
+#[cfg(all(target_arch = "wasm32", feature = "small-alloc"))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

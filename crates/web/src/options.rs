@@ -1,160 +1,116 @@
-//! The JS options object → a core session `Config`, URL and protocol providers.
+//! Options from JavaScript → a core session `Config`, URL and protocol providers.
 //!
-//! Browser defaults differ from the core's in one place: the heartbeat is off unless the page
-//! says how (browsers cannot send ping frames, and an app-level ping the server does not answer
-//! would turn every link into a reconnect loop).
+//! `js/reconnecting-websocket.js` flattens the options object into numbers (NaN = default) so
+//! the wasm side needs no reflection; the order is [`Slot`]'s. Browser defaults differ from the
+//! core's in one place: the heartbeat is off unless the page says how (browsers cannot send
+//! ping frames, and an app-level ping the server does not answer would be a reconnect loop).
 
 use crate::driver::{ProtocolsFn, UrlFn};
-use ferrosocket_core::session::{Config, Heartbeat, HeartbeatMode, Message, Overflow};
-use js_sys::{Array, Function, Reflect};
+use ferrosocket_core::session::{
+    Config, Heartbeat, HeartbeatMode as Mode, Message, Overflow as Policy,
+};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    if obj.is_object() {
-        Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
+/// Positions in the numeric options array.
+#[derive(Clone, Copy)]
+enum Slot {
+    MinDelay,
+    MaxDelay,
+    GrowFactor,
+    MaxRetries,
+    ConnectionTimeout,
+    MinUptime,
+    /// 0 off, 1 app ping/pong, 2 expect traffic
+    HeartbeatMode,
+    HeartbeatInterval,
+    HeartbeatTimeout,
+    MaxQueuedMessages,
+    MaxQueuedBytes,
+    /// 0 drop-oldest, 1 drop-newest, 2 error
+    Overflow,
+    /// 0 or 1
+    ReconnectOnAppCodes,
+    /// Followed by the stop codes themselves, if any.
+    StopCodeCount,
+}
+
+fn at(nums: &[f64], slot: Slot) -> Option<f64> {
+    nums.get(slot as usize).copied().filter(|n| *n >= 0.0)
+}
+
+fn ms(nums: &[f64], slot: Slot, default: u64) -> u64 {
+    at(nums, slot).map_or(default, |n| n as u64)
+}
+
+/// A heartbeat message: a JS string (text) or a `Uint8Array` (binary).
+fn message(v: &JsValue) -> Message {
+    match v.as_string() {
+        Some(s) => Message::Text(s),
+        None => Message::Binary(js_sys::Uint8Array::new(v).to_vec()),
     }
 }
 
-fn num(obj: &JsValue, key: &str) -> Option<u64> {
-    get(obj, key)
-        .as_f64()
-        .filter(|n| *n >= 0.0)
-        .map(|n| n as u64)
-}
-
-fn type_error(msg: &str) -> JsValue {
-    js_sys::TypeError::new(msg).into()
-}
-
-/// A heartbeat message option: a string (text) or an ArrayBuffer/view (binary).
-fn message(v: &JsValue) -> Option<Message> {
-    if let Some(s) = v.as_string() {
-        return Some(Message::Text(s));
-    }
-    bytes(v).map(Message::Binary)
-}
-
-/// Bytes of an ArrayBuffer or ArrayBuffer view.
-pub fn bytes(v: &JsValue) -> Option<Vec<u8>> {
-    if v.is_instance_of::<js_sys::ArrayBuffer>() {
-        return Some(js_sys::Uint8Array::new(v).to_vec());
-    }
-    if js_sys::ArrayBuffer::is_view(v) {
-        let view: &js_sys::Uint8Array = v.unchecked_ref();
-        let u8s = js_sys::Uint8Array::new_with_byte_offset_and_length(
-            &view.buffer(),
-            get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32,
-            get(v, "byteLength").as_f64().unwrap_or(0.0) as u32,
-        );
-        return Some(u8s.to_vec());
-    }
-    None
-}
-
-pub fn config(o: &JsValue) -> Result<Config, JsValue> {
+pub fn config(nums: &[f64], ping: &JsValue, pong: &JsValue) -> Config {
     let d = Config::default();
     let mut c = Config {
-        min_delay_ms: num(o, "minDelay").unwrap_or(d.min_delay_ms),
-        max_delay_ms: num(o, "maxDelay").unwrap_or(d.max_delay_ms),
-        growth_factor: get(o, "growFactor").as_f64().unwrap_or(d.growth_factor),
-        max_retries: num(o, "maxRetries").map(|n| n.min(u32::MAX as u64) as u32),
-        connect_timeout_ms: num(o, "connectionTimeout").unwrap_or(d.connect_timeout_ms),
-        min_uptime_ms: num(o, "minUptime").unwrap_or(d.min_uptime_ms),
+        min_delay_ms: ms(nums, Slot::MinDelay, d.min_delay_ms),
+        max_delay_ms: ms(nums, Slot::MaxDelay, d.max_delay_ms),
+        growth_factor: at(nums, Slot::GrowFactor).unwrap_or(d.growth_factor),
+        max_retries: at(nums, Slot::MaxRetries).map(|n| n.min(u32::MAX as f64) as u32),
+        connect_timeout_ms: ms(nums, Slot::ConnectionTimeout, d.connect_timeout_ms),
+        min_uptime_ms: ms(nums, Slot::MinUptime, d.min_uptime_ms),
         heartbeat: Heartbeat {
-            mode: HeartbeatMode::Off,
-            ..d.heartbeat
+            mode: match at(nums, Slot::HeartbeatMode).map(|m| m as u8) {
+                Some(1) => Mode::AppPing {
+                    ping: message(ping),
+                    pong: message(pong),
+                },
+                Some(2) => Mode::ExpectTraffic,
+                _ => Mode::Off,
+            },
+            interval_ms: ms(nums, Slot::HeartbeatInterval, d.heartbeat.interval_ms),
+            timeout_ms: ms(nums, Slot::HeartbeatTimeout, d.heartbeat.timeout_ms),
         },
         ..d
     };
-    let hb = get(o, "heartbeat");
-    if hb.is_object() {
-        c.heartbeat.interval_ms = num(&hb, "interval").unwrap_or(c.heartbeat.interval_ms);
-        c.heartbeat.timeout_ms = num(&hb, "timeout").unwrap_or(c.heartbeat.timeout_ms);
-        c.heartbeat.mode = match (message(&get(&hb, "ping")), message(&get(&hb, "pong"))) {
-            (Some(ping), Some(pong)) => HeartbeatMode::AppPing { ping, pong },
-            (None, None) => HeartbeatMode::ExpectTraffic,
-            _ => {
-                return Err(type_error(
-                    "heartbeat needs both `ping` and `pong`, or neither",
-                ))
-            }
-        };
+    c.queue.max_messages = ms(nums, Slot::MaxQueuedMessages, c.queue.max_messages as u64) as usize;
+    c.queue.max_bytes = ms(nums, Slot::MaxQueuedBytes, c.queue.max_bytes as u64) as usize;
+    c.queue.overflow = match at(nums, Slot::Overflow).map(|n| n as u8) {
+        Some(1) => Policy::DropNewest,
+        Some(2) => Policy::Error,
+        _ => Policy::DropOldest,
+    };
+    if let Some(b) = at(nums, Slot::ReconnectOnAppCodes) {
+        c.close_policy.reconnect_app_codes = b != 0.0;
     }
-    c.queue.max_messages = num(o, "maxQueuedMessages").map_or(c.queue.max_messages, |n| n as usize);
-    c.queue.max_bytes = num(o, "maxQueuedBytes").map_or(c.queue.max_bytes, |n| n as usize);
-    if let Some(p) = get(o, "overflow").as_string() {
-        c.queue.overflow = match p.as_str() {
-            "drop-oldest" => Overflow::DropOldest,
-            "drop-newest" => Overflow::DropNewest,
-            "error" => Overflow::Error,
-            _ => {
-                return Err(type_error(
-                    "overflow must be 'drop-oldest', 'drop-newest' or 'error'",
-                ))
-            }
-        };
+    if let Some(n) = at(nums, Slot::StopCodeCount) {
+        let first = Slot::StopCodeCount as usize + 1;
+        let codes = nums.get(first..first + n as usize).unwrap_or(&[]);
+        c.close_policy.stop_codes = codes.iter().map(|c| *c as u16).collect();
     }
-    if let Some(b) = get(o, "reconnectOnAppCodes").as_bool() {
-        c.close_policy.reconnect_app_codes = b;
-    }
-    let stop = get(o, "stopCodes");
-    if Array::is_array(&stop) {
-        let stop: &Array = stop.unchecked_ref();
-        c.close_policy.stop_codes = stop
-            .iter()
-            .filter_map(|v| v.as_f64())
-            .map(|n| n as u16)
-            .collect();
-    }
-    Ok(c)
+    c
 }
 
-/// `url`: a string, or a function `(attempt) => string` called before each attempt.
-pub fn url(v: JsValue) -> Result<UrlFn, JsValue> {
-    if let Some(s) = v.as_string() {
-        return Ok(Box::new(move |_| Ok(s.clone())));
-    }
-    let f: Function = v
-        .dyn_into()
-        .map_err(|_| type_error("url must be a string or a function"))?;
-    Ok(Box::new(move |attempt| {
+/// `url(attempt)` must return a string.
+pub fn url(f: Function) -> UrlFn {
+    Box::new(move |attempt| {
         f.call1(&JsValue::NULL, &attempt.into())?
             .as_string()
-            .ok_or_else(|| type_error("the url function must return a string"))
-    }))
+            .ok_or_else(|| JsValue::from_str("the url function must return a string"))
+    })
 }
 
-fn protocol_list(v: &JsValue) -> Result<Vec<String>, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        Ok(Vec::new())
-    } else if let Some(s) = v.as_string() {
-        Ok(vec![s])
-    } else if Array::is_array(v) {
-        let a: &Array = v.unchecked_ref();
-        a.iter()
+/// `protocols(attempt)` must return an array of strings.
+pub fn protocols(f: Function) -> ProtocolsFn {
+    Box::new(move |attempt| {
+        let list: Array = f.call1(&JsValue::NULL, &attempt.into())?.unchecked_into();
+        list.iter()
             .map(|p| {
                 p.as_string()
-                    .ok_or_else(|| type_error("protocols must be strings"))
+                    .ok_or_else(|| JsValue::from_str("protocols must be strings"))
             })
             .collect()
-    } else {
-        Err(type_error(
-            "protocols must be a string, an array or a function",
-        ))
-    }
-}
-
-/// `protocols`: a string, an array of strings, or a function returning one of those.
-pub fn protocols(v: JsValue) -> Result<ProtocolsFn, JsValue> {
-    if let Some(f) = v.dyn_ref::<Function>() {
-        let f = f.clone();
-        return Ok(Box::new(move |attempt| {
-            protocol_list(&f.call1(&JsValue::NULL, &attempt.into())?)
-        }));
-    }
-    let list = protocol_list(&v)?;
-    Ok(Box::new(move |_| Ok(list.clone())))
+    })
 }

@@ -9,6 +9,22 @@ extern "C" {
     pub fn set_timeout(cb: &js_sys::Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: &JsValue);
+
+    // `online`/`offline` fire on the global object (window or worker), `visibilitychange` on
+    // `document` (absent in workers, hence `catch`).
+    #[wasm_bindgen(catch, js_name = addEventListener)]
+    pub fn add_global_listener(kind: &str, f: &js_sys::Function) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_name = removeEventListener)]
+    pub fn remove_global_listener(kind: &str, f: &js_sys::Function) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = document, js_name = addEventListener)]
+    pub fn add_document_listener(kind: &str, f: &js_sys::Function) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = document, js_name = removeEventListener)]
+    pub fn remove_document_listener(kind: &str, f: &js_sys::Function) -> Result<(), JsValue>;
+
+    /// Any object with a `hidden` property (the `document` a `visibilitychange` comes from).
+    pub type Hideable;
+    #[wasm_bindgen(method, getter)]
+    pub fn hidden(this: &Hideable) -> bool;
 }
 
 /// Milliseconds on the wall clock: it keeps running while a laptop sleeps, so heartbeat and

@@ -237,33 +237,44 @@ async fn queued_messages_flush_in_order_exactly_once() {
 }
 
 #[wasm_bindgen_test]
-async fn js_class_works_like_a_websocket() {
-    use ferrosocket_web::js::ReconnectingWebSocket;
-    let opts = js_sys::Object::new();
-    js_sys::Reflect::set(&opts, &"minDelay".into(), &50.into()).unwrap();
-    let ws = ReconnectingWebSocket::new(echo().into(), JsValue::UNDEFINED, opts.into()).unwrap();
-    assert_eq!(ws.ready_state(), 0);
-    assert_eq!(ws.binary_type(), "blob");
-    let got = js_sys::Promise::new(&mut |resolve, _| {
-        let w = &ws;
-        let on_message =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                let _ = resolve.call1(&JsValue::NULL, &e.data());
-            });
-        w.add_event_listener("message", on_message.as_ref(), &JsValue::UNDEFINED)
-            .unwrap();
-        on_message.forget();
-    });
-    ws.send("via js class".into()).unwrap(); // queued until open
-    assert_eq!(ws.queue_length(), 1);
-    let data = JsFuture::from(got).await.unwrap();
-    assert_eq!(data.as_string().as_deref(), Some("via js class"));
-    assert_eq!(ws.ready_state(), 1);
-    assert_eq!(ws.state(), "open");
-    assert!(
-        ws.close(Some(1001), None).is_err(),
-        "1001 is not allowed from scripts"
+async fn link_reports_to_js_through_one_callback() {
+    use ferrosocket_web::js::Link;
+    let url = js_sys::Function::new_no_args(&format!("return {:?}", echo()));
+    let protocols = js_sys::Function::new_no_args("return []");
+    let seen = js_sys::Array::new();
+    let log = seen.clone();
+    let emit =
+        Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(move |k: JsValue, a: JsValue, _b| {
+            log.push(&js_sys::Array::of2(&k, &a));
+        });
+    // minDelay 50; everything else default (NaN/-1).
+    let link = Link::new(
+        url,
+        protocols,
+        &[50.0],
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        emit.as_ref().clone().into(),
     );
-    ws.close(Some(1000), Some("bye".into())).unwrap();
-    assert_eq!(ws.ready_state(), 2);
+    assert_eq!(link.send_text("via link".into()), 0, "queued until open");
+    assert_eq!(link.status()[3], 1.0, "one message queued");
+    let kinds = || {
+        seen.iter()
+            .map(|e| js_sys::Array::from(&e).get(0).as_f64().unwrap() as u8)
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if kinds().contains(&2) {
+            break;
+        }
+        sleep(30).await;
+    }
+    assert_eq!(kinds(), vec![0, 1, 2], "connecting, open, message");
+    let msg = js_sys::Array::from(&seen.get(2)).get(1);
+    assert_eq!(msg.as_string().as_deref(), Some("via link"));
+    assert_eq!(link.status()[0], 1.0, "open");
+    link.close(1000, "bye");
+    assert_eq!(link.status()[0], 2.0, "closing");
+    drop(link); // detaches the socket before the callback goes away
+    drop(emit);
 }

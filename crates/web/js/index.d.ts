@@ -1,0 +1,28 @@
+// Types of pkg/ (the wasm-bindgen part is in ferrosocket_web.d.ts).
+export { default, initSync, Link } from './ferrosocket_web.js';
+
+export interface ReconnectingOptions {
+  minDelay?: number; maxDelay?: number; growFactor?: number; maxRetries?: number;
+  connectionTimeout?: number; minUptime?: number;
+  /** `ping` + `pong`: app-level heartbeat; neither: expect any traffic within `timeout`. Off when absent. */
+  heartbeat?: { interval?: number; timeout?: number; ping?: string | ArrayBuffer; pong?: string | ArrayBuffer };
+  maxQueuedMessages?: number; maxQueuedBytes?: number; overflow?: 'drop-oldest' | 'drop-newest' | 'error';
+  reconnectOnAppCodes?: boolean; stopCodes?: number[]; binaryType?: 'blob' | 'arraybuffer';
+}
+
+export class ReconnectingWebSocket extends EventTarget {
+  constructor(url: string | ((attempt: number) => string),
+    protocols?: string | string[] | ((attempt: number) => string | string[]), options?: ReconnectingOptions);
+  static readonly CONNECTING: 0; static readonly OPEN: 1; static readonly CLOSING: 2; static readonly CLOSED: 3;
+  readonly CONNECTING: 0; readonly OPEN: 1; readonly CLOSING: 2; readonly CLOSED: 3;
+  readonly readyState: number;
+  readonly state: 'connecting' | 'open' | 'closing' | 'closed' | 'waiting';
+  readonly url: string; readonly protocol: string; readonly extensions: string; readonly bufferedAmount: number;
+  binaryType: 'blob' | 'arraybuffer';
+  readonly retryCount: number; readonly rtt: number | null; readonly queueLength: number; readonly reconnectAt: number | null;
+  onopen: ((ev: Event) => void) | null; onmessage: ((ev: MessageEvent) => void) | null;
+  onclose: ((ev: CloseEvent) => void) | null; onerror: ((ev: Event) => void) | null;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  reconnect(): void;
+}
