@@ -332,6 +332,35 @@ declare namespace WebSocket {
     interface WebSocket extends WebSocketAlias {}
 
     function createWebSocketStream(websocket: WebSocket, options?: DuplexOptions): Duplex;
+
+    // ReconnectingWebSocket (issue 4): the core session (backoff, heartbeat, offline queue) in Node.
+    interface ReconnectingOptions {
+        minDelay?: number; maxDelay?: number; growFactor?: number; maxRetries?: number;
+        connectionTimeout?: number; minUptime?: number;
+        heartbeat?: { mode?: "ping" | "message" | "traffic" | "off"; interval?: number; timeout?: number;
+            ping?: string | Buffer; pong?: string | Buffer };
+        maxQueuedMessages?: number; maxQueuedBytes?: number; overflow?: "drop-oldest" | "drop-newest" | "error";
+        reconnectOnAppCodes?: boolean; stopCodes?: number[];
+        binaryType?: "nodebuffer" | "arraybuffer" | "fragments"; wsOptions?: ClientOptions;
+    }
+    class ReconnectingWebSocket extends EventEmitter {
+        constructor(url: string | URL | ((attempt: number) => string),
+            protocols?: string | string[] | ((attempt: number) => string | string[]), options?: ReconnectingOptions);
+        static readonly CONNECTING: 0; static readonly OPEN: 1; static readonly CLOSING: 2; static readonly CLOSED: 3;
+        readonly readyState: number;
+        readonly state: "connecting" | "open" | "closing" | "waiting" | "closed";
+        readonly url: string; readonly protocol: string; readonly extensions: string; readonly bufferedAmount: number;
+        binaryType: string;
+        readonly retryCount: number; readonly rtt: number | null; readonly queueLength: number; readonly reconnectAt: number | null;
+        onopen: ((ev: any) => void) | null; onmessage: ((ev: any) => void) | null;
+        onclose: ((ev: any) => void) | null; onerror: ((ev: any) => void) | null;
+        send(data: string | Buffer | ArrayBuffer | ArrayBufferView): void;
+        close(code?: number, reason?: string): void;
+        reconnect(): void;
+        wake(): void;
+        addEventListener(type: string, listener: (ev: any) => void, options?: { once?: boolean }): void;
+        removeEventListener(type: string, listener: (ev: any) => void): void;
+    }
 }
 
 export = WebSocket;

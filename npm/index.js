@@ -9,6 +9,6 @@ WebSocket.Server = WebSocketServer;
 WebSocket.WebSocket = WebSocket;
 WebSocket.WebSocketServer = WebSocketServer;
 
-// Issue 4 adds `WebSocket.ReconnectingWebSocket` from ./lib/reconnecting.js here.
+WebSocket.ReconnectingWebSocket = require('./lib/reconnecting');
 
 module.exports = WebSocket;

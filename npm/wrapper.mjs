@@ -2,6 +2,7 @@ import WebSocket from './index.js';
 
 export const createWebSocketStream = WebSocket.createWebSocketStream;
 export const WebSocketServer = WebSocket.WebSocketServer;
+export const ReconnectingWebSocket = WebSocket.ReconnectingWebSocket;
 export { WebSocket };
 
 export default WebSocket;

@@ -12,3 +12,4 @@
 mod engine;
 mod error;
 mod handshake;
+mod session;
