@@ -278,3 +278,49 @@ async fn link_reports_to_js_through_one_callback() {
     drop(link); // detaches the socket before the callback goes away
     drop(emit);
 }
+
+fn dispatch(target: &str, kind: &str) {
+    let f = js_sys::Function::new_no_args(&format!("{target}.dispatchEvent(new Event({kind:?}))"));
+    f.call0(&JsValue::NULL).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn online_event_skips_the_backoff_wait() {
+    // A 5-second backoff that the `online` event cuts short.
+    let cfg = Config {
+        min_delay_ms: 5_000,
+        max_delay_ms: 6_000,
+        ..fast()
+    };
+    let mut s = ReconnectingSocket::connect(&echo(), &[], cfg);
+    until(&mut s, 3_000, |e| *e == Event::Open).await;
+    s.send(text("__drop__")).unwrap();
+    until(&mut s, 3_000, |e| matches!(e, Event::Reconnecting { .. })).await;
+    dispatch("globalThis", "online");
+    let seen = until(&mut s, 1_000, |e| *e == Event::Open).await;
+    assert_eq!(seen[0], Event::Connecting { attempt: 1 }, "{seen:?}");
+    s.close(1000, "");
+}
+
+#[wasm_bindgen_test]
+async fn page_becoming_visible_probes_the_link_at_once() {
+    let cfg = Config {
+        heartbeat: Heartbeat {
+            mode: HeartbeatMode::AppPing {
+                ping: text("__ping__"),
+                pong: text("__pong__"),
+            },
+            interval_ms: 60_000,
+            timeout_ms: 2_000,
+        },
+        ..fast()
+    };
+    let mut s = ReconnectingSocket::connect(&echo(), &[], cfg);
+    until(&mut s, 3_000, |e| *e == Event::Open).await;
+    assert_eq!(s.rtt(), None, "no heartbeat yet: the interval is a minute");
+    dispatch("document", "visibilitychange");
+    let seen = until(&mut s, 1_000, |e| matches!(e, Event::HeartbeatReply { .. })).await;
+    assert_eq!(seen[0], Event::HeartbeatSent, "{seen:?}");
+    assert!(s.rtt().is_some());
+    s.close(1000, "");
+}
