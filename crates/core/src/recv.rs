@@ -144,10 +144,24 @@ impl Connection {
         while !data.bytes().is_empty() && !self.failed && self.close_received.is_none() {
             match self.step(data, &mut on_event) {
                 Ok(rest) => data = rest,
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => {
+                    self.release_buffers();
+                    return Err(self.fail(e));
+                }
             }
         }
+        self.release_buffers();
         Ok(())
+    }
+
+    /// Large buffers are reused across the messages of one `feed` call and freed when
+    /// it returns with no message in progress, so an idle connection holds none.
+    fn release_buffers(&mut self) {
+        if self.reader.msg.is_empty() {
+            release(&mut self.reader.msg);
+        }
+        #[cfg(feature = "deflate")]
+        release(&mut self.scratch);
     }
 
     /// Reads one header or one piece of payload; returns the rest of the input.
@@ -390,7 +404,7 @@ impl Connection {
             r.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
         }
         let result = emit(kind, &r.msg, validate, on_event);
-        release(&mut r.msg);
+        r.msg.clear();
         result
     }
 
@@ -410,9 +424,9 @@ impl Connection {
             &mut self.scratch,
             self.config.max_message_size,
         )?;
-        release(&mut self.reader.msg);
+        self.reader.msg.clear();
         let result = emit(kind, &self.scratch, self.config.validate_utf8, on_event);
-        release(&mut self.scratch);
+        self.scratch.clear();
         result
     }
 
