@@ -60,7 +60,7 @@ $('send-binary').onclick = () => say(crypto.getRandomValues(new Uint8Array(8)).b
 $('drop').onclick = () => fetch('/control/drop', { method: 'POST' });
 $('pause').onclick = async () => {
   await fetch('/control/pause?ms=8000', { method: 'POST' });
-  log('·', 'server paused 8 s', null, 'no replies, no pongs', 'info');
+  log('·', 'server paused 8 s', null, 'replies and pongs held until then', 'info');
 };
 $('reconnect').onclick = () => ws.reconnect();
 
@@ -108,3 +108,4 @@ function render() {
 }
 setInterval(render, 100);
 render();
+for (const type of ['open', 'close', 'reconnecting', 'connecting', 'pong', 'end']) ws.addEventListener(type, render);

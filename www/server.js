@@ -6,7 +6,7 @@
 // Heartbeat: the text "__ping__" is answered with "__pong__" (browsers cannot send ping frames).
 // Controls, so a visitor can watch detection and recovery:
 //   POST /control/drop          drop every connection abruptly (no close frame → 1006)
-//   POST /control/pause?ms=N    stop answering anything (pongs, chat) for N ms
+//   POST /control/pause?ms=N    hold every reply (pongs, chat) for N ms, then send them
 //   in-band on a socket: "__drop__" drops that socket, "__pause__:N" pauses it.
 // Usage: node www/server.js [--port N] (default 8080; 0 = any free port). Prints the URL.
 
@@ -49,16 +49,29 @@ function send(res, status, body, type = 'text/plain') {
 }
 
 let pausedUntil = 0; // whole server
-const held = []; // chat messages received while paused, broadcast when the pause ends
+// Replies (pongs, echoes, chat broadcasts) held while paused, in order, sent when the pause ends
+// to whoever is still connected: a slow server, not a lossy one.
+const held = [];
 const clients = new Set();
 const isPaused = (ws) => Date.now() < Math.max(pausedUntil, ws.pausedUntil || 0);
 
+function pauseUntil(until) {
+  setTimeout(() => {
+    for (const reply of held.splice(0)) reply();
+  }, Math.max(0, until - Date.now()) + 5).unref();
+}
+
 function pause(ms) {
   pausedUntil = Date.now() + ms;
-  setTimeout(() => {
-    if (Date.now() < pausedUntil) return;
-    for (const [data, isBinary] of held.splice(0)) broadcast(data, isBinary);
-  }, ms + 5).unref();
+  pauseUntil(pausedUntil);
+}
+
+function reply(ws, fn) {
+  const send = () => {
+    if (isPaused(ws)) held.push(send);
+    else if (ws.readyState === 1 || ws.room === 'chat') fn();
+  };
+  send();
 }
 
 function broadcast(data, isBinary) {
@@ -102,15 +115,12 @@ function onMessage(ws, data, isBinary) {
   if (text === '__drop__') return ws.terminate();
   if (text && text.startsWith('__pause__:')) {
     ws.pausedUntil = Date.now() + Number(text.slice(10));
+    pauseUntil(ws.pausedUntil);
     return;
   }
-  if (isPaused(ws)) {
-    if (ws.room === 'chat' && text !== '__ping__') held.push([data, isBinary]);
-    return;
-  }
-  if (text === '__ping__') return ws.send('__pong__');
-  if (ws.room === 'echo') ws.send(data, { binary: isBinary });
-  else broadcast(data, isBinary);
+  if (text === '__ping__') return reply(ws, () => ws.send('__pong__'));
+  if (ws.room === 'echo') reply(ws, () => ws.send(data, { binary: isBinary }));
+  else reply(ws, () => broadcast(data, isBinary));
 }
 
 server.listen(port, host, () => {
