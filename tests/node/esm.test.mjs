@@ -1,0 +1,21 @@
+// ESM entry (wrapper.mjs through the exports map): default and named exports.
+
+import test from 'node:test';
+import assert from 'node:assert';
+import { createRequire } from 'node:module';
+
+import WebSocket, { WebSocketServer, createWebSocketStream, WebSocket as Named } from '../../npm/wrapper.mjs';
+
+const require = createRequire(import.meta.url);
+
+test('ESM default and named exports are the CommonJS ones', () => {
+  const cjs = require('../../npm');
+  assert.strictEqual(WebSocket, cjs);
+  assert.strictEqual(Named, cjs);
+  assert.strictEqual(WebSocketServer, cjs.WebSocketServer);
+  assert.strictEqual(createWebSocketStream, cjs.createWebSocketStream);
+  const pkg = require('../../npm/package.json');
+  assert.strictEqual(pkg.exports['.'].import, './wrapper.mjs');
+  assert.strictEqual(pkg.exports['.'].require, './index.js');
+  assert.strictEqual(pkg.exports['.'].types, './index.d.ts');
+});
