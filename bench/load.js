@@ -1,0 +1,156 @@
+'use strict';
+
+// Load generator (its own process, started by bench/run.js). Raw TCP clients with
+// pre-masked frames and byte counting, so the generator costs as little as possible
+// and measures the server. Scenarios: echo, handshakes, idle.
+
+const net = require('net');
+const crypto = require('crypto');
+
+const GUIDLESS_REQ = (port) =>
+  `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`;
+
+function maskedFrame(size) {
+  const payload = crypto.randomBytes(size);
+  let head;
+  if (size < 126) head = Buffer.from([0x82, 0x80 | size]);
+  else if (size < 65536) head = Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]);
+  else {
+    head = Buffer.alloc(10);
+    head[0] = 0x82;
+    head[1] = 0x80 | 127;
+    head.writeUInt32BE(size, 6);
+  }
+  const key = crypto.randomBytes(4);
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) body[i] = payload[i] ^ key[i & 3];
+  return Buffer.concat([head, key, body]);
+}
+
+function replySize(size) {
+  return size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
+}
+
+/** Opens one upgraded raw connection. */
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const i = head.indexOf('\r\n\r\n');
+      if (i === -1) return;
+      s.removeListener('data', onData);
+      if (!head.subarray(0, 12).toString().includes('101')) {
+        reject(new Error('upgrade refused'));
+        return;
+      }
+      resolve({ socket: s, rest: head.subarray(i + 4) });
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.write(GUIDLESS_REQ(port));
+  });
+}
+
+async function echo({ port, conns, size, window, seconds }) {
+  const frame = maskedFrame(size);
+  const reply = replySize(size);
+  const sockets = [];
+  for (let i = 0; i < conns; i++) sockets.push(await connect(port));
+  const latencies = [];
+  let done = 0;
+  let running = true;
+  const start = process.hrtime.bigint();
+  const warmupNs = 500_000_000n;
+  const finished = [];
+  for (const { socket, rest } of sockets) {
+    const sent = [];
+    let bytes = rest.length;
+    const send = () => {
+      sent.push(process.hrtime.bigint());
+      socket.write(frame);
+    };
+    socket.on('data', (chunk) => {
+      bytes += chunk.length;
+      while (bytes >= reply) {
+        bytes -= reply;
+        const t0 = sent.shift();
+        const now = process.hrtime.bigint();
+        if (now - start > warmupNs) {
+          done++;
+          if ((done & 7) === 0 || size > 1024) latencies.push(Number(now - t0) / 1e6);
+        }
+        if (running) send();
+      }
+    });
+    socket.on('error', () => {});
+    finished.push(socket);
+    for (let i = 0; i < window; i++) send();
+  }
+  await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+  running = false;
+  const elapsed = Number(process.hrtime.bigint() - start - warmupNs) / 1e9;
+  for (const s of finished) s.destroy();
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies.length ? latencies[Math.floor(latencies.length * 0.99)] : NaN;
+  return {
+    msgsPerSec: done / elapsed,
+    mbPerSec: (done * size) / elapsed / 1e6,
+    p99ms: p99
+  };
+}
+
+async function handshakes({ port, total, concurrency }) {
+  const close = Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]);
+  let started = 0;
+  let ok = 0;
+  const t0 = process.hrtime.bigint();
+  async function worker() {
+    while (started < total) {
+      started++;
+      const { socket } = await connect(port);
+      ok++;
+      socket.end(close);
+      socket.on('error', () => {});
+      socket.resume();
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { perSec: ok / secs, ok };
+}
+
+const idle = [];
+async function openIdle({ port, count, concurrency }) {
+  let started = 0;
+  async function worker() {
+    while (started < count) {
+      started++;
+      const { socket } = await connect(port);
+      socket.on('error', () => {});
+      idle.push(socket);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { open: idle.length };
+}
+
+function closeIdle() {
+  for (const s of idle) s.destroy();
+  idle.length = 0;
+  return {};
+}
+
+const scenarios = { echo, handshakes, openIdle, closeIdle };
+
+process.on('message', async (msg) => {
+  try {
+    const result = await scenarios[msg.scenario](msg);
+    process.send({ result });
+  } catch (err) {
+    process.send({ error: String(err && err.stack) });
+  }
+});

@@ -1,0 +1,126 @@
+'use strict';
+
+// Load benchmark: ws vs ferrosocket echo servers, load generator in its own process.
+//   node bench/run.js [--quick]
+// Prints a table with ratios vs ws and writes bench/results/node-latest.json.
+// Bounded in time (about 2 minutes; --quick about 40 s). Not part of the test run.
+
+const { fork } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const quick = process.argv.includes('--quick');
+const SECONDS = quick ? 2 : 5;
+const IDLE = quick ? 2000 : 10000;
+const HANDSHAKES = quick ? 1000 : 5000;
+const IMPLS = ['ws', 'ferrosocket'];
+
+function request(child, msg, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timeout: ${JSON.stringify(msg)}`)), timeoutMs);
+    child.once('message', (reply) => {
+      clearTimeout(t);
+      if (reply.error) reject(new Error(reply.error));
+      else resolve(reply.result !== undefined ? reply.result : reply);
+    });
+    child.send(msg);
+  });
+}
+
+function startServer(impl) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'server.js'), [impl], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    });
+    const t = setTimeout(() => reject(new Error('server did not start')), 10000);
+    child.once('message', (m) => {
+      clearTimeout(t);
+      resolve({ child, port: m.port });
+    });
+  });
+}
+
+function kill(child) {
+  if (child && child.exitCode === null) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+async function measure(impl) {
+  const server = await startServer(impl);
+  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = server.port;
+  const r = { impl };
+  try {
+    const limit = (SECONDS + 30) * 1000;
+    r.small = await request(load, { scenario: 'echo', port, conns: 100, size: 64, window: 8, seconds: SECONDS }, limit);
+    r.medium = await request(load, { scenario: 'echo', port, conns: 10, size: 16 * 1024, window: 4, seconds: SECONDS }, limit);
+    r.large = await request(load, { scenario: 'echo', port, conns: 4, size: 1024 * 1024, window: 2, seconds: SECONDS }, limit);
+    r.handshakes = await request(load, { scenario: 'handshakes', port, total: HANDSHAKES, concurrency: 50 }, 120000);
+    await new Promise((res) => setTimeout(res, 500));
+    const before = await request(server.child, { cmd: 'rss' }, 10000);
+    const opened = await request(load, { scenario: 'openIdle', port, count: IDLE, concurrency: 100 }, 120000);
+    const after = await request(server.child, { cmd: 'rss' }, 10000);
+    r.idle = {
+      count: opened.open,
+      clients: after.clients,
+      bytesPerConn: (after.rss - before.rss) / opened.open
+    };
+    await request(load, { scenario: 'closeIdle' }, 30000);
+  } finally {
+    kill(load);
+    kill(server.child);
+  }
+  return r;
+}
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
+}
+
+(async () => {
+  const results = {};
+  for (const impl of IMPLS) {
+    process.stderr.write(`measuring ${impl}...\n`);
+    results[impl] = await measure(impl);
+  }
+  const w = results.ws;
+  const f = results.ferrosocket;
+  const rows = [
+    ['64 B echo, 100 conns (msgs/s)', w.small.msgsPerSec, f.small.msgsPerSec, 0, true],
+    ['64 B echo p99 latency (ms)', w.small.p99ms, f.small.p99ms, 2, false],
+    ['16 KiB echo, 10 conns (MB/s)', w.medium.mbPerSec, f.medium.mbPerSec, 1, true],
+    ['1 MiB echo, 4 conns (MB/s)', w.large.mbPerSec, f.large.mbPerSec, 1, true],
+    [`${HANDSHAKES} handshakes (per s)`, w.handshakes.perSec, f.handshakes.perSec, 0, true],
+    [`${IDLE} idle conns (server KiB/conn)`, w.idle.bytesPerConn / 1024, f.idle.bytesPerConn / 1024, 2, false]
+  ];
+  const lines = [];
+  lines.push(`| scenario | ws | ferrosocket | ferrosocket vs ws |`);
+  lines.push(`|---|---:|---:|---:|`);
+  for (const [name, a, b, d, higherBetter] of rows) {
+    const ratio = higherBetter ? b / a : a / b;
+    lines.push(`| ${name} | ${fmt(a, d)} | ${fmt(b, d)} | ${fmt(ratio, 2)}× ${higherBetter ? 'faster' : 'lower'} |`);
+  }
+  const env = `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${os.platform()} ${os.release()}`;
+  console.log(`\n${env}${quick ? ' (quick run)' : ''}\n`);
+  console.log(lines.join('\n'));
+  const outDir = path.join(__dirname, 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(outDir, 'node-latest.json'),
+    JSON.stringify({ env, quick, date: new Date().toISOString(), results, table: lines }, null, 2)
+  );
+  process.exit(0);
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
+
+setTimeout(() => {
+  console.error('benchmark exceeded its time bound');
+  process.exit(2);
+}, quick ? 120000 : 300000).unref();
