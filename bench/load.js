@@ -56,44 +56,48 @@ function connect(port) {
 }
 
 async function echo({ port, conns, size, window, seconds }) {
-  const frame = maskedFrame(size);
+  const one = maskedFrame(size);
+  // `window` frames back to back: k replies are answered with one write of k frames.
+  const many = Buffer.concat(Array.from({ length: window }, () => one));
   const reply = replySize(size);
   const sockets = [];
   for (let i = 0; i < conns; i++) sockets.push(await connect(port));
   const latencies = [];
   let done = 0;
   let running = true;
-  const start = process.hrtime.bigint();
-  const warmupNs = 500_000_000n;
-  const finished = [];
+  const { performance } = require('perf_hooks');
+  const start = performance.now();
+  const warmup = 500;
   for (const { socket, rest } of sockets) {
     const sent = [];
     let bytes = rest.length;
-    const send = () => {
-      sent.push(process.hrtime.bigint());
-      socket.write(frame);
-    };
     socket.on('data', (chunk) => {
       bytes += chunk.length;
+      let k = 0;
+      const now = performance.now();
       while (bytes >= reply) {
         bytes -= reply;
         const t0 = sent.shift();
-        const now = process.hrtime.bigint();
-        if (now - start > warmupNs) {
+        if (now - start > warmup) {
           done++;
-          if ((done & 7) === 0 || size > 1024) latencies.push(Number(now - t0) / 1e6);
+          if ((done & 7) === 0 || size > 1024) latencies.push(now - t0);
         }
-        if (running) send();
+        k++;
+      }
+      if (k > 0 && running) {
+        for (let i = 0; i < k; i++) sent.push(now);
+        socket.write(k === window ? many : many.subarray(0, k * one.length));
       }
     });
     socket.on('error', () => {});
-    finished.push(socket);
-    for (let i = 0; i < window; i++) send();
+    const now = performance.now();
+    for (let i = 0; i < window; i++) sent.push(now);
+    socket.write(many);
   }
-  await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+  await new Promise((r) => setTimeout(r, seconds * 1000 + warmup));
   running = false;
-  const elapsed = Number(process.hrtime.bigint() - start - warmupNs) / 1e9;
-  for (const s of finished) s.destroy();
+  const elapsed = (performance.now() - start - warmup) / 1000;
+  for (const { socket } of sockets) socket.destroy();
   latencies.sort((a, b) => a - b);
   const p99 = latencies.length ? latencies[Math.floor(latencies.length * 0.99)] : NaN;
   return {
