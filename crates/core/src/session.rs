@@ -18,6 +18,8 @@
 
 mod backoff;
 mod config;
+#[cfg(test)]
+mod proptests;
 mod queue;
 #[cfg(test)]
 mod tests;
