@@ -57,6 +57,7 @@ class WebSocket extends EventEmitter {
     this._protocol = '';
     this._readyState = CONNECTING;
     this._engine = null;
+    this._engineArgs = null;
     this._socket = null;
     this._dispatching = false;
     this._flushScheduled = false;
@@ -97,7 +98,7 @@ class WebSocket extends EventEmitter {
     if (!this._socket) return this._bufferedAmount;
     return (
       this._socket.writableLength +
-      this._engine.outputLength +
+      (this._engine === null ? 0 : this._engine.outputLength) +
       this._closedBytes +
       (this._blobQueue ? this._blobQueue.bytes : 0)
     );
@@ -132,7 +133,9 @@ class WebSocket extends EventEmitter {
    * @private
    */
   setSocket(socket, head, options) {
-    this._engine = new Engine(
+    // The engine is created on first use: an idle connection costs no native
+    // object (see bench/RESULTS.md, idle connections).
+    this._engineArgs = [
       this._isServer,
       {
         maxPayload: options.maxPayload,
@@ -144,7 +147,7 @@ class WebSocket extends EventEmitter {
         threshold: options.threshold
       },
       options.deflate || null
-    );
+    ];
     this._generateMask = options.generateMask || null;
     this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
     this._pendingAutoPongs = 0;
@@ -200,7 +203,7 @@ class WebSocket extends EventEmitter {
     if (data !== undefined) {
       reason = typeof data === 'string' ? data : Buffer.from(data).toString();
     }
-    const err = this._engine.close(closeCodeArg(code), reason);
+    const err = engineOf(this).close(closeCodeArg(code), reason);
     if (err) throw misuse(err);
 
     this._readyState = CLOSING;
@@ -254,8 +257,8 @@ class WebSocket extends EventEmitter {
     const payload = data ? toSendable(data) : EMPTY_BUFFER;
     const err =
       kind === 'ping'
-        ? this._engine.ping(payload)
-        : this._engine.pong(payload);
+        ? engineOf(this).ping(payload)
+        : engineOf(this).pong(payload);
     if (err) throw misuse(err);
     this._queued(cb);
   }
@@ -301,7 +304,7 @@ class WebSocket extends EventEmitter {
       mask = Buffer.alloc(4);
       this._generateMask(mask);
     }
-    const err = this._engine.send(payload, binary, fin, compress, mask);
+    const err = engineOf(this).send(payload, binary, fin, compress, mask);
     if (err) throw misuse(err);
     this._queued(cb);
   }
@@ -324,7 +327,7 @@ class WebSocket extends EventEmitter {
    * @private
    */
   _flush(cb) {
-    const out = this._engine.takeOutput();
+    const out = this._engine === null ? null : this._engine.takeOutput();
     let cbs = this._sendCallbacks;
     this._sendCallbacks = null;
     if (cb) {
@@ -448,6 +451,15 @@ WebSocket.prototype.removeEventListener = removeEventListener;
 
 module.exports = WebSocket;
 
+function engineOf(ws) {
+  if (ws._engine === null) {
+    const [isServer, options, deflate] = ws._engineArgs;
+    ws._engineArgs = null;
+    ws._engine = new Engine(isServer, options, deflate);
+  }
+  return ws._engine;
+}
+
 function closeCodeArg(code) {
   if (code === undefined) return undefined;
   // Anything that is not an integer is an invalid code: let the core reject it.
@@ -462,13 +474,13 @@ function autoPong(ws, data) {
     return;
   }
   ws._pendingAutoPongs++;
-  ws._engine.pong(data);
+  engineOf(ws).pong(data);
   ws._queued(() => ws._pendingAutoPongs--);
 }
 
 function flushTick(ws) {
   ws._flushScheduled = false;
-  if (ws._socket !== null && ws._engine !== null) ws._flush();
+  if (ws._socket !== null) ws._flush();
 }
 
 function runCallbacks(cbs, err) {
@@ -609,7 +621,7 @@ function setCloseTimer(ws) {
 
 function socketOnData(chunk) {
   const ws = this[kWebSocket];
-  const events = ws._engine.feed(chunk);
+  const events = engineOf(ws).feed(chunk);
   if (events !== null) ws._dispatch(events, 0);
   if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
 }
@@ -630,7 +642,7 @@ function socketOnClose() {
   ) {
     const chunk = this.read(this._readableState.length);
     if (chunk) {
-      const events = ws._engine.feed(chunk);
+      const events = engineOf(ws).feed(chunk);
       if (events !== null) ws._dispatch(events, 0);
     }
   }
