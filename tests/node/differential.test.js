@@ -429,3 +429,62 @@ test('server close(): clients, close event and "not running" error', async () =>
     return log;
   });
 });
+
+for (const pmd of [false, true]) {
+  test(`close while echoes are in flight (perMessageDeflate=${pmd})`, async () => {
+    await same(async (lib) => {
+      // Each endpoint's own order is compared (across the two processes' sides the
+      // interleaving depends on ws's asynchronous zlib).
+      const log = [];
+      const serverLog = [];
+      const wss = await h.listen(lib, { perMessageDeflate: pmd });
+      wss.on('connection', (sock) => {
+        sock.on('message', (d, b) => sock.send(d, { binary: b }));
+        sock.on('close', (code, reason) => serverLog.push(['server close', code, reason.toString()]));
+      });
+      const c = new lib(h.url(wss), { perMessageDeflate: pmd });
+      c.on('open', () => {
+        c.send('hello');
+        c.send(Buffer.alloc(5000, 1));
+        c.ping('p');
+      });
+      c.on('message', (d, b) => {
+        log.push(['message', b, d.length, c.readyState]);
+        if (!b) c.close(1000, 'bye');
+      });
+      c.on('pong', () => log.push(['pong', c.readyState]));
+      const [code, reason] = await h.once(c, 'close');
+      log.push(['close', code, reason.toString()]);
+      await h.closeServer(wss);
+      return [log, serverLog];
+    });
+  });
+}
+
+test('Blob and typed-array payloads, bufferedAmount while CLOSING', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await h.listen(lib);
+    wss.on('connection', (sock) => sock.on('message', (d, b) => sock.send(d, { binary: b })));
+    const c = new lib(h.url(wss));
+    await h.once(c, 'open');
+    const got = new Promise((resolve) => {
+      const msgs = [];
+      c.on('message', (d, b) => {
+        msgs.push([b, d.toString('hex')]);
+        if (msgs.length === 4) resolve(msgs);
+      });
+    });
+    c.send(new Blob([Buffer.from('blob!')]));
+    c.send(new Uint16Array([1, 2]));
+    c.send(new DataView(new Uint8Array([9, 8, 7]).buffer, 1, 2));
+    c.send('after blob');
+    log.push(['messages', await got]);
+    c.close();
+    c.send('late', (err) => log.push(['late cb', err.message]));
+    log.push(['bufferedAmount grows', c.bufferedAmount >= 4]);
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
