@@ -61,21 +61,35 @@ async function measure(impl) {
     r.medium = await request(load, { scenario: 'echo', port, conns: 10, size: 16 * 1024, window: 4, seconds: SECONDS }, limit);
     r.large = await request(load, { scenario: 'echo', port, conns: 4, size: 1024 * 1024, window: 2, seconds: SECONDS }, limit);
     r.handshakes = await request(load, { scenario: 'handshakes', port, total: HANDSHAKES, concurrency: 50 }, 120000);
-    await new Promise((res) => setTimeout(res, 500));
-    const before = await request(server.child, { cmd: 'rss' }, 10000);
-    const opened = await request(load, { scenario: 'openIdle', port, count: IDLE, concurrency: 100 }, 120000);
-    const after = await request(server.child, { cmd: 'rss' }, 10000);
-    r.idle = {
-      count: opened.open,
-      clients: after.clients,
-      bytesPerConn: (after.rss - before.rss) / opened.open
-    };
-    await request(load, { scenario: 'closeIdle' }, 30000);
   } finally {
     kill(load);
     kill(server.child);
   }
+  r.idle = await measureIdle(impl);
   return r;
+}
+
+// Idle connections on a fresh server: 200 connections warm it up, then the
+// growth of RSS (and of the JS heap) from IDLE more connections is divided by IDLE.
+async function measureIdle(impl) {
+  const server = await startServer(impl);
+  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = server.port;
+  try {
+    await request(load, { scenario: 'openIdle', port, count: 200, concurrency: 50 }, 60000);
+    const before = await request(server.child, { cmd: 'rss' }, 10000);
+    const opened = await request(load, { scenario: 'openIdle', port, count: IDLE, concurrency: 100 }, 120000);
+    const after = await request(server.child, { cmd: 'rss' }, 10000);
+    return {
+      count: opened.open - 200,
+      clients: after.clients,
+      bytesPerConn: (after.rss - before.rss) / (opened.open - 200),
+      heapPerConn: (after.heapUsed - before.heapUsed) / (opened.open - 200)
+    };
+  } finally {
+    kill(load);
+    kill(server.child);
+  }
 }
 
 function fmt(n, digits = 0) {
@@ -96,7 +110,8 @@ function fmt(n, digits = 0) {
     ['16 KiB echo, 10 conns (MB/s)', w.medium.mbPerSec, f.medium.mbPerSec, 1, true],
     ['1 MiB echo, 4 conns (MB/s)', w.large.mbPerSec, f.large.mbPerSec, 1, true],
     [`${HANDSHAKES} handshakes (per s)`, w.handshakes.perSec, f.handshakes.perSec, 0, true],
-    [`${IDLE} idle conns (server KiB/conn)`, w.idle.bytesPerConn / 1024, f.idle.bytesPerConn / 1024, 2, false]
+    [`${IDLE} idle conns (server RSS KiB/conn)`, w.idle.bytesPerConn / 1024, f.idle.bytesPerConn / 1024, 2, false],
+    [`${IDLE} idle conns (server JS heap KiB/conn)`, w.idle.heapPerConn / 1024, f.idle.heapPerConn / 1024, 2, false]
   ];
   const lines = [];
   lines.push(`| scenario | ws | ferrosocket | ferrosocket vs ws |`);

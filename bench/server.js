@@ -28,7 +28,8 @@ process.on('message', (msg) => {
       global.gc();
     }
     setTimeout(() => {
-      process.send({ rss: process.memoryUsage().rss, clients: wss.clients.size });
+      const m = process.memoryUsage();
+      process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, clients: wss.clients.size });
     }, 200);
   } else if (msg.cmd === 'exit') {
     process.exit(0);
