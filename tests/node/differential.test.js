@@ -488,3 +488,50 @@ test('Blob and typed-array payloads, bufferedAmount while CLOSING', async () => 
     return log;
   });
 });
+
+test('permessage-deflate negotiation answers like ws', async () => {
+  const offers = [
+    'permessage-deflate',
+    'permessage-deflate; client_max_window_bits',
+    'permessage-deflate; client_max_window_bits=10; server_no_context_takeover',
+    'permessage-deflate; server_max_window_bits=9, permessage-deflate',
+    'x-webkit-deflate-frame',
+    'permessage-deflate; client_max_window_bits; server_max_window_bits=12'
+  ];
+  // Known difference (reported to the core): where ws fails the handshake with 400
+  // because no offer is acceptable or a parameter is unknown/invalid, the core
+  // declines the offer (RFC 7692 §5) and the connection opens without compression.
+  const configs = [true, { serverNoContextTakeover: true }, { level: 1, threshold: 10 }];
+  const net = require('net');
+  const ask = (port, ext) =>
+    new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let data = '';
+      s.on('data', (c) => {
+        data += c;
+        if (data.includes('\r\n\r\n')) s.destroy();
+      });
+      s.on('close', () => {
+        const lines = data.split('\r\n');
+        const ext = lines.find((l) => /^sec-websocket-extensions/i.test(l));
+        // Parameter order carries no meaning (RFC 7692 §5): compare them sorted.
+        resolve([lines[0], ext ? ext.split(/;\s*/).sort().join('; ') : null]);
+      });
+      s.on('error', () => {});
+      s.write(
+        'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+          `Sec-WebSocket-Extensions: ${ext}\r\n\r\n`
+      );
+    });
+  await same(async (lib) => {
+    const log = [];
+    for (const cfg of configs) {
+      const wss = await h.listen(lib, { perMessageDeflate: cfg });
+      wss.on('connection', (s) => s.on('error', () => {}));
+      for (const offer of offers) log.push([offer, await ask(wss.address().port, offer)]);
+      await h.closeServer(wss);
+    }
+    return log;
+  });
+});
