@@ -150,6 +150,9 @@ class WebSocket extends EventEmitter {
     ];
     this._generateMask = options.generateMask || null;
     this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
+    this._allowSync = options.allowSynchronousEvents !== false;
+    this._deferred = null;
+    this._deferredChunks = null;
     this._pendingAutoPongs = 0;
     this._socket = socket;
     socket[kWebSocket] = this;
@@ -379,6 +382,12 @@ class WebSocket extends EventEmitter {
           return;
         }
         if (this._readyState === CLOSED) return;
+        if (!this._allowSync && i < n) {
+          // allowSynchronousEvents: false — one message/ping/pong per macrotask.
+          this._deferred = { events, i };
+          setImmediate(resumeDeferred, this);
+          return;
+        }
       }
     } finally {
       this._dispatching = false;
@@ -619,8 +628,27 @@ function setCloseTimer(ws) {
   );
 }
 
+function resumeDeferred(ws) {
+  const { events, i } = ws._deferred;
+  ws._deferred = null;
+  if (ws._readyState === CLOSED) return;
+  ws._dispatch(events, i);
+  while (ws._deferred === null && ws._deferredChunks !== null && ws._deferredChunks.length) {
+    const chunk = ws._deferredChunks.shift();
+    const next = engineOf(ws).feed(chunk);
+    if (next !== null) ws._dispatch(next, 0);
+  }
+  if (ws._deferredChunks !== null && ws._deferredChunks.length === 0) ws._deferredChunks = null;
+  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
+}
+
 function socketOnData(chunk) {
   const ws = this[kWebSocket];
+  if (ws._deferred !== null) {
+    if (ws._deferredChunks === null) ws._deferredChunks = [chunk];
+    else ws._deferredChunks.push(chunk);
+    return;
+  }
   const events = engineOf(ws).feed(chunk);
   if (events !== null) ws._dispatch(events, 0);
   if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();

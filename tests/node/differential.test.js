@@ -535,3 +535,34 @@ test('permessage-deflate negotiation answers like ws', async () => {
     return log;
   });
 });
+
+for (const allowSynchronousEvents of [true, false]) {
+  test(`allowSynchronousEvents=${allowSynchronousEvents}: events per tick as in ws`, async () => {
+    const frames = Buffer.concat([
+      h.frame({ opcode: 1, payload: 'a', mask: false }),
+      h.frame({ opcode: 9, payload: 'p', mask: false }),
+      h.frame({ opcode: 2, payload: 'b', mask: false }),
+      h.frame({ opcode: 1, payload: 'c', mask: false })
+    ]);
+    await same(async (lib) => {
+      const log = [];
+      const srv = await h.rawServer(frames);
+      const c = new lib(`ws://127.0.0.1:${srv.port}`, { allowSynchronousEvents });
+      await new Promise((resolve) => {
+        c.on('ping', (d) => {
+          log.push(['ping', d.toString()]);
+          process.nextTick(() => log.push('tick'));
+        });
+        c.on('message', (d) => {
+          log.push(['message', d.toString()]);
+          process.nextTick(() => log.push('tick'));
+          if (d.toString() === 'c') setImmediate(resolve);
+        });
+      });
+      c.terminate();
+      await h.once(c, 'close');
+      await srv.close();
+      return log;
+    });
+  });
+}
