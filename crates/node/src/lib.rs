@@ -9,7 +9,7 @@
 //!
 //! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
 
-mod engine;
-mod error;
-mod handshake;
+pub mod engine;
+pub mod error;
+pub mod handshake;
 mod session;
