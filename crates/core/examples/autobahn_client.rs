@@ -5,17 +5,10 @@
 
 mod common;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let url = arg("--url").unwrap_or_else(|| "ws://127.0.0.1:9001".into());
-    let agent = arg("--agent").unwrap_or_else(|| "ferrosocket".into());
+    let url = common::arg("--url").unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+    let agent = common::arg("--agent").unwrap_or_else(|| "ferrosocket".into());
     let addr = url
         .strip_prefix("ws://")
         .expect("--url must be ws://host:port")

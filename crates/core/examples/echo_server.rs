@@ -8,17 +8,10 @@ mod common;
 
 use tokio::net::TcpListener;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let host = arg("--host").unwrap_or_else(|| "127.0.0.1".into());
-    let port: u16 = arg("--port")
+    let host = common::arg("--host").unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = common::arg("--port")
         .map(|p| p.parse().expect("--port takes a number"))
         .unwrap_or(9001);
     let listener = TcpListener::bind((host.as_str(), port)).await?;

@@ -10,6 +10,14 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The value after `name` on the command line (`--port 9001`).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 /// Generous limits so the conformance suite's 16 MiB messages and 65,536-fragment
 /// messages pass.
 pub fn config() -> Config {
