@@ -220,10 +220,7 @@ impl Engine {
     /// Queues a close frame; validates code and reason as ws does.
     #[napi]
     pub fn close(&mut self, code: Option<u32>, reason: Option<String>) -> Option<CoreError> {
-        let code = match code {
-            None => None,
-            Some(c) => Some(u16::try_from(c).unwrap_or(0)),
-        };
+        let code = code.map(|c| u16::try_from(c).unwrap_or(0));
         self.conn
             .close(code, reason.as_deref().unwrap_or(""))
             .err()
@@ -273,5 +270,30 @@ impl Engine {
             State::Closing => 1,
             State::Closed => 2,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_limits_map_to_core_config() {
+        assert_eq!(limit(None, 7), 7);
+        assert_eq!(limit(Some(0.0), 7), usize::MAX); // ws: 0 = no limit
+        assert_eq!(limit(Some(f64::INFINITY), 7), usize::MAX);
+        assert_eq!(limit(Some(1024.0), 7), 1024);
+        let c = config(&EngineOptions {
+            max_payload: Some(10.0),
+            skip_utf8_validation: Some(true),
+            threshold: Some(0.0),
+            ..Default::default()
+        });
+        assert_eq!((c.max_message_size, c.max_frame_size), (10, 10));
+        assert!(!c.validate_utf8);
+        assert_eq!(c.compress_threshold, 0);
+        let d = config(&EngineOptions::default());
+        assert_eq!(d.max_message_size, 100 * 1024 * 1024); // ws's default maxPayload
+        assert!(d.validate_utf8 && d.auto_pong);
     }
 }

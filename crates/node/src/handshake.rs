@@ -254,3 +254,47 @@ impl ClientHandshake {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subprotocol_tokens() {
+        assert!(is_token("chat.v2"));
+        assert!(!is_token(""));
+        assert!(!is_token("a b"));
+        assert!(!is_token("a,b"));
+    }
+
+    #[test]
+    fn headers_cross_as_flat_pairs() {
+        let flat = vec!["Host".to_string(), "x".to_string(), "Upgrade".to_string()];
+        assert_eq!(pairs(&flat), vec![("Host", "x")]);
+        let back = flatten(&[("A".to_string(), "1".to_string())]);
+        assert_eq!(back, vec!["A".to_string(), "1".to_string()]);
+    }
+
+    #[test]
+    fn rfc6455_accept_vector() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ==".to_string()),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn deflate_options_map_to_core_config() {
+        let c = deflate_config(&DeflateOptions {
+            server_no_context_takeover: Some(true),
+            client_max_window_bits: Some(10),
+            level: Some(1),
+            ..Default::default()
+        });
+        assert!(c.server_no_context_takeover && !c.client_no_context_takeover);
+        assert_eq!(
+            (c.client_max_window_bits, c.server_max_window_bits, c.level),
+            (Some(10), None, 1)
+        );
+    }
+}
