@@ -60,6 +60,38 @@ export declare class Engine {
   get state(): number
 }
 
+export declare class Session {
+  constructor(options?: SessionOptions | undefined | null)
+  start(now: number): void
+  opened(now: number): void
+  /** `code` null/undefined = closed without a close frame (1006). */
+  closed(now: number, code?: number | undefined | null): void
+  /** A text message arrived; true = it is the heartbeat reply (do not deliver it). */
+  textReceived(now: number, text: string): boolean
+  /** A binary message arrived; true = it is the heartbeat reply. */
+  binaryReceived(now: number, data: Buffer): boolean
+  /** Inbound traffic whose content cannot be the heartbeat reply (no copy needed). */
+  traffic(now: number): void
+  pongReceived(now: number): void
+  /** 0 sent or queued, 1 closed, 2 queue full, 3 larger than the queue. */
+  send(now: number, data: string | Buffer): number
+  close(now: number, code: number, reason: string): void
+  reconnect(now: number): void
+  wake(now: number): void
+  check(now: number): void
+  tick(now: number): void
+  /** Every pending action, oldest first. */
+  takeActions(): Array<SessionAction>
+  nextDeadline(): number | null
+  /** `connecting`, `open`, `closing`, `waiting`, `closed`. */
+  get state(): string
+  get retryCount(): number
+  get rtt(): number | null
+  get queueLength(): number
+  get queuedBytes(): number
+  get reconnectAt(): number | null
+}
+
 /** RFC 6455 §1.3: `Sec-WebSocket-Accept` for a key. */
 export declare function acceptKey(key: string): string
 
@@ -111,6 +143,50 @@ export declare function generateKey(): string
  * permessage-deflate offer is acceptable; throws on a malformed header.
  */
 export declare function serverAcceptDeflate(options: DeflateOptions, header: string): DeflateHandle | null
+
+/**
+ * One action for the JS driver. `kind`: `connect` (attempt), `send` (data), `ping`,
+ * `heartbeat` (data), `close` (code, reason), `abort` (code, reason), `reconnecting`
+ * (attempt, delay, at), `heartbeat-timeout`, `dropped` (data, reason), `end` (reason, code).
+ */
+export interface SessionAction {
+  kind: string
+  attempt?: number
+  data?: string | Buffer
+  code?: number
+  reason?: string
+  delay?: number
+  at?: number
+}
+
+/**
+ * Heartbeat options. `mode`: `"ping"` (protocol ping frames, the default in Node),
+ * `"message"` (send `ping`, expect `pong`), `"traffic"` (expect any inbound traffic) or `"off"`.
+ */
+export interface SessionHeartbeat {
+  mode?: string
+  interval?: number
+  timeout?: number
+  ping?: string | Buffer
+  pong?: string | Buffer
+}
+
+/** Options, named like the browser package's (`pkg/README.md`). */
+export interface SessionOptions {
+  minDelay?: number
+  maxDelay?: number
+  growFactor?: number
+  maxRetries?: number
+  connectionTimeout?: number
+  minUptime?: number
+  heartbeat?: SessionHeartbeat
+  maxQueuedMessages?: number
+  maxQueuedBytes?: number
+  /** `"drop-oldest"` (default), `"drop-newest"` or `"error"`. */
+  overflow?: string
+  reconnectOnAppCodes?: boolean
+  stopCodes?: Array<number>
+}
 
 /** Result of validating an upgrade request (server side). */
 export interface UpgradeRequest {
