@@ -438,7 +438,10 @@ for (const pmd of [false, true]) {
       const log = [];
       const serverLog = [];
       const wss = await h.listen(lib, { perMessageDeflate: pmd });
+      let serverClosed;
+      const serverDone = new Promise((r) => (serverClosed = r));
       wss.on('connection', (sock) => {
+        sock.on('close', serverClosed);
         sock.on('message', (d, b) => sock.send(d, { binary: b }));
         sock.on('close', (code, reason) => serverLog.push(['server close', code, reason.toString()]));
       });
@@ -455,6 +458,7 @@ for (const pmd of [false, true]) {
       c.on('pong', () => log.push(['pong', c.readyState]));
       const [code, reason] = await h.once(c, 'close');
       log.push(['close', code, reason.toString()]);
+      await serverDone;
       await h.closeServer(wss);
       return [log, serverLog];
     });
