@@ -96,9 +96,13 @@ class WebSocket extends EventEmitter {
 
   get bufferedAmount() {
     if (!this._socket) return this._bufferedAmount;
+    // Frames are written once per tick; someone asking how much is buffered
+    // gets them handed to the socket now, so the figure is what ws reports.
+    if (this._engine !== null && !this._socket.destroyed && this._engine.outputLength > 0) {
+      this._flush();
+    }
     return (
       this._socket.writableLength +
-      (this._engine === null ? 0 : this._engine.outputLength) +
       this._closedBytes +
       (this._blobQueue ? this._blobQueue.bytes : 0)
     );

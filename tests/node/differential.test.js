@@ -570,3 +570,34 @@ for (const allowSynchronousEvents of [true, false]) {
     });
   });
 }
+
+test('bufferedAmount after send, after the callback, for a large message', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await h.listen(lib);
+    wss.on('connection', (sock) => sock.on('error', () => {}));
+    const c = new lib(h.url(wss), { perMessageDeflate: false });
+    await h.once(c, 'open');
+    log.push(['initial', c.bufferedAmount]);
+    await new Promise((resolve) => {
+      c.send('small', () => {
+        log.push(['small, in callback', c.bufferedAmount]);
+        resolve();
+      });
+      log.push(['small, after send', c.bufferedAmount]);
+    });
+    const big = Buffer.alloc(32 * 1024 * 1024);
+    await new Promise((resolve) => {
+      c.send(big, () => {
+        log.push(['big, in callback', c.bufferedAmount]);
+        resolve();
+      });
+      const b = c.bufferedAmount;
+      log.push(['big, after send: buffered and bounded', b > 0 && b <= big.length + 14]);
+    });
+    c.terminate();
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
