@@ -601,3 +601,38 @@ test('bufferedAmount after send, after the callback, for a large message', async
     return log;
   });
 });
+
+test('options: autoPong false, skipUTF8Validation, client maxPayload, WebSocket subclass', async () => {
+  await same(async (lib) => {
+    const log = [];
+    class Sub extends lib {
+      hello() {
+        return 'sub';
+      }
+    }
+    const wss = await h.listen(lib, { WebSocket: Sub, autoPong: false, skipUTF8Validation: true });
+    const serverSide = new Promise((resolve) =>
+      wss.on('connection', (sock) => {
+        log.push(['subclass', sock instanceof Sub, sock.hello()]);
+        sock.on('ping', () => log.push(['server ping']));
+        sock.on('message', (d, b) => {
+          log.push(['server message', d.toString('hex'), b]);
+          sock.send(Buffer.alloc(200));
+          resolve();
+        });
+      })
+    );
+    const c = new lib(h.url(wss), { maxPayload: 100 });
+    c.on('pong', () => log.push(['unexpected pong']));
+    c.on('error', (err) => log.push(['client error', h.errorInfo(err)]));
+    await h.once(c, 'open');
+    c.ping('x');
+    // Invalid UTF-8 sent as text: accepted by a server with skipUTF8Validation.
+    c.send(Buffer.from([0xff, 0xfe]), { binary: false });
+    await serverSide;
+    const [code] = await h.once(c, 'close');
+    log.push(['client close', code]);
+    await h.closeServer(wss);
+    return log;
+  });
+});
