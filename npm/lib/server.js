@@ -245,12 +245,15 @@ class WebSocketServer extends EventEmitter {
     if (deflate) ws._extensions = 'permessage-deflate';
 
     const head101 = buildResponse(key, protocol || undefined, extensions);
-    const headers = head101.split('\r\n');
-    while (headers.length && headers[headers.length - 1] === '') headers.pop();
-
-    this.emit('headers', headers, req);
-
-    socket.write(headers.concat('\r\n').join('\r\n'));
+    if (this.listenerCount('headers') === 0) {
+      socket.write(head101);
+    } else {
+      // 'headers' listeners may edit the lines: hand them out as ws does.
+      const headers = head101.split('\r\n');
+      while (headers.length && headers[headers.length - 1] === '') headers.pop();
+      this.emit('headers', headers, req);
+      socket.write(headers.concat('\r\n').join('\r\n'));
+    }
     socket.removeListener('error', socketOnError);
 
     const pmd = this.options.perMessageDeflate;
