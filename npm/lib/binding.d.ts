@@ -35,6 +35,8 @@ export declare class Engine {
   /**
    * Parses a received chunk. Returns `null` when it completed no event, else a flat
    * array of events (see `EV_*`); a protocol error is the last entry (`6, err`).
+   * The chunk is unmasked in place: message payloads that lie inside it come back
+   * as offsets (`EV_*_AT`), the others as new Buffers.
    */
   feed(chunk: Buffer): unknown[] | null
   /**

@@ -22,5 +22,7 @@ module.exports = {
   EV_PING: 3,
   EV_PONG: 4,
   EV_CLOSE: 5,
-  EV_ERROR: 6
+  EV_ERROR: 6,
+  EV_TEXT_AT: 7,
+  EV_BINARY_AT: 8
 };

@@ -22,7 +22,9 @@ const {
   EV_PING,
   EV_PONG,
   EV_CLOSE,
-  EV_ERROR
+  EV_ERROR,
+  EV_TEXT_AT,
+  EV_BINARY_AT
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const {
@@ -357,13 +359,20 @@ class WebSocket extends EventEmitter {
    *
    * @private
    */
-  _dispatch(events, i) {
+  _dispatch(events, i, chunk) {
     this._dispatching = true;
     try {
       const n = events.length;
       while (i < n) {
         const kind = events[i];
-        if (kind === EV_BINARY) {
+        if (kind === EV_BINARY_AT) {
+          const data = chunk.subarray(events[i + 1], events[i + 2]);
+          this.emit('message', convertBinary(this, data), true);
+          i += 3;
+        } else if (kind === EV_TEXT_AT) {
+          this.emit('message', chunk.subarray(events[i + 1], events[i + 2]), false);
+          i += 3;
+        } else if (kind === EV_BINARY) {
           this.emit('message', convertBinary(this, events[i + 1]), true);
           i += 2;
         } else if (kind === EV_TEXT) {
@@ -388,7 +397,7 @@ class WebSocket extends EventEmitter {
         if (this._readyState === CLOSED) return;
         if (!this._allowSync && i < n) {
           // allowSynchronousEvents: false — one message/ping/pong per macrotask.
-          this._deferred = { events, i };
+          this._deferred = { events, i, chunk };
           setImmediate(resumeDeferred, this);
           return;
         }
@@ -633,14 +642,14 @@ function setCloseTimer(ws) {
 }
 
 function resumeDeferred(ws) {
-  const { events, i } = ws._deferred;
+  const { events, i, chunk } = ws._deferred;
   ws._deferred = null;
   if (ws._readyState === CLOSED) return;
-  ws._dispatch(events, i);
+  ws._dispatch(events, i, chunk);
   while (ws._deferred === null && ws._deferredChunks !== null && ws._deferredChunks.length) {
     const chunk = ws._deferredChunks.shift();
     const next = engineOf(ws).feed(chunk);
-    if (next !== null) ws._dispatch(next, 0);
+    if (next !== null) ws._dispatch(next, 0, chunk);
   }
   if (ws._deferredChunks !== null && ws._deferredChunks.length === 0) ws._deferredChunks = null;
   if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
@@ -654,7 +663,7 @@ function socketOnData(chunk) {
     return;
   }
   const events = engineOf(ws).feed(chunk);
-  if (events !== null) ws._dispatch(events, 0);
+  if (events !== null) ws._dispatch(events, 0, chunk);
   if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
 }
 
@@ -675,7 +684,7 @@ function socketOnClose() {
     const chunk = this.read(this._readableState.length);
     if (chunk) {
       const events = engineOf(ws).feed(chunk);
-      if (events !== null) ws._dispatch(events, 0);
+      if (events !== null) ws._dispatch(events, 0, chunk);
     }
   }
 

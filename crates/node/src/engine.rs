@@ -16,6 +16,10 @@ const EV_PING: u32 = 3;
 const EV_PONG: u32 = 4;
 const EV_CLOSE: u32 = 5;
 const EV_ERROR: u32 = 6;
+/// `TEXT_AT, start, end` | `BINARY_AT, start, end`: the payload is `chunk[start..end]`
+/// (unmasked in place by the core), so JS takes a `subarray` instead of a copy.
+const EV_TEXT_AT: u32 = 7;
+const EV_BINARY_AT: u32 = 8;
 
 /// Above this size output/payload buffers are handed to JS without a copy
 /// (an external buffer costs a finalizer; below it a copy is cheaper).
@@ -101,53 +105,74 @@ impl Engine {
 
     /// Parses a received chunk. Returns `null` when it completed no event, else a flat
     /// array of events (see `EV_*`); a protocol error is the last entry (`6, err`).
+    /// The chunk is unmasked in place: message payloads that lie inside it come back
+    /// as offsets (`EV_*_AT`), the others as new Buffers.
     #[napi]
     pub fn feed<'env>(
         &mut self,
         env: &'env Env,
-        chunk: BufferSlice,
+        mut chunk: BufferSlice,
     ) -> Result<Option<Array<'env>>> {
         let mut out: Option<Array<'env>> = None;
         let mut idx: u32 = 0;
         let mut failure: Option<napi::Error> = None;
-        let res = self.conn.feed(&chunk, |event| {
+        let data: &mut [u8] = &mut chunk;
+        let base = data.as_ptr() as usize;
+        let total = data.len();
+        let res = self.conn.feed_mut(data, |event| {
             if failure.is_some() {
                 return;
             }
+            // Offsets come from addresses only (nothing is dereferenced here); JS reads
+            // the bytes from the chunk after this call, once unmasking is complete.
+            let within = |part: &[u8]| {
+                let start = (part.as_ptr() as usize).checked_sub(base)?;
+                let end = start.checked_add(part.len())?;
+                (end <= total).then_some((start as u32, end as u32))
+            };
             let r = (|| -> Result<()> {
                 let arr = match out.as_mut() {
                     Some(a) => a,
                     None => out.insert(env.create_array(0)?),
                 };
-                match event {
-                    Event::Text(t) => {
-                        arr.set(idx, EV_TEXT)?;
-                        arr.set(idx + 1, buffer(env, t.as_bytes())?)?;
-                    }
-                    Event::UncheckedText(t) => {
-                        arr.set(idx, EV_TEXT)?;
-                        arr.set(idx + 1, buffer(env, t)?)?;
-                    }
-                    Event::Binary(b) => {
-                        arr.set(idx, EV_BINARY)?;
-                        arr.set(idx + 1, buffer(env, b)?)?;
-                    }
+                let message =
+                    |arr: &mut Array<'env>, at: u32, inline: u32, bytes: &[u8]| -> Result<u32> {
+                        match within(bytes) {
+                            Some((start, end)) if total < u32::MAX as usize => {
+                                arr.set(idx, at)?;
+                                arr.set(idx + 1, start)?;
+                                arr.set(idx + 2, end)?;
+                                Ok(3)
+                            }
+                            _ => {
+                                arr.set(idx, inline)?;
+                                arr.set(idx + 1, buffer(env, bytes)?)?;
+                                Ok(2)
+                            }
+                        }
+                    };
+                let used = match event {
+                    Event::Text(t) => message(arr, EV_TEXT_AT, EV_TEXT, t.as_bytes())?,
+                    Event::UncheckedText(t) => message(arr, EV_TEXT_AT, EV_TEXT, t)?,
+                    Event::Binary(b) => message(arr, EV_BINARY_AT, EV_BINARY, b)?,
                     Event::Ping(b) => {
                         arr.set(idx, EV_PING)?;
                         arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                        2
                     }
                     Event::Pong(b) => {
                         arr.set(idx, EV_PONG)?;
                         arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                        2
                     }
                     Event::Close { code, reason } => {
                         arr.set(idx, EV_CLOSE)?;
                         arr.set(idx + 1, u32::from(code.unwrap_or(1005)))?;
                         arr.set(idx + 2, BufferSlice::copy_from(env, reason.as_bytes())?)?;
-                        idx += 1;
+                        3
                     }
-                }
-                idx += 2;
+                };
+                idx += used;
                 Ok(())
             })();
             if let Err(e) = r {
