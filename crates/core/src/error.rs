@@ -99,6 +99,8 @@ impl Error {
             | Error::InvalidOpcode(_)
             | Error::FragmentedControl
             | Error::InvalidControlLength(_)
+            | Error::ExpectedMask
+            | Error::UnexpectedMask
             | Error::UnsupportedLength
             | Error::MessageTooBig
             | Error::TooManyFragments

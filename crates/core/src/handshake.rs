@@ -62,6 +62,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Also accept `Sec-WebSocket-Version: 8` (hybi-08 framing is the same), as `ws` does.
     pub allow_version_8: bool,
+    /// Status for an unsupported version: 426 (RFC 6455 §4.4); `ws` answers 400.
+    pub bad_version_status: u16,
 }
 
 impl Default for Limits {
@@ -70,6 +72,7 @@ impl Default for Limits {
             max_headers: 64,
             max_header_bytes: 16 * 1024,
             allow_version_8: false,
+            bad_version_status: 426,
         }
     }
 }
@@ -208,7 +211,8 @@ pub struct UpgradeRequest {
     pub origin: Option<String>,
 }
 
-fn is_token(s: &str) -> bool {
+/// Whether `s` is an RFC 7230 §3.2.6 token (the syntax of subprotocol names).
+pub fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
@@ -266,7 +270,10 @@ pub fn validate_request(
         Some("8") if limits.allow_version_8 => 8,
         _ => {
             // §4.4: answer 426 with the versions we speak.
-            let mut e = HandshakeError::new(426, "Missing or invalid Sec-WebSocket-Version header");
+            let mut e = HandshakeError::new(
+                limits.bad_version_status,
+                "Missing or invalid Sec-WebSocket-Version header",
+            );
             let v = if limits.allow_version_8 {
                 "13, 8"
             } else {

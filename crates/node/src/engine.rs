@@ -188,7 +188,7 @@ impl Engine {
                 None => out.insert(env.create_array(0)?),
             };
             arr.set(idx, EV_ERROR)?;
-            arr.set(idx + 1, CoreError::received(&err))?;
+            arr.set(idx + 1, CoreError::from(&err))?;
         }
         Ok(out)
     }

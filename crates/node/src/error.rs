@@ -25,16 +25,3 @@ impl From<&ferrosocket_core::Error> for CoreError {
         }
     }
 }
-
-impl CoreError {
-    /// An error from `feed`: the peer broke the protocol. ws raises every frame-level
-    /// violation as a `RangeError` except invalid UTF-8 (`Error`); the core's `js_class`
-    /// also covers local misuse, so the class is settled here for received data.
-    pub fn received(err: &ferrosocket_core::Error) -> Self {
-        let mut e = CoreError::from(err);
-        if e.code.starts_with("WS_ERR_") && e.code != "WS_ERR_INVALID_UTF8" {
-            e.js_class = "RangeError".to_string();
-        }
-        e
-    }
-}

@@ -20,13 +20,6 @@ fn flatten(headers: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// RFC 7230 §3.2.6 token (the syntax of a subprotocol name).
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 /// RFC 6455 §1.3: `Sec-WebSocket-Accept` for a key.
 #[napi]
 pub fn accept_key(key: String) -> String {
@@ -123,10 +116,12 @@ pub struct UpgradeRequest {
 /// `Sec-WebSocket-Version`, `Sec-WebSocket-Protocol`.
 #[napi]
 pub fn validate_request(method: String, headers: Vec<String>) -> UpgradeRequest {
-    // Node has parsed and bounded the head already; accept version 8 as ws does.
+    // Node has parsed and bounded the head already; accept version 8 and answer a bad
+    // version with 400, as ws does.
     let limits = handshake::Limits {
         max_headers: usize::MAX,
         allow_version_8: true,
+        bad_version_status: 400,
         ..handshake::Limits::default()
     };
     match handshake::validate_request(&method, &pairs(&headers), &limits) {
@@ -141,12 +136,7 @@ pub fn validate_request(method: String, headers: Vec<String>) -> UpgradeRequest 
             origin: req.origin,
         },
         Err(e) => UpgradeRequest {
-            // ws answers a bad version with 400 (and the Sec-WebSocket-Version header).
-            status: if e.status == 426 {
-                400
-            } else {
-                u32::from(e.status)
-            },
+            status: u32::from(e.status),
             message: Some(e.message),
             headers: Some(flatten(&e.headers)),
             key: None,
@@ -181,7 +171,7 @@ impl ClientHandshake {
     #[napi(constructor)]
     pub fn new(protocols: Vec<String>, deflate: Option<DeflateOptions>) -> Result<Self> {
         for (i, p) in protocols.iter().enumerate() {
-            if !is_token(p) || protocols[..i].contains(p) {
+            if !handshake::is_token(p) || protocols[..i].contains(p) {
                 return Err(napi::Error::from_reason(
                     "An invalid or duplicated subprotocol was specified",
                 ));
@@ -261,10 +251,10 @@ mod tests {
 
     #[test]
     fn subprotocol_tokens() {
-        assert!(is_token("chat.v2"));
-        assert!(!is_token(""));
-        assert!(!is_token("a b"));
-        assert!(!is_token("a,b"));
+        assert!(handshake::is_token("chat.v2"));
+        assert!(!handshake::is_token(""));
+        assert!(!handshake::is_token("a b"));
+        assert!(!handshake::is_token("a,b"));
     }
 
     #[test]
