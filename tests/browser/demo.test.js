@@ -1,7 +1,8 @@
 'use strict';
 // The demo page in headless Chromium (Debian's, via playwright-core): chat, a forced drop,
 // messages sent while offline arrive once and in order after the reconnect, a paused server is
-// detected by the heartbeat. Saves docs/screenshot.png.
+// detected by the heartbeat. Saves a screenshot to tests/browser/screenshots/demo.png
+// (UPDATE_SCREENSHOT=1: to docs/screenshot.png, the one the README shows).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -88,7 +89,12 @@ test('demo page: chat, drop, reconnect, queued messages once and in order, heart
   // Chat held by the paused server is delivered when the pause ends; ours comes after.
   await page.waitForFunction(() => [...document.querySelectorAll('#messages li')].some((li) => li.textContent === 'back again'), null, { timeout: 12_000 });
   await page.waitForFunction(() => window.demoSocket.rtt != null, null, { timeout: 5_000 });
-  await page.screenshot({ path: path.join(root, 'docs', 'screenshot.png') });
+  const shot = process.env.UPDATE_SCREENSHOT
+    ? path.join(root, 'docs', 'screenshot.png')
+    : path.join(root, 'tests', 'browser', 'screenshots', 'demo.png');
+  require('node:fs').mkdirSync(path.dirname(shot), { recursive: true });
+  await page.screenshot({ path: shot });
+  assert.ok(require('node:fs').statSync(shot).size > 10000, 'screenshot written');
   assert.deepEqual(errors, []);
   await page.close();
 });
