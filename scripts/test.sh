@@ -41,7 +41,7 @@ if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh
 
 # --- Node: ws-compatibility, interop, demo page ---
 if [ -d tests/node ] && ls tests/node/*.test.* >/dev/null 2>&1; then
-  run_part node node node --test --test-timeout=120000 tests/node/
+  run_part node node node --test --test-timeout=120000 tests/node/ tests/interop/
 fi
 if [ -d tests/browser ] && ls tests/browser/*.test.* >/dev/null 2>&1; then
   run_part demo-page node node --test --test-timeout=180000 tests/browser/
