@@ -500,12 +500,21 @@ test('permessage-deflate negotiation answers like ws', async () => {
     'permessage-deflate; client_max_window_bits=10; server_no_context_takeover',
     'permessage-deflate; server_max_window_bits=9, permessage-deflate',
     'x-webkit-deflate-frame',
-    'permessage-deflate; client_max_window_bits; server_max_window_bits=12'
+    'permessage-deflate; client_max_window_bits; server_max_window_bits=12',
+    // Unacceptable offers: ws fails the handshake with 400, and so do we.
+    'permessage-deflate; foo=1',
+    'permessage-deflate; server_max_window_bits=7',
+    'permessage-deflate; client_max_window_bits=16',
+    'permessage-deflate; server_no_context_takeover=1',
+    'permessage-deflate; server_no_context_takeover; server_no_context_takeover',
+    'permessage-deflate;;'
   ];
-  // Known difference (reported to the core): where ws fails the handshake with 400
-  // because no offer is acceptable or a parameter is unknown/invalid, the core
-  // declines the offer (RFC 7692 §5) and the connection opens without compression.
-  const configs = [true, { serverNoContextTakeover: true }, { level: 1, threshold: 10 }];
+  const configs = [
+    true,
+    { serverNoContextTakeover: true },
+    { level: 1, threshold: 10 },
+    { clientMaxWindowBits: 10 }
+  ];
   const net = require('net');
   const ask = (port, ext) =>
     new Promise((resolve) => {

@@ -138,6 +138,31 @@ impl DeflateConfig {
         Ok(None)
     }
 
+    /// Like [`accept`](Self::accept), but the way `ws` answers: when the client offered
+    /// permessage-deflate, an offer with bad parameters or no acceptable offer is an
+    /// error (400) instead of a connection without compression.
+    pub fn accept_strict(
+        &self,
+        header: &str,
+    ) -> Result<Option<(DeflateParams, String)>, HandshakeError> {
+        let unacceptable = || invalid("Invalid or unacceptable Sec-WebSocket-Extensions header");
+        let exts = extension::parse(header).map_err(|_| unacceptable())?;
+        let offers = exts
+            .iter()
+            .filter(|e| e.name == NAME)
+            .map(parse_params)
+            .collect::<Option<Vec<Params>>>()
+            .ok_or_else(unacceptable)?;
+        if offers.is_empty() {
+            return Ok(None);
+        }
+        offers
+            .iter()
+            .find_map(|o| self.agree(o))
+            .map(Some)
+            .ok_or_else(unacceptable)
+    }
+
     fn agree(&self, offer: &Params) -> Option<(DeflateParams, String)> {
         let mut resp = Vec::new();
         let server_nct = self.server_no_context_takeover || offer.server_no_context_takeover;
@@ -438,6 +463,31 @@ mod tests {
         }
         assert!(cfg.accept("permessage-deflate;;").is_err());
         assert_eq!(cfg.accept("x-other").unwrap(), None);
+    }
+
+    #[test]
+    fn strict_acceptance_answers_400_like_ws() {
+        let cfg = DeflateConfig {
+            client_max_window_bits: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(cfg.accept_strict("x-other").unwrap(), None);
+        assert!(cfg
+            .accept_strict("permessage-deflate; client_max_window_bits")
+            .unwrap()
+            .is_some());
+        for bad in [
+            "permessage-deflate; foo",
+            "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate",
+        ] {
+            assert_eq!(cfg.accept_strict(bad).unwrap_err().status, 400, "{bad}");
+            assert_eq!(
+                cfg.accept(bad).unwrap(),
+                None,
+                "{bad}: declined by the RFC path"
+            );
+        }
     }
 
     #[test]

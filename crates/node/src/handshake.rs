@@ -86,7 +86,8 @@ pub fn server_accept_deflate(
     options: DeflateOptions,
     header: String,
 ) -> Result<Option<DeflateHandle>> {
-    match deflate_config(&options).accept(&header) {
+    // ws answers an unacceptable offer with 400 rather than declining it.
+    match deflate_config(&options).accept_strict(&header) {
         Ok(Some((params, response))) => Ok(Some(DeflateHandle {
             params: Some(params),
             response,
