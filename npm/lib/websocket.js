@@ -190,11 +190,7 @@ class WebSocket extends EventEmitter {
   close(code, data) {
     if (this._readyState === CLOSED) return;
     if (this._readyState === CONNECTING) {
-      require('./client').abortHandshake(
-        this,
-        this._req,
-        'WebSocket was closed before the connection was established'
-      );
+      abortConnecting(this);
       return;
     }
 
@@ -410,11 +406,7 @@ class WebSocket extends EventEmitter {
   terminate() {
     if (this._readyState === CLOSED) return;
     if (this._readyState === CONNECTING) {
-      require('./client').abortHandshake(
-        this,
-        this._req,
-        'WebSocket was closed before the connection was established'
-      );
+      abortConnecting(this);
       return;
     }
     if (this._socket) {
@@ -488,6 +480,15 @@ function closeCodeArg(code) {
   return typeof code === 'number' && Number.isInteger(code) && code >= 0
     ? Math.min(code, 0xffffffff)
     : 0;
+}
+
+/** close() or terminate() before the handshake finished: abort it as ws does. */
+function abortConnecting(ws) {
+  require('./client').abortHandshake(
+    ws,
+    ws._req,
+    'WebSocket was closed before the connection was established'
+  );
 }
 
 function autoPong(ws, data) {

@@ -331,6 +331,26 @@ fn rfc6455_5_5_1_replies_to_a_batch_go_out_before_the_close_reply() {
 }
 
 #[test]
+fn autobahn_3_2_echo_of_a_message_before_a_violation_in_the_same_read() {
+    // The valid message is answered before the close frame of the failure (Autobahn
+    // 3.2, 4.1.3, 5.15 expect the echo), and nothing can be sent once it is out.
+    let mut s = Connection::new(Role::Server, Config::default());
+    let mut bad = frame(1, true, false, b"x");
+    bad[0] |= 0x20; // RSV2
+    let input = [frame(1, true, false, b"Hello"), bad].concat();
+    let mut ev = Vec::new();
+    assert_eq!(s.feed_owned(&input, &mut ev), Err(Error::Rsv23Set));
+    assert_eq!(ev, vec![OwnedEvent::Text("Hello".into())]);
+    assert_eq!(s.state(), State::Closed);
+    s.send_text("Hello").unwrap();
+    assert_eq!(
+        decode_replies(s.output()),
+        vec![(1, b"Hello".to_vec()), (8, 1002u16.to_be_bytes().to_vec())]
+    );
+    assert_eq!(s.send_text("late"), Err(Error::NotOpen));
+}
+
+#[test]
 fn close_handshake_states() {
     let mut c = Connection::new(Role::Client, Config::default());
     let mut s = Connection::new(Role::Server, Config::default());

@@ -152,10 +152,13 @@ pub struct Connection {
     pub(crate) pending_pongs: usize,
     pub(crate) close_sent: bool,
     pub(crate) close_received: Option<(Option<u16>, String)>,
-    /// The peer's close awaits our reply. It is written when the caller next takes the
-    /// output, so replies to messages of the same batch go out first (RFC 6455 §5.5.1
-    /// lets an endpoint finish sending before it answers a close).
-    pub(crate) close_reply_pending: bool,
+    /// A close frame we owe: the reply to the peer's close (its code and reason, as
+    /// `ws` echoes them) or the close of a failed connection (the error's code). It is
+    /// written when the caller next takes the output, so replies to the messages that
+    /// arrived before it in the same read go out first (RFC 6455 §5.5.1 lets an
+    /// endpoint finish sending before it closes; `ws` does the same by answering each
+    /// message synchronously).
+    pub(crate) pending_close: Option<Vec<u8>>,
     pub(crate) failed: bool,
     #[cfg(feature = "deflate")]
     pub(crate) codec: Option<Box<Codec>>,
@@ -176,7 +179,7 @@ impl Connection {
             pending_pongs: 0,
             close_sent: false,
             close_received: None,
-            close_reply_pending: false,
+            pending_close: None,
             failed: false,
             #[cfg(feature = "deflate")]
             codec: None,
@@ -214,7 +217,7 @@ impl Connection {
     }
 
     pub fn state(&self) -> State {
-        let close_sent = self.close_sent || self.close_reply_pending;
+        let close_sent = self.close_sent || self.pending_close.is_some();
         match (self.failed, close_sent, self.close_received.is_some()) {
             (true, _, _) | (_, true, true) => State::Closed,
             (_, true, false) | (_, false, true) => State::Closing,
@@ -244,22 +247,16 @@ impl Connection {
     }
 
     pub fn has_output(&self) -> bool {
-        !self.out.is_empty() || self.close_reply_pending
+        !self.out.is_empty() || self.pending_close.is_some()
     }
 
-    /// Answers the peer's close frame, echoing its status and reason as `ws` does.
+    /// Writes the close frame we owe, if any.
     fn write_close_reply(&mut self) {
-        if !self.close_reply_pending {
+        let Some(payload) = self.pending_close.take() else {
             return;
-        }
-        self.close_reply_pending = false;
+        };
         if self.close_sent {
             return;
-        }
-        let mut payload = Vec::new();
-        if let Some((Some(code), reason)) = &self.close_received {
-            payload.extend_from_slice(&code.to_be_bytes());
-            payload.extend_from_slice(reason.as_bytes());
         }
         let mask = self.mask_key(None);
         write_frame(&mut self.out, OpCode::Close, true, false, mask, &payload);
@@ -297,8 +294,11 @@ impl Connection {
         self.send(DataKind::Binary, data, SendOptions::default())
     }
 
+    /// Sending is allowed until a close frame has gone into the output: after a
+    /// failure or the peer's close, the caller may still answer the messages delivered
+    /// before it, until it takes the output.
     fn check_open(&self) -> Result<(), Error> {
-        if self.close_sent || self.failed {
+        if self.close_sent {
             Err(Error::NotOpen)
         } else {
             Ok(())
@@ -418,7 +418,7 @@ impl Connection {
         if self.close_sent || self.failed {
             return Ok(());
         }
-        self.close_reply_pending = false;
+        self.pending_close = None;
         let mut payload = Vec::with_capacity(2 + reason.len());
         close::build_payload(code, reason, &mut payload)?;
         let mask = self.mask_key(None);
@@ -427,21 +427,11 @@ impl Connection {
         Ok(())
     }
 
-    /// Marks the connection failed after a protocol violation, queueing a close frame
-    /// with the matching code (RFC 6455 §7.1.7) unless one was already sent.
+    /// Marks the connection failed after a protocol violation; the close frame with
+    /// the matching code (RFC 6455 §7.1.7) is owed unless one was already sent.
     pub(crate) fn fail(&mut self, err: Error) -> Error {
-        self.close_reply_pending = false;
         if !self.close_sent {
-            let mask = self.mask_key(None);
-            write_frame(
-                &mut self.out,
-                OpCode::Close,
-                true,
-                false,
-                mask,
-                &err.close_code().to_be_bytes(),
-            );
-            self.close_sent = true;
+            self.pending_close = Some(err.close_code().to_be_bytes().to_vec());
         }
         self.failed = true;
         err

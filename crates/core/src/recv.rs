@@ -377,7 +377,10 @@ impl Connection {
 
     fn close_frame<F: FnMut(Event<'_>)>(&mut self, on_event: &mut F) -> Result<(), Error> {
         let (code, reason) = close::parse_payload(&self.reader.control)?;
-        self.close_reply_pending = !self.close_sent;
+        if !self.close_sent {
+            // §5.5.1: echo the status (and, as ws, the reason) — the payload as received.
+            self.pending_close = Some(self.reader.control.clone());
+        }
         self.close_received = Some((code, reason.to_string()));
         on_event(Event::Close { code, reason });
         Ok(())
