@@ -2,6 +2,8 @@
 # Runs the Autobahn|Testsuite (all 517 cases, both roles) against the core's examples:
 #   server role: wstest fuzzingclient  → examples/echo_server
 #   client role: wstest fuzzingserver  ← examples/autobahn_client
+#   AUTOBAHN_ROLE=node: wstest fuzzingclient → the npm package's echo server
+#   (tests/interop/autobahn-node-server.js; needs the addon built: scripts/build.sh)
 # Needs Python 2.7 (the suite is Python 2 only): uses pyenv's 2.7 when present, and
 # installs autobahntestsuite from PyPI into it. About 10 minutes; not part of CI.
 # Reports: target/autobahn/{servers,clients}/index.html. Exits non-zero unless every case
@@ -29,35 +31,50 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# Server role (skipped with AUTOBAHN_ROLE=client).
+if [ "${AUTOBAHN_ROLE:-both}" = node ]; then
+  port=$(free_port)
+  rm -rf "$out/node"
+  node tests/interop/autobahn-node-server.js "$port" >/dev/null & pids+=($!)
+  sleep 1
+  cat > "$out/fuzzingclient-node.json" <<JSON
+{"outdir": "$out/node", "servers": [{"agent": "ferrosocket", "url": "ws://127.0.0.1:$port"}],
+ "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {}}
+JSON
+  (cd "$out" && "$wstest" -m fuzzingclient -s fuzzingclient-node.json >"$out/fuzzingclient-node.log" 2>&1)
+fi
+
+# Server role (skipped with AUTOBAHN_ROLE=client or node).
 port=$(free_port)
-if [ "${AUTOBAHN_ROLE:-both}" != client ]; then
-target/release/examples/echo_server --host 127.0.0.1 --port "$port" >/dev/null & pids+=($!)
-sleep 1
-cat > "$out/fuzzingclient.json" <<JSON
+if [ "${AUTOBAHN_ROLE:-both}" != client ] && [ "${AUTOBAHN_ROLE:-both}" != node ]; then
+  rm -rf "$out/servers"
+  target/release/examples/echo_server --host 127.0.0.1 --port "$port" >/dev/null & pids+=($!)
+  sleep 1
+  cat > "$out/fuzzingclient.json" <<JSON
 {"outdir": "$out/servers", "servers": [{"agent": "ferrosocket", "url": "ws://127.0.0.1:$port"}],
  "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {}}
 JSON
-(cd "$out" && "$wstest" -m fuzzingclient -s fuzzingclient.json >"$out/fuzzingclient.log" 2>&1)
+  (cd "$out" && "$wstest" -m fuzzingclient -s fuzzingclient.json >"$out/fuzzingclient.log" 2>&1)
 fi
 
-# Client role.
+# Client role (skipped with AUTOBAHN_ROLE=server or node).
 port=$(free_port)
-cat > "$out/fuzzingserver.json" <<JSON
+if [ "${AUTOBAHN_ROLE:-both}" = both ] || [ "${AUTOBAHN_ROLE:-both}" = client ]; then
+  rm -rf "$out/clients"
+  cat > "$out/fuzzingserver.json" <<JSON
 {"url": "ws://127.0.0.1:$port", "outdir": "$out/clients", "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {}}
 JSON
-(cd "$out" && exec "$wstest" -m fuzzingserver -s fuzzingserver.json --webport 0 >"$out/fuzzingserver.log" 2>&1) & pids+=($!)
-for _ in $(seq 60); do  # the suite takes a few seconds to listen
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-  sleep 0.5
-done
-target/release/examples/autobahn_client --url "ws://127.0.0.1:$port" --agent ferrosocket >"$out/client.log"
+  (cd "$out" && exec "$wstest" -m fuzzingserver -s fuzzingserver.json --webport 0 >"$out/fuzzingserver.log" 2>&1) & pids+=($!)
+  for _ in $(seq 60); do  # the suite takes a few seconds to listen
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+    sleep 0.5
+  done
+  target/release/examples/autobahn_client --url "ws://127.0.0.1:$port" --agent ferrosocket >"$out/client.log"
+fi
 
 python3 - "$out" <<'PY'
-import collections, json, sys
+import collections, json, os, sys
 ok = True
-import os
-for role in ("servers", "clients"):
+for role in ("servers", "clients", "node"):
     if not os.path.exists(f"{sys.argv[1]}/{role}/index.json"):
         continue
     idx = json.load(open(f"{sys.argv[1]}/{role}/index.json"))["ferrosocket"]
