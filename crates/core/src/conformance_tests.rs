@@ -210,6 +210,40 @@ fn autobahn_6_utf8_valid_and_invalid() {
 }
 
 #[test]
+fn fragmented_text_is_validated_once_and_exactly() {
+    // Multi-byte characters cut at every fragment and chop boundary arrive intact;
+    // a message that is invalid only in its last byte is still refused.
+    let text = "κόσμε 𝄞 ".repeat(40);
+    let bytes = text.as_bytes();
+    for size in [1, 2, 3, 5, 7, 64] {
+        let pieces: Vec<&[u8]> = bytes.chunks(size).collect();
+        let input: Vec<u8> = pieces
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| frame(if i == 0 { 1 } else { 0 }, i + 1 == pieces.len(), false, p))
+            .collect();
+        assert_eq!(
+            run(&input).events,
+            vec![OwnedEvent::Text(text.clone())],
+            "fragments of {size}"
+        );
+    }
+    let mut bad = bytes.to_vec();
+    bad.push(0xce); // a cut sequence at the very end
+    let input = [
+        frame(1, false, false, &bad[..10]),
+        frame(0, true, false, &bad[10..]),
+    ]
+    .concat();
+    assert_eq!(run(&input).error, Some(Error::InvalidUtf8));
+    // A single masked frame copied from read-only input takes the same path.
+    assert_eq!(
+        run_with(Config::default(), &frame(1, true, false, &bad), 1000).error,
+        Some(Error::InvalidUtf8)
+    );
+}
+
+#[test]
 fn autobahn_6_4_fail_fast_across_fragments_and_within_a_frame() {
     // 6.4.1: the 2nd fragment makes the text invalid; the 3rd never needs to arrive.
     let mut server = Connection::new(Role::Server, Config::default());

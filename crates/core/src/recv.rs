@@ -107,6 +107,17 @@ fn emit<F: FnMut(Event<'_>)>(
     Ok(())
 }
 
+/// A message whose every byte went through `Utf8Validator::feed` (in `copy_payload`)
+/// and whose `finish` succeeded: it is UTF-8 already, so it is not checked again.
+fn checked_text(bytes: &[u8]) -> &str {
+    debug_assert!(std::str::from_utf8(bytes).is_ok(), "validated text");
+    // SAFETY: the incremental validator accepted all of `bytes` in order and `finish`
+    // found no cut sequence at the end, which is exactly "valid UTF-8" (the debug
+    // assertion re-checks it in every test build; see
+    // `conformance_tests::fragmented_text_is_validated_once_and_exactly`).
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
 fn release(buf: &mut Vec<u8>) {
     if buf.capacity() > RETAIN_CAPACITY {
         *buf = Vec::new();
@@ -323,7 +334,7 @@ impl Connection {
             emit(kind, bytes, validate, on_event)?;
             return Ok(rest);
         }
-        self.copy_payload(chunk.bytes(), kind, whole, validate, on_event)?;
+        self.copy_payload(chunk.bytes(), kind, validate, on_event)?;
         Ok(rest)
     }
 
@@ -333,7 +344,6 @@ impl Connection {
         &mut self,
         chunk: &[u8],
         kind: DataKind,
-        whole: bool,
         validate: bool,
         on_event: &mut F,
     ) -> Result<(), Error> {
@@ -347,7 +357,7 @@ impl Connection {
         if let Some(k) = f.mask {
             apply_mask(&mut r.msg[start..], k, f.done as usize);
         }
-        if kind == DataKind::Text && validate && !r.msg_compressed && !whole {
+        if kind == DataKind::Text && validate && !r.msg_compressed {
             r.utf8
                 .feed(&r.msg[start..])
                 .map_err(|_| Error::InvalidUtf8)?;
@@ -405,10 +415,12 @@ impl Connection {
         }
         if kind == DataKind::Text && validate {
             r.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+            on_event(Event::Text(checked_text(&r.msg)));
+        } else {
+            emit(kind, &r.msg, validate, on_event)?;
         }
-        let result = emit(kind, &r.msg, validate, on_event);
         r.msg.clear();
-        result
+        Ok(())
     }
 
     #[cfg(feature = "deflate")]
