@@ -129,10 +129,12 @@ export interface EngineOptions {
   maxFragments?: number
   /** ws `skipUTF8Validation`. */
   skipUtf8Validation?: boolean
-  /** ws `autoPong`. */
+  /**
+   * ws `autoPong`. The façade passes `false` and answers pings while it emits the
+   * events, so a pong follows the replies to earlier messages as in ws; the bound on
+   * unanswered pongs (`maxPendingAutoPongs`) counts socket writes, which only JS sees.
+   */
   autoPong?: boolean
-  /** ws `maxPendingAutoPongs` (0 = no limit). */
-  maxPendingAutoPongs?: number
   /** ws `perMessageDeflate.threshold`. */
   threshold?: number
 }

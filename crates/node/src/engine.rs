@@ -21,8 +21,8 @@ const EV_ERROR: u32 = 6;
 const EV_TEXT_AT: u32 = 7;
 const EV_BINARY_AT: u32 = 8;
 
-/// Above this size output/payload buffers are handed to JS without a copy
-/// (an external buffer costs a finalizer; below it a copy is cheaper).
+/// Above this size the output is handed to JS by moving the Rust buffer (an external
+/// buffer costs a finalizer; below it a copy is cheaper).
 const ZERO_COPY_MIN: usize = 64 * 1024;
 
 /// Limits and switches of one connection, named after ws's options.
@@ -35,10 +35,10 @@ pub struct EngineOptions {
     pub max_fragments: Option<f64>,
     /// ws `skipUTF8Validation`.
     pub skip_utf8_validation: Option<bool>,
-    /// ws `autoPong`.
+    /// ws `autoPong`. The façade passes `false` and answers pings while it emits the
+    /// events, so a pong follows the replies to earlier messages as in ws; the bound on
+    /// unanswered pongs (`maxPendingAutoPongs`) counts socket writes, which only JS sees.
     pub auto_pong: Option<bool>,
-    /// ws `maxPendingAutoPongs` (0 = no limit).
-    pub max_pending_auto_pongs: Option<f64>,
     /// ws `perMessageDeflate.threshold`.
     pub threshold: Option<f64>,
 }
@@ -59,7 +59,7 @@ fn config(opts: &EngineOptions) -> Config {
         max_frame_size: max_message_size,
         max_fragments: limit(opts.max_fragments, defaults.max_fragments),
         auto_pong: opts.auto_pong.unwrap_or(true),
-        max_pending_pongs: limit(opts.max_pending_auto_pongs, defaults.max_pending_pongs),
+        max_pending_pongs: defaults.max_pending_pongs,
         validate_utf8: !opts.skip_utf8_validation.unwrap_or(false),
         compress_threshold: opts
             .threshold
@@ -68,11 +68,11 @@ fn config(opts: &EngineOptions) -> Config {
     }
 }
 
-fn buffer<'env>(env: &'env Env, data: &[u8]) -> Result<BufferSlice<'env>> {
-    if data.len() >= ZERO_COPY_MIN {
-        BufferSlice::from_data(env, data.to_vec())
-    } else {
-        BufferSlice::copy_from(env, data)
+/// The bytes of a string or a Buffer argument.
+fn bytes<'a>(data: &'a Either<String, BufferSlice<'_>>) -> &'a [u8] {
+    match data {
+        Either::A(s) => s.as_bytes(),
+        Either::B(b) => b,
     }
 }
 
@@ -146,7 +146,7 @@ impl Engine {
                             }
                             _ => {
                                 arr.set(idx, inline)?;
-                                arr.set(idx + 1, buffer(env, bytes)?)?;
+                                arr.set(idx + 1, BufferSlice::copy_from(env, bytes)?)?;
                                 Ok(2)
                             }
                         }
@@ -215,31 +215,26 @@ impl Engine {
             compress,
             mask,
         };
-        let res = match &data {
-            Either::A(s) => self.conn.send(kind, s.as_bytes(), opts),
-            Either::B(b) => self.conn.send(kind, b, opts),
-        };
+        let res = self.conn.send(kind, bytes(&data), opts);
         res.err().map(|e| CoreError::from(&e))
     }
 
     /// Queues a ping frame (payload ≤ 125 bytes).
     #[napi]
     pub fn ping(&mut self, data: Either<String, BufferSlice>) -> Option<CoreError> {
-        let res = match &data {
-            Either::A(s) => self.conn.ping(s.as_bytes()),
-            Either::B(b) => self.conn.ping(b),
-        };
-        res.err().map(|e| CoreError::from(&e))
+        self.conn
+            .ping(bytes(&data))
+            .err()
+            .map(|e| CoreError::from(&e))
     }
 
     /// Queues a pong frame (payload ≤ 125 bytes).
     #[napi]
     pub fn pong(&mut self, data: Either<String, BufferSlice>) -> Option<CoreError> {
-        let res = match &data {
-            Either::A(s) => self.conn.pong(s.as_bytes()),
-            Either::B(b) => self.conn.pong(b),
-        };
-        res.err().map(|e| CoreError::from(&e))
+        self.conn
+            .pong(bytes(&data))
+            .err()
+            .map(|e| CoreError::from(&e))
     }
 
     /// Queues a close frame; validates code and reason as ws does.
