@@ -1,6 +1,7 @@
 'use strict';
 
-// The WHATWG-style EventTarget surface of ws (addEventListener & co.) on an EventEmitter.
+// The WHATWG-style EventTarget surface (addEventListener & co., on<type> attributes)
+// on an EventEmitter, shared by WebSocket (as ws has it) and ReconnectingWebSocket.
 
 const { kForOnEventAttribute, kListener } = require('./constants');
 
@@ -76,19 +77,32 @@ class MessageEvent extends Event {
   }
 }
 
+/** An event that carries `detail` (ReconnectingWebSocket's own events). */
+class DetailEvent extends Event {
+  constructor(type, detail) {
+    super(type);
+    this[kData] = detail === undefined ? null : detail;
+  }
+
+  get detail() {
+    return this[kData];
+  }
+}
+
 for (const [Class, props] of [
   [Event, ['target', 'type']],
   [CloseEvent, ['code', 'reason', 'wasClean']],
   [ErrorEvent, ['error', 'message']],
-  [MessageEvent, ['data']]
+  [MessageEvent, ['data']],
+  [DetailEvent, ['detail']]
 ]) {
   for (const p of props) {
     Object.defineProperty(Class.prototype, p, { enumerable: true });
   }
 }
 
-// Builds the Event object for each EventEmitter event the façade emits.
-const makers = {
+// Builds the Event object for each EventEmitter event WebSocket emits.
+const webSocketEvents = {
   message(ws, data, isBinary) {
     return new MessageEvent('message', {
       data: isBinary ? data : data.toString()
@@ -117,20 +131,21 @@ function callListener(listener, thisArg, event) {
   }
 }
 
-const EventTarget = {
-  addEventListener(type, handler, options = {}) {
+/**
+ * Gives `proto` addEventListener, removeEventListener and an on<type> attribute for
+ * each of `attributes`. `makers[type](target, ...args)` builds the Event of an emitted
+ * event; types without a maker get `fallback(type, target, ...args)`, or are ignored
+ * (as ws ignores them) when there is no fallback.
+ */
+function defineEventTarget(proto, makers, attributes, fallback = null) {
+  proto.addEventListener = function addEventListener(type, handler, options = {}) {
     const onAttribute = !!options[kForOnEventAttribute];
     for (const listener of this.listeners(type)) {
-      if (
-        !onAttribute &&
-        listener[kListener] === handler &&
-        !listener[kForOnEventAttribute]
-      ) {
+      if (!onAttribute && listener[kListener] === handler && !listener[kForOnEventAttribute]) {
         return;
       }
     }
-
-    const make = makers[type];
+    const make = makers[type] || (fallback && ((t, a, b) => fallback(type, t, a, b)));
     if (!make) return;
 
     const wrapper = function (a, b) {
@@ -143,16 +158,46 @@ const EventTarget = {
 
     if (options.once) this.once(type, wrapper);
     else this.on(type, wrapper);
-  },
+  };
 
-  removeEventListener(type, handler) {
+  proto.removeEventListener = function removeEventListener(type, handler) {
     for (const listener of this.listeners(type)) {
       if (listener[kListener] === handler && !listener[kForOnEventAttribute]) {
         this.removeListener(type, listener);
         break;
       }
     }
-  }
-};
+  };
 
-module.exports = { CloseEvent, ErrorEvent, Event, EventTarget, MessageEvent };
+  for (const type of attributes) {
+    Object.defineProperty(proto, `on${type}`, {
+      enumerable: true,
+      get() {
+        for (const listener of this.listeners(type)) {
+          if (listener[kForOnEventAttribute]) return listener[kListener];
+        }
+        return null;
+      },
+      set(handler) {
+        for (const listener of this.listeners(type)) {
+          if (listener[kForOnEventAttribute]) {
+            this.removeListener(type, listener);
+            break;
+          }
+        }
+        if (typeof handler !== 'function') return;
+        this.addEventListener(type, handler, { [kForOnEventAttribute]: true });
+      }
+    });
+  }
+}
+
+module.exports = {
+  CloseEvent,
+  DetailEvent,
+  ErrorEvent,
+  Event,
+  MessageEvent,
+  defineEventTarget,
+  webSocketEvents
+};

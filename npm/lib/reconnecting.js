@@ -10,10 +10,10 @@ const EventEmitter = require('events');
 
 const { Session } = require('./binding');
 const WebSocket = require('./websocket');
+const { CloseEvent, DetailEvent, defineEventTarget, webSocketEvents } = require('./event-target');
 
 const READY = { connecting: 0, waiting: 0, open: 1, closing: 2, closed: 3 };
 const SEND_ERRORS = [null, null, 'offline queue is full', 'message is larger than the offline queue'];
-const STANDARD = new Set(['open', 'message', 'close', 'error']);
 
 const provide = (v, attempt) => (typeof v === 'function' ? v(attempt) : v);
 
@@ -36,7 +36,6 @@ class ReconnectingWebSocket extends EventEmitter {
     this._session = new Session(sessionOptions);
     this._ws = null;
     this._timer = null;
-    this._handlers = { onopen: null, onmessage: null, onclose: null, onerror: null };
     this._run((s, now) => s.start(now));
   }
 
@@ -58,17 +57,17 @@ class ReconnectingWebSocket extends EventEmitter {
   _act(a, now) {
     switch (a.kind) {
       case 'connect':
-        this._emit('connecting', { attempt: a.attempt });
+        this.emit('connecting', { attempt: a.attempt });
         this._connect(a.attempt, now);
         break;
       case 'send':
       case 'heartbeat':
         if (this._ws) this._ws.send(a.data);
-        if (a.kind === 'heartbeat') this._emit('ping');
+        if (a.kind === 'heartbeat') this.emit('ping');
         break;
       case 'ping':
         if (this._ws) this._ws.ping();
-        this._emit('ping');
+        this.emit('ping');
         break;
       case 'close':
         if (this._ws) this._ws.close(a.code, a.reason);
@@ -77,20 +76,20 @@ class ReconnectingWebSocket extends EventEmitter {
         // The session has moved on: forget this socket; report its close ourselves.
         const ws = this._detach();
         if (ws) ws.terminate();
-        this._emit('close', a.code, a.reason);
+        this.emit('close', a.code, a.reason);
         break;
       }
       case 'reconnecting':
-        this._emit('reconnecting', { attempt: a.attempt, delay: a.delay, at: a.at });
+        this.emit('reconnecting', { attempt: a.attempt, delay: a.delay, at: a.at });
         break;
       case 'heartbeat-timeout':
-        this._emit('heartbeattimeout');
+        this.emit('heartbeattimeout');
         break;
       case 'dropped':
-        this._emit('dropped', a.data, a.reason);
+        this.emit('dropped', a.data, a.reason);
         break;
       case 'end':
-        this._emit('end', { reason: a.reason, code: a.code ?? null });
+        this.emit('end', { reason: a.reason, code: a.code ?? null });
         break;
     }
   }
@@ -101,14 +100,14 @@ class ReconnectingWebSocket extends EventEmitter {
       ws = new WebSocket(String(provide(this._url, attempt)), provide(this._protocols, attempt), this._wsOptions);
     } catch (err) {
       // Bad URL or provider failure: a failed attempt, like a refused connection.
-      this._emit('error', err);
+      this.emit('error', err);
       this._session.closed(now, null);
       return;
     }
     ws.binaryType = this._binaryType;
     this._ws = ws;
     ws.on('open', () => this._current(ws) && this._run((s, t) => {
-      this._emit('open');
+      this.emit('open');
       s.opened(t);
     }));
     ws.on('message', (data, isBinary) => {
@@ -117,20 +116,20 @@ class ReconnectingWebSocket extends EventEmitter {
         if (isBinary) return s.binaryReceived(t, Buffer.isBuffer(data) ? data : Buffer.concat([].concat(data).map((d) => Buffer.from(d))));
         return s.textReceived(t, data.toString());
       });
-      if (reply) this._emit('pong', this._session.rtt);
-      else this._emit('message', data, isBinary);
+      if (reply) this.emit('pong', this._session.rtt);
+      else this.emit('message', data, isBinary);
     });
     ws.on('pong', () => {
       if (!this._current(ws)) return;
       this._run((s, t) => s.pongReceived(t));
-      this._emit('pong', this._session.rtt);
+      this.emit('pong', this._session.rtt);
     });
     ws.on('ping', () => this._current(ws) && this._run((s, t) => s.traffic(t)));
-    ws.on('error', (err) => this._current(ws) && this._emit('error', err));
+    ws.on('error', (err) => this._current(ws) && this.emit('error', err));
     ws.on('close', (code, reason) => {
       if (!this._current(ws)) return;
       this._ws = null;
-      this._emit('close', code, reason.toString());
+      this.emit('close', code, reason.toString());
       // 1006: no close frame (RFC 6455 §7.1.5).
       this._run((s, t) => s.closed(t, code === 1006 ? null : code));
     });
@@ -148,12 +147,6 @@ class ReconnectingWebSocket extends EventEmitter {
       ws.on('error', () => {});
     }
     return ws;
-  }
-
-  _emit(type, ...args) {
-    const handler = this._handlers[`on${type}`];
-    if (handler) handler.call(this, toEvent(type, args));
-    this.emit(type, ...args);
   }
 
   // ---- the WebSocket-shaped surface ----
@@ -203,46 +196,27 @@ class ReconnectingWebSocket extends EventEmitter {
   wake() {
     this._run((s, now) => s.wake(now));
   }
-
-  addEventListener(type, listener, options = {}) {
-    const wrapper = (...args) => {
-      const ev = toEvent(type, args);
-      if (typeof listener === 'function') listener.call(this, ev);
-      else listener.handleEvent(ev);
-    };
-    wrapper.listener = listener;
-    if (options.once) this.once(type, wrapper);
-    else this.on(type, wrapper);
-  }
-
-  removeEventListener(type, listener) {
-    const found = this.listeners(type).find((l) => l.listener === listener);
-    if (found) this.removeListener(type, found);
-  }
 }
 
-for (const type of STANDARD) {
-  Object.defineProperty(ReconnectingWebSocket.prototype, `on${type}`, {
-    get() { return this._handlers[`on${type}`]; },
-    set(fn) { this._handlers[`on${type}`] = typeof fn === 'function' ? fn : null; },
-  });
-}
-
-for (const [name, value] of Object.entries({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 })) {
+for (const name of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) {
+  const value = WebSocket[name];
   Object.defineProperty(ReconnectingWebSocket, name, { value, enumerable: true });
   Object.defineProperty(ReconnectingWebSocket.prototype, name, { value, enumerable: true });
 }
 
-/** A browser-style event object for addEventListener / on<type> handlers. */
-function toEvent(type, args) {
-  switch (type) {
-    case 'message': return { type, data: args[1] ? args[0] : args[0].toString() };
-    case 'close': return { type, code: args[0], reason: args[1], wasClean: args[0] !== 1006 && args[0] < 4000 };
-    case 'error': return { type, error: args[0], message: args[0] && args[0].message };
-    case 'pong': return { type, detail: { rtt: args[0] } };
-    case 'dropped': return { type, detail: { data: args[0], reason: args[1] } };
-    default: return { type, detail: args[0] ?? null };
-  }
-}
+// Events as the browser package has them: WebSocket's for the standard ones (a close is
+// clean unless abnormal or one of the session's own 4xxx codes), `detail` for the others.
+defineEventTarget(
+  ReconnectingWebSocket.prototype,
+  {
+    ...webSocketEvents,
+    close: (target, code, reason) =>
+      new CloseEvent('close', { code, reason, wasClean: code !== 1006 && code < 4000 }),
+    pong: (target, rtt) => new DetailEvent('pong', { rtt }),
+    dropped: (target, data, reason) => new DetailEvent('dropped', { data, reason })
+  },
+  ['open', 'message', 'close', 'error'],
+  (type, target, detail) => new DetailEvent(type, detail)
+);
 
 module.exports = ReconnectingWebSocket;

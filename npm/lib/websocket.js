@@ -13,8 +13,6 @@ const {
   CLOSE_TIMEOUT,
   EMPTY_BUFFER,
   READY_STATES,
-  kForOnEventAttribute,
-  kListener,
   kWebSocket,
   NOOP,
   EV_TEXT,
@@ -27,10 +25,9 @@ const {
   EV_BINARY_AT
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
-const {
-  EventTarget: { addEventListener, removeEventListener }
-} = require('./event-target');
+const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
+const { enqueueBlob } = require('./blob-queue');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -255,7 +252,7 @@ class WebSocket extends EventEmitter {
     if (typeof data === 'number') data = data.toString();
 
     if (this._readyState !== OPEN) {
-      sendAfterClose(this, data, cb);
+      this._sendAfterClose(data, cb);
       return;
     }
 
@@ -279,7 +276,7 @@ class WebSocket extends EventEmitter {
     if (typeof data === 'number') data = data.toString();
 
     if (this._readyState !== OPEN) {
-      sendAfterClose(this, data, cb);
+      this._sendAfterClose(data, cb);
       return;
     }
 
@@ -300,6 +297,27 @@ class WebSocket extends EventEmitter {
     }
 
     this._sendNow(toSendable(data), binary, compress, fin, cb);
+  }
+
+  /**
+   * A send while not OPEN: counted in bufferedAmount as ws does, and its callback
+   * gets ws's "not open" error.
+   *
+   * @private
+   */
+  _sendAfterClose(data, cb) {
+    if (data) {
+      const length = byteLength(data);
+      if (this._socket) this._closedBytes += length;
+      else this._bufferedAmount += length;
+    }
+    if (cb) {
+      const err = new Error(
+        `WebSocket is not open: readyState ${this._readyState} ` +
+          `(${READY_STATES[this._readyState]})`
+      );
+      process.nextTick(cb, err);
+    }
   }
 
   /** @private */
@@ -438,30 +456,7 @@ for (const property of [
   Object.defineProperty(WebSocket.prototype, property, { enumerable: true });
 }
 
-for (const method of ['open', 'error', 'close', 'message']) {
-  Object.defineProperty(WebSocket.prototype, `on${method}`, {
-    enumerable: true,
-    get() {
-      for (const listener of this.listeners(method)) {
-        if (listener[kForOnEventAttribute]) return listener[kListener];
-      }
-      return null;
-    },
-    set(handler) {
-      for (const listener of this.listeners(method)) {
-        if (listener[kForOnEventAttribute]) {
-          this.removeListener(method, listener);
-          break;
-        }
-      }
-      if (typeof handler !== 'function') return;
-      this.addEventListener(method, handler, { [kForOnEventAttribute]: true });
-    }
-  });
-}
-
-WebSocket.prototype.addEventListener = addEventListener;
-WebSocket.prototype.removeEventListener = removeEventListener;
+defineEventTarget(WebSocket.prototype, webSocketEvents, ['open', 'error', 'close', 'message']);
 
 module.exports = WebSocket;
 
@@ -528,67 +523,6 @@ function convertBinary(ws, buf) {
   }
 }
 
-function enqueueBlob(ws, data, binary, compress, fin, cb) {
-  if (ws._blobQueue === null) ws._blobQueue = { items: [], bytes: 0 };
-  const q = ws._blobQueue;
-  const size = byteLength(data);
-  q.items.push({ data, binary, compress, fin, cb, size });
-  q.bytes += size;
-  if (q.items.length === 1) drainBlobs(ws);
-}
-
-function drainBlobs(ws) {
-  const q = ws._blobQueue;
-  while (q.items.length) {
-    const item = q.items[0];
-    if (isBlob(item.data)) {
-      item.data.arrayBuffer().then(
-        (ab) => {
-          item.data = Buffer.from(ab);
-          drainBlobs(ws);
-        },
-        (err) => {
-          // ws reports a failed Blob read as an error and closes.
-          q.items.length = 0;
-          ws._blobQueue = null;
-          process.nextTick(() => {
-            if (item.cb) item.cb(err);
-            if (!ws._errorEmitted) {
-              ws._errorEmitted = true;
-              ws.emit('error', err);
-            }
-            if (ws._socket) ws._socket.destroy();
-          });
-        }
-      );
-      return;
-    }
-    q.items.shift();
-    q.bytes -= item.size;
-    if (ws._readyState === OPEN) {
-      ws._sendNow(toSendable(item.data), item.binary, item.compress, item.fin, item.cb);
-    } else if (item.cb) {
-      sendAfterClose(ws, undefined, item.cb);
-    }
-  }
-  ws._blobQueue = null;
-}
-
-function sendAfterClose(ws, data, cb) {
-  if (data) {
-    const length = byteLength(data);
-    if (ws._socket) ws._closedBytes += length;
-    else ws._bufferedAmount += length;
-  }
-  if (cb) {
-    const err = new Error(
-      `WebSocket is not open: readyState ${ws._readyState} ` +
-        `(${READY_STATES[ws._readyState]})`
-    );
-    process.nextTick(cb, err);
-  }
-}
-
 function onCloseFrame(ws, code, reason) {
   ws._closeFrameReceived = true;
   ws._closeCode = code;
@@ -609,7 +543,8 @@ function onProtocolError(ws, info) {
     socket.removeListener('data', socketOnData);
     process.nextTick(resumeStream, socket);
     if (ws._readyState === OPEN) {
-      // The core has already queued the close frame with the error's code.
+      // The core owes the close frame with the error's code; this flush writes it
+      // after any reply sent to the messages that came before the violation.
       ws._readyState = CLOSING;
       ws._flush(() => {
         ws._closeFrameSent = true;
@@ -648,9 +583,7 @@ function resumeDeferred(ws) {
   if (ws._readyState === CLOSED) return;
   ws._dispatch(events, i, chunk);
   while (ws._deferred === null && ws._deferredChunks !== null && ws._deferredChunks.length) {
-    const chunk = ws._deferredChunks.shift();
-    const next = engineOf(ws).feed(chunk);
-    if (next !== null) ws._dispatch(next, 0, chunk);
+    feedChunk(ws, ws._deferredChunks.shift());
   }
   if (ws._deferredChunks !== null && ws._deferredChunks.length === 0) ws._deferredChunks = null;
   if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
@@ -663,9 +596,14 @@ function socketOnData(chunk) {
     else ws._deferredChunks.push(chunk);
     return;
   }
+  feedChunk(ws, chunk);
+  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
+}
+
+/** One napi call for the whole chunk, then its events in order. */
+function feedChunk(ws, chunk) {
   const events = engineOf(ws).feed(chunk);
   if (events !== null) ws._dispatch(events, 0, chunk);
-  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
 }
 
 function socketOnClose() {
@@ -683,10 +621,7 @@ function socketOnClose() {
     this._readableState.length !== 0
   ) {
     const chunk = this.read(this._readableState.length);
-    if (chunk) {
-      const events = engineOf(ws).feed(chunk);
-      if (events !== null) ws._dispatch(events, 0, chunk);
-    }
+    if (chunk) feedChunk(ws, chunk);
   }
 
   this[kWebSocket] = undefined;

@@ -123,3 +123,30 @@ test('connection timeout and max retries against a server that never answers', a
   for (const c of sockets) c.destroy();
   silent.close();
 });
+
+test('browser-style events: addEventListener (once, handleEvent), on<type>, detail events', async () => {
+  const s = await server();
+  const ws = new ReconnectingWebSocket(s.url, undefined, fast);
+  const seen = [];
+  ws.addEventListener('open', { handleEvent: (e) => seen.push(['open', e.type, e.target === ws]) }, { once: true });
+  ws.addEventListener('end', (e) => seen.push(['end', e.detail.reason, e.detail.code]));
+  const dropped = () => seen.push(['removed listener ran']);
+  ws.addEventListener('message', dropped);
+  ws.removeEventListener('message', dropped);
+  ws.onmessage = () => seen.push(['first onmessage']);
+  ws.onmessage = (e) => seen.push(['message', e.data]); // replaces the first
+  assert.equal(typeof ws.onmessage, 'function');
+  ws.onclose = (e) => seen.push(['close', e.code, e.reason, e.wasClean]);
+  await next(ws, 'open');
+  ws.send('hi');
+  await next(ws, 'message');
+  ws.close(1000, 'bye');
+  await next(ws, 'end');
+  s.stop();
+  assert.equal(ws.listenerCount('open'), 0, 'a once listener is gone after it ran');
+  assert.deepEqual(seen.slice(0, 2), [['open', 'open', true], ['message', 'hi']]);
+  assert.deepEqual(seen.slice(2).map((e) => e[0]).sort(), ['close', 'end']);
+  assert.deepEqual(seen.find((e) => e[0] === 'close'), ['close', 1000, 'bye', true]);
+  const end = seen.find((e) => e[0] === 'end');
+  assert.equal(typeof end[1], 'string', 'end carries detail.reason');
+});
