@@ -1,6 +1,6 @@
 //! Close frame payloads (RFC 6455 §5.5.1, §7.4).
 
-use crate::error::Error;
+use crate::error::{ProtocolError, UsageError};
 use crate::utf8;
 
 /// Whether `code` may appear in a close frame on the wire (§7.4.1, §7.4.2): 1000–1003,
@@ -10,31 +10,31 @@ pub fn is_valid_code(code: u16) -> bool {
 }
 
 /// Parses a received close payload into (code, reason). An empty payload has no code.
-pub fn parse_payload(payload: &[u8]) -> Result<(Option<u16>, &str), Error> {
+pub fn parse_payload(payload: &[u8]) -> Result<(Option<u16>, &str), ProtocolError> {
     match payload.len() {
         0 => Ok((None, "")),
         // §5.5.1: if there is a body, its first two bytes are the code.
-        1 => Err(Error::InvalidControlLength(1)),
+        1 => Err(ProtocolError::InvalidControlLength(1)),
         _ => {
             let code = u16::from_be_bytes([payload[0], payload[1]]);
             if !is_valid_code(code) {
-                return Err(Error::InvalidCloseCode(code));
+                return Err(ProtocolError::InvalidCloseCode(code));
             }
-            let reason = utf8::validate(&payload[2..]).map_err(|_| Error::InvalidUtf8)?;
+            let reason = utf8::validate(&payload[2..]).map_err(|_| ProtocolError::InvalidUtf8)?;
             Ok((Some(code), reason))
         }
     }
 }
 
 /// Builds a close payload, checking what `ws` checks before sending.
-pub fn build_payload(code: Option<u16>, reason: &str, out: &mut Vec<u8>) -> Result<(), Error> {
+pub fn build_payload(code: Option<u16>, reason: &str, out: &mut Vec<u8>) -> Result<(), UsageError> {
     match code {
         None if reason.is_empty() => Ok(()),
         // A reason needs a code in front of it (§5.5.1); ws sends 1000 then... but ws
         // rejects it. We follow ws.
-        None => Err(Error::InvalidCloseCodeArg(0)),
-        Some(c) if !is_valid_code(c) => Err(Error::InvalidCloseCodeArg(c)),
-        Some(_) if reason.len() > 123 => Err(Error::ReasonTooLong),
+        None => Err(UsageError::InvalidCloseCode(0)),
+        Some(c) if !is_valid_code(c) => Err(UsageError::InvalidCloseCode(c)),
+        Some(_) if reason.len() > 123 => Err(UsageError::ReasonTooLong),
         Some(c) => {
             out.extend_from_slice(&c.to_be_bytes());
             out.extend_from_slice(reason.as_bytes());
@@ -65,16 +65,22 @@ mod tests {
     #[test]
     fn rfc6455_5_5_1_payloads() {
         assert_eq!(parse_payload(&[]), Ok((None, "")));
-        assert_eq!(parse_payload(&[0x03]), Err(Error::InvalidControlLength(1)));
+        assert_eq!(
+            parse_payload(&[0x03]),
+            Err(ProtocolError::InvalidControlLength(1))
+        );
         assert_eq!(
             parse_payload(&[0x03, 0xe8, b'o', b'k']),
             Ok((Some(1000), "ok"))
         );
         assert_eq!(
             parse_payload(&[0x03, 0xe7]),
-            Err(Error::InvalidCloseCode(999))
+            Err(ProtocolError::InvalidCloseCode(999))
         );
-        assert_eq!(parse_payload(&[0x03, 0xe8, 0xff]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            parse_payload(&[0x03, 0xe8, 0xff]),
+            Err(ProtocolError::InvalidUtf8)
+        );
     }
 
     #[test]
@@ -82,11 +88,11 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(
             build_payload(Some(1005), "", &mut out),
-            Err(Error::InvalidCloseCodeArg(1005))
+            Err(UsageError::InvalidCloseCode(1005))
         );
         assert_eq!(
             build_payload(Some(1000), &"x".repeat(124), &mut out),
-            Err(Error::ReasonTooLong)
+            Err(UsageError::ReasonTooLong)
         );
         build_payload(Some(1000), &"x".repeat(123), &mut out).unwrap();
         assert_eq!(out.len(), 125);

@@ -263,7 +263,7 @@ pub use codec::Codec;
 #[cfg(feature = "deflate")]
 mod codec {
     use super::DeflateParams;
-    use crate::error::Error;
+    use crate::error::ProtocolError as Error;
     use crate::Role;
     use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -322,8 +322,14 @@ mod codec {
             self.send_bits.is_some()
         }
 
-        /// Compresses one fragment (or a whole message when `fin`) into `out`.
-        pub fn compress(&mut self, data: &[u8], fin: bool, out: &mut Vec<u8>) -> Result<(), Error> {
+        /// Compresses one fragment (or a whole message when `fin`) into `out`. zlib
+        /// refuses only when its state is corrupt, which the caller treats as fatal.
+        pub fn compress(
+            &mut self,
+            data: &[u8],
+            fin: bool,
+            out: &mut Vec<u8>,
+        ) -> Result<(), flate2::CompressError> {
             let bits = self.send_bits.unwrap_or(15);
             let level = self.level;
             let c = self.compress.get_or_insert_with(|| {
@@ -333,8 +339,7 @@ mod codec {
             loop {
                 out.reserve((data.len() / 2).max(64));
                 let consumed = (c.total_in() - start_in) as usize;
-                c.compress_vec(&data[consumed..], out, FlushCompress::Sync)
-                    .map_err(|e| Error::InvalidCompressedData(e.to_string()))?;
+                c.compress_vec(&data[consumed..], out, FlushCompress::Sync)?;
                 // The flush is complete once zlib stops short of filling the output.
                 if (c.total_in() - start_in) as usize == data.len() && out.len() < out.capacity() {
                     break;
@@ -579,7 +584,7 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(
             rx.decompress(&z, &mut out, 1 << 20),
-            Err(crate::Error::MessageTooBig)
+            Err(crate::ProtocolError::MessageTooBig)
         );
         assert!(
             out.capacity() <= (1 << 20) + 128 * 1024,
@@ -599,6 +604,9 @@ mod tests {
             .0;
         let mut rx = Codec::new(Role::Server, &p);
         let r = rx.decompress(&[0xff, 0xff, 0xff, 0xff, 0xff], &mut Vec::new(), 1000);
-        assert!(matches!(r, Err(crate::Error::InvalidCompressedData(_))));
+        assert!(matches!(
+            r,
+            Err(crate::ProtocolError::InvalidCompressedData(_))
+        ));
     }
 }

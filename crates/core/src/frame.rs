@@ -1,6 +1,6 @@
 //! Frame header encoding and decoding (RFC 6455 §5.2).
 
-use crate::error::Error;
+use crate::error::ProtocolError as Error;
 use crate::mask::apply_mask;
 
 /// Frame opcodes (RFC 6455 §5.2, §11.8).

@@ -1,13 +1,44 @@
-//! The frame reader: turns received bytes into events, whatever way TCP cut them.
-//! Payload bytes are unmasked and UTF-8-checked as they arrive (fail fast, RFC 6455
-//! §8.1); a whole unmasked single-frame message is handed out straight from the input.
+//! The frame reader: turns received bytes into messages and control frames, whatever
+//! way TCP cut them. Payload bytes are unmasked and UTF-8-checked as they arrive (fail
+//! fast, RFC 6455 §8.1); a whole unmasked single-frame message is handed out straight
+//! from the input. It decides framing questions only: what a ping or a close frame
+//! means for the connection is the caller's (`connection.rs`, `lifecycle.rs`).
 
 use crate::close;
-use crate::error::Error;
+use crate::config::Role;
+use crate::error::ProtocolError as Error;
+use crate::event::{DataKind, Event};
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
-use crate::protocol::{Connection, DataKind, Event, Role, RETAIN_CAPACITY};
+use crate::send_queue::RETAIN_CAPACITY;
 use crate::utf8::{self, Utf8Validator};
+
+#[cfg(feature = "deflate")]
+pub(crate) use crate::deflate::Codec;
+#[cfg(not(feature = "deflate"))]
+/// Without the `deflate` feature no codec exists; RSV1 is then always an error.
+pub(crate) enum Codec {}
+
+/// The limits the reader enforces, from the connection's `Config`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadLimits {
+    pub(crate) role: Role,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_fragments: usize,
+    pub(crate) validate_utf8: bool,
+}
+
+/// What `Reader::read` found: an [`Event`], plus the raw payload of a close frame (for
+/// its echo, RFC 6455 §5.5.1).
+pub(crate) enum Incoming<'a> {
+    Event(Event<'a>),
+    Close {
+        code: Option<u16>,
+        reason: &'a str,
+        payload: &'a [u8],
+    },
+}
 
 /// Received bytes, read-only (`feed`) or writable (`feed_mut`, which unmasks whole
 /// frames in place and hands out slices of the caller's buffer: no copy at all).
@@ -68,7 +99,7 @@ struct Frame {
     done: u64,
 }
 
-/// Receive-side state of a [`Connection`].
+/// Receive-side state of a connection.
 #[derive(Debug, Default)]
 pub(crate) struct Reader {
     hdr: [u8; MAX_HEADER_LEN],
@@ -82,28 +113,40 @@ pub(crate) struct Reader {
     fragments: usize,
     utf8: Utf8Validator,
     /// The control frame being read (≤ 125 bytes).
-    pub(crate) control: Vec<u8>,
+    control: Vec<u8>,
+    /// Inflated message (compressed messages only), released when large.
+    inflated: Vec<u8>,
+    /// A close frame was read: nothing after it is parsed (RFC 6455 §5.5.1).
+    closed: bool,
 }
 
 impl Reader {
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.msg.capacity() + self.control.capacity()
+        self.msg.capacity() + self.control.capacity() + self.inflated.capacity()
     }
 }
 
-fn emit<F: FnMut(Event<'_>)>(
+/// One `read` call's borrowed context.
+struct Ctx<'c, F> {
+    limits: ReadLimits,
+    codec: Option<&'c mut Codec>,
+    on: F,
+}
+
+fn emit<F: FnMut(Incoming<'_>)>(
     kind: DataKind,
     bytes: &[u8],
     validate: bool,
     on_event: &mut F,
 ) -> Result<(), Error> {
-    match kind {
-        DataKind::Binary => on_event(Event::Binary(bytes)),
-        DataKind::Text if validate => on_event(Event::Text(
-            utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?,
-        )),
-        DataKind::Text => on_event(Event::UncheckedText(bytes)),
-    }
+    let event = match kind {
+        DataKind::Binary => Event::Binary(bytes),
+        DataKind::Text if validate => {
+            Event::Text(utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?)
+        }
+        DataKind::Text => Event::UncheckedText(bytes),
+    };
+    on_event(Incoming::Event(event));
     Ok(())
 }
 
@@ -126,97 +169,83 @@ fn release(buf: &mut Vec<u8>) {
     }
 }
 
-impl Connection {
-    /// Parses received bytes; events go to `on_event` in order. On a protocol violation
-    /// the events before it have been delivered, a close frame with the error's code is
-    /// queued in [`output`](Self::output), the connection is failed and the error
-    /// returned. Input after the peer's close frame, or after a failure, is ignored
-    /// (RFC 6455 §5.5.1).
-    pub fn feed<F: FnMut(Event<'_>)>(&mut self, data: &[u8], on_event: F) -> Result<(), Error> {
-        self.drive(data, on_event)
-    }
-
-    /// Like [`feed`](Self::feed), but may unmask frames inside `data` and hand out
-    /// slices of it instead of copying them: the fastest path, for callers that own
-    /// their read buffer. `data` is left in an unspecified state.
-    pub fn feed_mut<F: FnMut(Event<'_>)>(
-        &mut self,
-        data: &mut [u8],
-        on_event: F,
-    ) -> Result<(), Error> {
-        self.drive(data, on_event)
-    }
-
-    fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+impl Reader {
+    /// Parses received bytes; what they complete goes to `on` in order. Stops at a
+    /// close frame (the rest of the input is ignored) or at the first violation, which
+    /// is returned (the caller fails the connection). `codec` is the negotiated
+    /// permessage-deflate, if any.
+    pub(crate) fn read<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
         &mut self,
         mut data: I,
-        mut on_event: F,
+        limits: ReadLimits,
+        codec: Option<&mut Codec>,
+        on: F,
     ) -> Result<(), Error> {
-        while !data.bytes().is_empty() && !self.failed && self.close_received.is_none() {
-            match self.step(data, &mut on_event) {
+        let mut cx = Ctx { limits, codec, on };
+        let mut result = Ok(());
+        while !data.bytes().is_empty() && !self.closed {
+            match self.step(data, &mut cx) {
                 Ok(rest) => data = rest,
                 Err(e) => {
-                    self.release_buffers();
-                    return Err(self.fail(e));
+                    result = Err(e);
+                    break;
                 }
             }
         }
         self.release_buffers();
-        Ok(())
+        result
     }
 
-    /// Large buffers are reused across the messages of one `feed` call and freed when
+    /// Large buffers are reused across the messages of one `read` call and freed when
     /// it returns with no message in progress, so an idle connection holds none.
     fn release_buffers(&mut self) {
-        if self.reader.msg.is_empty() {
-            release(&mut self.reader.msg);
+        if self.msg.is_empty() {
+            release(&mut self.msg);
         }
-        #[cfg(feature = "deflate")]
-        release(&mut self.scratch);
+        release(&mut self.inflated);
     }
 
     /// Reads one header or one piece of payload; returns the rest of the input.
-    fn step<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+    fn step<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
         &mut self,
         mut data: I,
-        on_event: &mut F,
+        cx: &mut Ctx<'_, F>,
     ) -> Result<I, Error> {
-        if self.reader.frame.is_none() {
+        if self.frame.is_none() {
             let (header, rest) = self.read_header(data)?;
             data = rest;
             let Some(header) = header else {
                 return Ok(data);
             };
-            self.begin_frame(header)?;
+            self.begin_frame(header, cx.limits, cx.codec.is_some())?;
             if header.payload_len == 0 {
-                self.end_frame(on_event)?;
+                self.end_frame(cx)?;
                 return Ok(data);
             }
         }
-        self.read_payload(data, on_event)
+        self.read_payload(data, cx)
     }
 
     fn read_header<'a, I: Input<'a>>(
         &mut self,
         data: I,
     ) -> Result<(Option<FrameHeader>, I), Error> {
-        let r = &mut self.reader;
-        if r.hdr_len == 0 {
+        if self.hdr_len == 0 {
             if let Some((h, n)) = FrameHeader::decode(data.bytes())? {
                 return Ok((Some(h), data.split_front(n).1));
             }
         }
         // The header is cut: gather it in `hdr`.
-        let take = (MAX_HEADER_LEN - r.hdr_len).min(data.bytes().len());
-        r.hdr[r.hdr_len..r.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
-        match FrameHeader::decode(&r.hdr[..r.hdr_len + take])? {
+        let take = (MAX_HEADER_LEN - self.hdr_len).min(data.bytes().len());
+        self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
+        match FrameHeader::decode(&self.hdr[..self.hdr_len + take])? {
             None => {
-                r.hdr_len += take;
+                self.hdr_len += take;
                 Ok((None, data.split_front(take).1))
             }
             Some((h, n)) => {
-                let used = n - r.hdr_len;
-                r.hdr_len = 0;
+                let used = n - self.hdr_len;
+                self.hdr_len = 0;
                 Ok((Some(h), data.split_front(used).1))
             }
         }
@@ -224,19 +253,22 @@ impl Connection {
 
     /// Checks a header against RFC 6455 §5 and the limits (in `ws`'s order, so the same
     /// input yields the same error).
-    fn begin_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
+    fn begin_frame(
+        &mut self,
+        h: FrameHeader,
+        limits: ReadLimits,
+        deflate: bool,
+    ) -> Result<(), Error> {
         if h.rsv2 || h.rsv3 {
             return Err(Error::Rsv23Set); // §5.2
         }
-        let deflate = self.deflate_enabled();
         let op = OpCode::from_u8(h.opcode)?;
-        let r = &mut self.reader;
         match op {
             OpCode::Continuation => {
                 if h.rsv1 {
                     return Err(Error::Rsv1Set); // RFC 7692 §6.1: RSV1 on the first frame only
                 }
-                if r.msg_kind.is_none() {
+                if self.msg_kind.is_none() {
                     return Err(Error::InvalidOpcode(0)); // §5.4: nothing to continue
                 }
             }
@@ -244,7 +276,7 @@ impl Connection {
                 if h.rsv1 && !deflate {
                     return Err(Error::Rsv1Set);
                 }
-                if r.msg_kind.is_some() {
+                if self.msg_kind.is_some() {
                     return Err(Error::InvalidOpcode(h.opcode)); // §5.4: interleaved message
                 }
             }
@@ -260,34 +292,34 @@ impl Connection {
                 }
             }
         }
-        match (self.role, h.mask.is_some()) {
+        match (limits.role, h.mask.is_some()) {
             (Role::Server, false) => return Err(Error::ExpectedMask), // §5.1
             (Role::Client, true) => return Err(Error::UnexpectedMask),
             _ => {}
         }
         if !op.is_control() {
             if op != OpCode::Continuation {
-                r.msg_kind = Some(if op == OpCode::Text {
+                self.msg_kind = Some(if op == OpCode::Text {
                     DataKind::Text
                 } else {
                     DataKind::Binary
                 });
-                r.msg_compressed = h.rsv1;
-                r.fragments = 0;
-                r.utf8.reset();
+                self.msg_compressed = h.rsv1;
+                self.fragments = 0;
+                self.utf8.reset();
             }
-            r.fragments += 1;
-            if r.fragments > self.config.max_fragments {
+            self.fragments += 1;
+            if self.fragments > limits.max_fragments {
                 return Err(Error::TooManyFragments);
             }
-            let limit = self.config.max_message_size as u64;
-            if h.payload_len > self.config.max_frame_size as u64
-                || r.msg.len() as u64 + h.payload_len > limit
+            let limit = limits.max_message_size as u64;
+            if h.payload_len > limits.max_frame_size as u64
+                || self.msg.len() as u64 + h.payload_len > limit
             {
                 return Err(Error::MessageTooBig);
             }
         }
-        r.frame = Some(Frame {
+        self.frame = Some(Frame {
             op,
             fin: h.fin,
             mask: h.mask,
@@ -297,159 +329,144 @@ impl Connection {
         Ok(())
     }
 
-    fn read_payload<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+    fn read_payload<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
         &mut self,
         data: I,
-        on_event: &mut F,
+        cx: &mut Ctx<'_, F>,
     ) -> Result<I, Error> {
-        let validate = self.config.validate_utf8;
-        let r = &mut self.reader;
-        let f = r.frame.as_mut().expect("a frame is being read");
+        let validate = cx.limits.validate_utf8;
+        let f = self.frame.as_mut().expect("a frame is being read");
         let take = f.remaining.min(data.bytes().len() as u64) as usize;
         let (chunk, rest) = data.split_front(take);
         if f.op.is_control() {
-            let start = r.control.len();
-            r.control.extend_from_slice(chunk.bytes());
+            let start = self.control.len();
+            self.control.extend_from_slice(chunk.bytes());
             if let Some(k) = f.mask {
-                apply_mask(&mut r.control[start..], k, f.done as usize);
+                apply_mask(&mut self.control[start..], k, f.done as usize);
             }
             f.remaining -= take as u64;
             f.done += take as u64;
             if f.remaining == 0 {
-                self.end_frame(on_event)?;
+                self.end_frame(cx)?;
             }
             return Ok(rest);
         }
-        let kind = r.msg_kind.expect("a data frame belongs to a message");
-        let whole = f.done == 0 && take as u64 == f.remaining && f.fin && r.fragments == 1;
-        if whole && !r.msg_compressed && (f.mask.is_none() || I::WRITABLE) {
+        let kind = self.msg_kind.expect("a data frame belongs to a message");
+        let whole = f.done == 0 && take as u64 == f.remaining && f.fin && self.fragments == 1;
+        if whole && !self.msg_compressed && (f.mask.is_none() || I::WRITABLE) {
             // A whole message in the input: hand it out without copying, unmasking it
             // where it lies when needed.
             let bytes = match f.mask {
                 None => chunk.into_slice(),
                 Some(k) => chunk.unmask_in_place(k).expect("writable input"),
             };
-            r.frame = None;
-            r.msg_kind = None;
-            emit(kind, bytes, validate, on_event)?;
+            self.frame = None;
+            self.msg_kind = None;
+            emit(kind, bytes, validate, &mut cx.on)?;
             return Ok(rest);
         }
-        self.copy_payload(chunk.bytes(), kind, validate, on_event)?;
+        self.copy_payload(chunk.bytes(), kind, cx)?;
         Ok(rest)
     }
 
     /// Appends payload bytes to the message being assembled, unmasking them and
     /// checking text as it comes (fail fast, RFC 6455 §8.1).
-    fn copy_payload<F: FnMut(Event<'_>)>(
+    fn copy_payload<F: FnMut(Incoming<'_>)>(
         &mut self,
         chunk: &[u8],
         kind: DataKind,
-        validate: bool,
-        on_event: &mut F,
+        cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
-        let r = &mut self.reader;
-        let f = r.frame.as_mut().expect("a frame is being read");
-        if r.msg.is_empty() {
-            r.msg.reserve(f.remaining.min(MAX_RESERVE) as usize);
+        let f = self.frame.as_mut().expect("a frame is being read");
+        if self.msg.is_empty() {
+            self.msg.reserve(f.remaining.min(MAX_RESERVE) as usize);
         }
-        let start = r.msg.len();
-        r.msg.extend_from_slice(chunk);
+        let start = self.msg.len();
+        self.msg.extend_from_slice(chunk);
         if let Some(k) = f.mask {
-            apply_mask(&mut r.msg[start..], k, f.done as usize);
+            apply_mask(&mut self.msg[start..], k, f.done as usize);
         }
-        if kind == DataKind::Text && validate && !r.msg_compressed {
-            r.utf8
-                .feed(&r.msg[start..])
+        if kind == DataKind::Text && cx.limits.validate_utf8 && !self.msg_compressed {
+            self.utf8
+                .feed(&self.msg[start..])
                 .map_err(|_| Error::InvalidUtf8)?;
         }
         f.remaining -= chunk.len() as u64;
         f.done += chunk.len() as u64;
         if f.remaining == 0 {
-            self.end_frame(on_event)?;
+            self.end_frame(cx)?;
         }
         Ok(())
     }
 
-    fn end_frame<F: FnMut(Event<'_>)>(&mut self, on_event: &mut F) -> Result<(), Error> {
-        let f = self.reader.frame.take().expect("a frame is being read");
+    fn end_frame<F: FnMut(Incoming<'_>)>(&mut self, cx: &mut Ctx<'_, F>) -> Result<(), Error> {
+        let f = self.frame.take().expect("a frame is being read");
         match f.op {
-            OpCode::Ping => {
-                self.auto_pong(0..self.reader.control.len());
-                on_event(Event::Ping(&self.reader.control));
+            OpCode::Ping => (cx.on)(Incoming::Event(Event::Ping(&self.control))),
+            OpCode::Pong => (cx.on)(Incoming::Event(Event::Pong(&self.control))),
+            OpCode::Close => {
+                let (code, reason) = close::parse_payload(&self.control)?;
+                self.closed = true;
+                (cx.on)(Incoming::Close {
+                    code,
+                    reason,
+                    payload: &self.control,
+                });
             }
-            OpCode::Pong => on_event(Event::Pong(&self.reader.control)),
-            OpCode::Close => self.close_frame(on_event)?,
-            _ => return self.end_data_frame(f, on_event),
+            _ => return self.end_data_frame(f, cx),
         }
-        self.reader.control.clear();
+        self.control.clear();
         Ok(())
     }
 
-    fn close_frame<F: FnMut(Event<'_>)>(&mut self, on_event: &mut F) -> Result<(), Error> {
-        let (code, reason) = close::parse_payload(&self.reader.control)?;
-        if !self.close_sent {
-            // §5.5.1: echo the status (and, as ws, the reason) — the payload as received.
-            self.pending_close = Some(self.reader.control.clone());
-        }
-        self.close_received = Some((code, reason.to_string()));
-        on_event(Event::Close { code, reason });
-        Ok(())
-    }
-
-    fn end_data_frame<F: FnMut(Event<'_>)>(
+    fn end_data_frame<F: FnMut(Incoming<'_>)>(
         &mut self,
         f: Frame,
-        on_event: &mut F,
+        cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
         if !f.fin {
             return Ok(());
         }
-        let validate = self.config.validate_utf8;
-        let r = &mut self.reader;
-        let kind = r
+        let validate = cx.limits.validate_utf8;
+        let kind = self
             .msg_kind
             .take()
             .expect("a data frame belongs to a message");
-        if r.msg_compressed {
-            return self.inflate_and_emit(kind, on_event);
+        if self.msg_compressed {
+            return self.inflate_and_emit(kind, cx);
         }
         if kind == DataKind::Text && validate {
-            r.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
-            on_event(Event::Text(checked_text(&r.msg)));
+            self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+            (cx.on)(Incoming::Event(Event::Text(checked_text(&self.msg))));
         } else {
-            emit(kind, &r.msg, validate, on_event)?;
+            emit(kind, &self.msg, validate, &mut cx.on)?;
         }
-        r.msg.clear();
+        self.msg.clear();
         Ok(())
     }
 
     #[cfg(feature = "deflate")]
-    fn inflate_and_emit<F: FnMut(Event<'_>)>(
+    fn inflate_and_emit<F: FnMut(Incoming<'_>)>(
         &mut self,
         kind: DataKind,
-        on_event: &mut F,
+        cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
-        let codec = self
-            .codec
-            .as_mut()
-            .expect("RSV1 is accepted only with deflate");
-        self.scratch.clear();
-        codec.decompress(
-            &self.reader.msg,
-            &mut self.scratch,
-            self.config.max_message_size,
-        )?;
-        self.reader.msg.clear();
-        let result = emit(kind, &self.scratch, self.config.validate_utf8, on_event);
-        self.scratch.clear();
+        let Some(codec) = cx.codec.as_deref_mut() else {
+            return Err(Error::Rsv1Set); // RSV1 is accepted only with deflate
+        };
+        self.inflated.clear();
+        codec.decompress(&self.msg, &mut self.inflated, cx.limits.max_message_size)?;
+        self.msg.clear();
+        let result = emit(kind, &self.inflated, cx.limits.validate_utf8, &mut cx.on);
+        self.inflated.clear();
         result
     }
 
     #[cfg(not(feature = "deflate"))]
-    fn inflate_and_emit<F: FnMut(Event<'_>)>(
+    fn inflate_and_emit<F: FnMut(Incoming<'_>)>(
         &mut self,
         _kind: DataKind,
-        _on_event: &mut F,
+        _cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
         Err(Error::Rsv1Set)
     }

@@ -129,8 +129,8 @@ pub async fn echo(
         for e in events.drain(..) {
             // A send after our close is refused by the core; nothing to echo then.
             let _ = match e {
-                OwnedEvent::Text(t) => conn.send_text(&t),
-                OwnedEvent::Binary(b) => conn.send_binary(&b),
+                OwnedEvent::Text(t) => conn.send_text(&t).map(drop),
+                OwnedEvent::Binary(b) => conn.send_binary(&b).map(drop),
                 _ => Ok(()),
             };
             count += 1;

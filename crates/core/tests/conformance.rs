@@ -2,28 +2,86 @@
 //! (see shared/conformance.md) and the RFC rules behind them. Each scenario is fed
 //! whole, in 997-byte chops and one byte at a time: the outcome must not change.
 
-use crate::frame::{FrameHeader, OpCode};
-use crate::mask::apply_mask;
-use crate::{Config, Connection, DataKind, Error, OwnedEvent, Role, SendOptions, State};
+//!
+//! Only the public API is used; frames are built and decoded by the small independent
+//! codec in `wire` below (RFC 6455 §5.2), not by the crate's own frame writer.
+
+use ferrosocket_core::{
+    Config, Connection, DataKind, OwnedEvent, ProtocolError as Error, Role, SendOptions, State,
+    UsageError,
+};
 use proptest::prelude::*;
+
+/// A test-side frame codec (RFC 6455 §5.2), independent of the crate's.
+mod wire {
+    pub struct Header {
+        pub opcode: u8,
+        pub mask: Option<[u8; 4]>,
+        pub payload_len: u64,
+    }
+
+    pub fn encode(op: u8, fin: bool, rsv1: bool, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![(fin as u8) << 7 | (rsv1 as u8) << 6 | op];
+        let m = if mask.is_some() { 0x80 } else { 0 };
+        match payload.len() {
+            n @ 0..=125 => out.push(m | n as u8),
+            n @ 126..=0xffff => {
+                out.push(m | 126);
+                out.extend((n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(m | 127);
+                out.extend((n as u64).to_be_bytes());
+            }
+        }
+        let start = out.len() + if mask.is_some() { 4 } else { 0 };
+        if let Some(k) = mask {
+            out.extend(k);
+        }
+        out.extend_from_slice(payload);
+        if let Some(k) = mask {
+            for (i, b) in out[start..].iter_mut().enumerate() {
+                *b ^= k[i % 4];
+            }
+        }
+        out
+    }
+
+    /// A header at the start of `buf` and its length, or `None` if it is cut.
+    pub fn decode(buf: &[u8]) -> Option<(Header, usize)> {
+        if buf.len() < 2 {
+            return None;
+        }
+        let masked = buf[1] & 0x80 != 0;
+        let (ext, short) = match buf[1] & 0x7f {
+            126 => (2, None),
+            127 => (8, None),
+            n => (0, Some(n as u64)),
+        };
+        let n = 2 + ext + if masked { 4 } else { 0 };
+        if buf.len() < n {
+            return None;
+        }
+        let payload_len = short.unwrap_or_else(|| {
+            buf[2..2 + ext]
+                .iter()
+                .fold(0u64, |acc, b| acc << 8 | u64::from(*b))
+        });
+        let mask = masked.then(|| [buf[2 + ext], buf[3 + ext], buf[4 + ext], buf[5 + ext]]);
+        Some((
+            Header {
+                opcode: buf[0] & 0x0f,
+                mask,
+                payload_len,
+            },
+            n,
+        ))
+    }
+}
 
 /// A frame as a client sends it (masked).
 fn frame(op: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    FrameHeader {
-        fin,
-        rsv1,
-        rsv2: false,
-        rsv3: false,
-        opcode: op,
-        mask: Some([9, 8, 7, 6]),
-        payload_len: payload.len() as u64,
-    }
-    .encode(&mut out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], [9, 8, 7, 6], 0);
-    out
+    wire::encode(op, fin, rsv1, Some([9, 8, 7, 6]), payload)
 }
 
 #[derive(Debug, PartialEq)]
@@ -36,7 +94,7 @@ struct Outcome {
 
 fn decode_replies(mut out: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut v = Vec::new();
-    while let Some((h, n)) = FrameHeader::decode(out).unwrap() {
+    while let Some((h, n)) = wire::decode(out) {
         assert!(h.mask.is_none(), "servers do not mask");
         let end = n + h.payload_len as usize;
         v.push((h.opcode, out[n..end].to_vec()));
@@ -361,7 +419,7 @@ fn rfc6455_5_5_1_replies_to_a_batch_go_out_before_the_close_reply() {
         decode_replies(s.output()),
         vec![(1, b"hi".to_vec()), (8, 1000u16.to_be_bytes().to_vec())]
     );
-    assert_eq!(s.send_text("late"), Err(Error::NotOpen));
+    assert_eq!(s.send_text("late"), Err(UsageError::NotOpen));
 }
 
 #[test]
@@ -381,7 +439,7 @@ fn autobahn_3_2_echo_of_a_message_before_a_violation_in_the_same_read() {
         decode_replies(s.output()),
         vec![(1, b"Hello".to_vec()), (8, 1002u16.to_be_bytes().to_vec())]
     );
-    assert_eq!(s.send_text("late"), Err(Error::NotOpen));
+    assert_eq!(s.send_text("late"), Err(UsageError::NotOpen));
 }
 
 #[test]
@@ -391,7 +449,7 @@ fn close_handshake_states() {
     assert_eq!(c.state(), State::Open);
     c.close(Some(1000), "bye").unwrap();
     assert_eq!(c.state(), State::Closing);
-    assert_eq!(c.send_text("late"), Err(Error::NotOpen));
+    assert_eq!(c.send_text("late"), Err(UsageError::NotOpen));
     let mut ev = Vec::new();
     s.feed_owned(&c.take_output(), &mut ev).unwrap();
     assert_eq!(
@@ -409,19 +467,18 @@ fn close_handshake_states() {
     let mut d = Connection::new(Role::Client, Config::default());
     assert_eq!(
         d.close(Some(1006), ""),
-        Err(Error::InvalidCloseCodeArg(1006))
+        Err(UsageError::InvalidCloseCode(1006))
     );
     assert_eq!(
         d.close(Some(1000), &"x".repeat(124)),
-        Err(Error::ReasonTooLong)
+        Err(UsageError::ReasonTooLong)
     );
-    assert_eq!(d.ping(&[0; 126]), Err(Error::ControlTooLong));
+    assert_eq!(d.ping(&[0; 126]), Err(UsageError::ControlTooLong));
 }
 
 #[test]
 fn rfc6455_5_1_masking_rules() {
-    let mut unmasked = Vec::new();
-    crate::frame::write_frame(&mut unmasked, OpCode::Text, true, false, None, b"x");
+    let unmasked = wire::encode(1, true, false, None, b"x");
     assert_eq!(run(&unmasked).error, Some(Error::ExpectedMask));
     let mut client = Connection::new(Role::Client, Config::default());
     assert_eq!(
@@ -530,7 +587,7 @@ fn idle_connection_holds_at_most_1_kib() {
 #[cfg(feature = "deflate")]
 mod deflate {
     use super::*;
-    use crate::deflate::DeflateConfig;
+    use ferrosocket_core::deflate::DeflateConfig;
 
     fn pair(client_cfg: DeflateConfig, server_cfg: DeflateConfig) -> (Connection, Connection) {
         let (sp, resp) = server_cfg.accept(&client_cfg.offer()).unwrap().unwrap();
@@ -669,7 +726,9 @@ fn encode(msgs: &[Msg]) -> Vec<u8> {
     let mut c = Connection::new(Role::Client, Config::default());
     for m in msgs {
         match m {
-            Msg::Ping(p) => c.ping(p).unwrap(),
+            Msg::Ping(p) => {
+                c.ping(p).unwrap();
+            }
             Msg::Text(_, n) | Msg::Binary(_, n) if *n > 1 => {
                 let (kind, bytes) = match m {
                     Msg::Text(s, _) => (DataKind::Text, s.as_bytes().to_vec()),
@@ -695,8 +754,12 @@ fn encode(msgs: &[Msg]) -> Vec<u8> {
                     .unwrap();
                 }
             }
-            Msg::Text(s, _) => c.send_text(s).unwrap(),
-            Msg::Binary(b, _) => c.send_binary(b).unwrap(),
+            Msg::Text(s, _) => {
+                c.send_text(s).unwrap();
+            }
+            Msg::Binary(b, _) => {
+                c.send_binary(b).unwrap();
+            }
         }
     }
     c.take_output()

@@ -1,0 +1,56 @@
+//! How a connection behaves: its role and its limits.
+
+/// Which end of the connection this is; decides the masking rules (RFC 6455 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The end that opened the connection: masks every frame it sends.
+    Client,
+    /// The end that accepted it: sends unmasked frames, requires masked ones.
+    Server,
+}
+
+/// Limits and behaviour of a connection. [`crate::ws::config`] gives `ws`'s defaults.
+/// Construct it with `..Config::default()` (or `..ws::config()`) so new fields get defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Largest message (after inflating), in bytes; more fails with 1009.
+    pub max_message_size: usize,
+    /// Largest single frame payload, in bytes; more fails with 1009.
+    pub max_frame_size: usize,
+    /// Most frames in one message; more fails with 1008.
+    pub max_fragments: usize,
+    /// Answer pings with pongs while parsing (RFC 6455 §5.5.2). Off: the caller answers
+    /// with [`Connection::answer_ping`](crate::Connection::answer_ping) when it delivers
+    /// the ping, which keeps the pong behind replies to earlier messages.
+    pub auto_pong: bool,
+    /// Automatic pongs allowed to wait unwritten; a peer that pings past it without
+    /// reading is terminated (as `ws` does), so it cannot grow our memory. 0 = no bound.
+    pub max_pending_pongs: usize,
+    /// Check that text is UTF-8 (RFC 6455 §8.1). Off = deliver `Event::UncheckedText`.
+    pub validate_utf8: bool,
+    /// Messages shorter than this are sent uncompressed even when deflate is on.
+    pub compress_threshold: usize,
+    /// Milliseconds to wait, once our close frame is queued, for the close handshake and
+    /// the end of the transport before it is destroyed (RFC 6455 §7.1.1 leaves the time
+    /// to the endpoint).
+    pub close_timeout: u64,
+    /// Bytes queued for sending above which a send reports
+    /// [`SendStatus::OverHighWaterMark`](crate::SendStatus).
+    pub high_water_mark: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: 64 << 20,
+            max_frame_size: 64 << 20,
+            max_fragments: 131_072,
+            auto_pong: true,
+            max_pending_pongs: 128,
+            validate_utf8: true,
+            compress_threshold: 1024,
+            close_timeout: 30_000,
+            high_water_mark: 16 * 1024,
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! `Connection`: one WebSocket after its opening handshake. It joins the frame reader
+//! (`recv.rs`), the send queue (`send_queue.rs`) and the lifecycle (`lifecycle.rs`):
+//! bytes in → events out; calls in → frames queued for the transport.
+
+use std::io::IoSlice;
+
+use bytes::Bytes;
+
+use crate::close;
+use crate::config::{Config, Role};
+use crate::error::{ProtocolError, UsageError};
+use crate::event::{DataKind, Event, OwnedEvent};
+use crate::frame::{write_frame, OpCode};
+use crate::lifecycle::{DestroyReason, Lifecycle, TransportAction};
+use crate::recv::{Codec, Incoming, Input, ReadLimits, Reader};
+use crate::rng;
+use crate::send_queue::{SendQueue, RETAIN_CAPACITY};
+
+#[cfg(feature = "deflate")]
+use crate::deflate::DeflateParams;
+
+/// RFC 6455 §7 states after the opening handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Data flows both ways.
+    Open,
+    /// One side has sent a close frame, or the peer ended the transport.
+    Closing,
+    /// Both close frames were exchanged, the connection failed, or it was destroyed.
+    Closed,
+}
+
+/// Options of [`Connection::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Last fragment of the message. `false` starts or continues a fragmented message.
+    pub fin: bool,
+    /// Compress when permessage-deflate is on and the message is over the threshold.
+    pub compress: bool,
+    /// Client only: mask the frame (RFC 6455 §5.1 requires it; `false` exists for
+    /// `ws`'s `mask: false` option and for tests).
+    pub mask: bool,
+    /// Client only: the masking key to use; `None` draws a random one.
+    pub mask_key: Option<[u8; 4]>,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            fin: true,
+            compress: true,
+            mask: true,
+            mask_key: None,
+        }
+    }
+}
+
+/// How a queued send left the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendStatus {
+    /// Queued; the queue is within `Config::high_water_mark`.
+    Queued,
+    /// Queued, and the queue is now over `Config::high_water_mark`: wait for it to
+    /// drain before sending more (the `stream.write() === false` convention).
+    OverHighWaterMark,
+}
+
+/// A message framed once, to be queued on many server connections without a copy
+/// (broadcast, pub/sub). Uncompressed, unmasked: server-to-client only (RFC 6455 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedMessage {
+    frame: Bytes,
+}
+
+impl PreparedMessage {
+    /// Frames a whole message.
+    pub fn new(kind: DataKind, data: &[u8]) -> Self {
+        let op = match kind {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        };
+        let mut v = Vec::new();
+        write_frame(&mut v, op, true, false, None, data);
+        PreparedMessage { frame: v.into() }
+    }
+
+    /// The encoded frame.
+    pub fn frame(&self) -> &[u8] {
+        &self.frame
+    }
+}
+
+/// A WebSocket connection after a successful opening handshake (sans-IO).
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    reader: Reader,
+    queue: SendQueue,
+    life: Lifecycle,
+    /// Some while a fragmented message is being sent: whether it is compressed.
+    sending_fragmented: Option<bool>,
+    #[cfg(feature = "deflate")]
+    codec: Option<Box<Codec>>,
+    /// Compressed output before it is framed, released when large.
+    #[cfg(feature = "deflate")]
+    scratch: Vec<u8>,
+}
+
+impl Connection {
+    /// A connection without extensions.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            config,
+            reader: Reader::default(),
+            queue: SendQueue::default(),
+            life: Lifecycle::default(),
+            sending_fragmented: None,
+            #[cfg(feature = "deflate")]
+            codec: None,
+            #[cfg(feature = "deflate")]
+            scratch: Vec::new(),
+        }
+    }
+
+    /// A connection with the permessage-deflate parameters agreed in the handshake.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+        let mut c = Connection::new(role, config);
+        c.codec = deflate.map(|p| Box::new(Codec::new(role, &p)));
+        c
+    }
+
+    /// Which end this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits and behaviour it was created with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether permessage-deflate is in use.
+    pub fn deflate_enabled(&self) -> bool {
+        self.codec_mut_ref().is_some()
+    }
+
+    #[cfg(feature = "deflate")]
+    fn codec_mut_ref(&self) -> Option<&Codec> {
+        self.codec.as_deref()
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn codec_mut_ref(&self) -> Option<&Codec> {
+        None
+    }
+
+    // ---- receiving -------------------------------------------------------------------
+
+    /// Parses received bytes; events go to `on_event` in order. On a protocol violation
+    /// the events before it have been delivered, a close frame with the error's code is
+    /// owed (written with the next output, after replies to those events), the
+    /// connection is failed and the error returned. Input after the peer's close frame,
+    /// or after a failure, is ignored (RFC 6455 §5.5.1).
+    pub fn feed<F: FnMut(Event<'_>)>(
+        &mut self,
+        data: &[u8],
+        on_event: F,
+    ) -> Result<(), ProtocolError> {
+        self.drive(data, on_event)
+    }
+
+    /// Like [`feed`](Self::feed), but may unmask frames inside `data` and hand out
+    /// slices of it instead of copying them: the fastest path, for callers that own
+    /// their read buffer. `data` is left in an unspecified state.
+    pub fn feed_mut<F: FnMut(Event<'_>)>(
+        &mut self,
+        data: &mut [u8],
+        on_event: F,
+    ) -> Result<(), ProtocolError> {
+        self.drive(data, on_event)
+    }
+
+    /// Like [`feed`](Self::feed), collecting owned events into `out`.
+    pub fn feed_owned(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<OwnedEvent>,
+    ) -> Result<(), ProtocolError> {
+        self.feed(data, |e| out.push(e.to_owned()))
+    }
+
+    fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+        &mut self,
+        data: I,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
+        if !self.life.can_receive() {
+            return Ok(());
+        }
+        let limits = ReadLimits {
+            role: self.role,
+            max_message_size: self.config.max_message_size,
+            max_frame_size: self.config.max_frame_size,
+            max_fragments: self.config.max_fragments,
+            validate_utf8: self.config.validate_utf8,
+        };
+        let auto_pong = self.config.auto_pong;
+        let max_pongs = self.config.max_pending_pongs;
+        let mask_pongs = self.role == Role::Client;
+        #[cfg(feature = "deflate")]
+        let codec = self.codec.as_deref_mut();
+        #[cfg(not(feature = "deflate"))]
+        let codec: Option<&mut Codec> = None;
+        let (queue, life) = (&mut self.queue, &mut self.life);
+        let result = self
+            .reader
+            .read(data, limits, codec, |incoming| match incoming {
+                Incoming::Event(event) => {
+                    if let Event::Ping(payload) = event {
+                        if auto_pong && life.can_send() && life.admit_pong(max_pongs) {
+                            queue_pong(queue, life, mask_pongs, payload);
+                        }
+                    }
+                    on_event(event);
+                }
+                Incoming::Close {
+                    code,
+                    reason,
+                    payload,
+                } => {
+                    life.on_close_received(code, reason, payload);
+                    on_event(Event::Close { code, reason });
+                }
+            });
+        result.map_err(|e| {
+            self.life.on_failed(e.close_code());
+            e
+        })
+    }
+
+    // ---- sending ---------------------------------------------------------------------
+
+    /// Sends a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<SendStatus, UsageError> {
+        self.send(DataKind::Text, text.as_bytes(), SendOptions::default())
+    }
+
+    /// Sends a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<SendStatus, UsageError> {
+        self.send(DataKind::Binary, data, SendOptions::default())
+    }
+
+    /// Sending is allowed until our close frame is queued: after a failure or the
+    /// peer's close, the caller may still answer the messages delivered before it,
+    /// until it takes the output.
+    fn check_open(&self) -> Result<(), UsageError> {
+        if self.life.can_send() {
+            Ok(())
+        } else {
+            Err(UsageError::NotOpen)
+        }
+    }
+
+    fn mask_key(&self, mask: bool, given: Option<[u8; 4]>) -> Option<[u8; 4]> {
+        // RFC 6455 §5.1: a client masks every frame, a server none.
+        match self.role {
+            Role::Client if mask => Some(given.unwrap_or_else(rng::mask_key)),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> SendStatus {
+        if self.queue.buffered() > self.config.high_water_mark {
+            SendStatus::OverHighWaterMark
+        } else {
+            SendStatus::Queued
+        }
+    }
+
+    /// Sends a message or one fragment of it. With `fin: false` the message continues
+    /// with the next `send` (its `kind` is then ignored: continuation frames have none).
+    /// Text must be UTF-8 once whole; a `&str` caller guarantees that.
+    pub fn send(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        opts: SendOptions,
+    ) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        let mask = self.mask_key(opts.mask, opts.mask_key);
+        let (opcode, compressed) = match self.sending_fragmented {
+            Some(compressed) => (OpCode::Continuation, compressed),
+            None => {
+                let op = match kind {
+                    DataKind::Text => OpCode::Text,
+                    DataKind::Binary => OpCode::Binary,
+                };
+                (
+                    op,
+                    opts.compress && self.should_compress(data.len(), opts.fin),
+                )
+            }
+        };
+        let first = self.sending_fragmented.is_none();
+        self.sending_fragmented = if opts.fin { None } else { Some(compressed) };
+        if compressed {
+            self.write_compressed(opcode, first, opts.fin, mask, data)?;
+        } else {
+            self.queue
+                .append_with(|out| write_frame(out, opcode, opts.fin, false, mask, data));
+        }
+        Ok(self.status())
+    }
+
+    /// Queues a message framed once for many connections (server only).
+    pub fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        if self.role == Role::Client {
+            return Err(UsageError::PreparedFrameOnClient);
+        }
+        if self.sending_fragmented.is_some() {
+            return Err(UsageError::FragmentKindMismatch);
+        }
+        self.queue.push_shared(msg.frame.clone());
+        Ok(self.status())
+    }
+
+    #[cfg(feature = "deflate")]
+    fn should_compress(&self, len: usize, fin: bool) -> bool {
+        // A fragmented message's size is unknown at its first frame: compress it.
+        self.codec.as_ref().is_some_and(|c| c.can_compress())
+            && (!fin || len >= self.config.compress_threshold)
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn should_compress(&self, _len: usize, _fin: bool) -> bool {
+        false
+    }
+
+    #[cfg(feature = "deflate")]
+    fn write_compressed(
+        &mut self,
+        op: OpCode,
+        first: bool,
+        fin: bool,
+        mask: Option<[u8; 4]>,
+        data: &[u8],
+    ) -> Result<(), UsageError> {
+        let Some(codec) = self.codec.as_mut() else {
+            return Err(UsageError::NotOpen);
+        };
+        self.scratch.clear();
+        if codec.compress(data, fin, &mut self.scratch).is_err() {
+            // zlib refuses only with a corrupt state: nothing sane can follow on this
+            // connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
+            self.life.on_failed(1011);
+            self.scratch = Vec::new();
+            return Err(UsageError::NotOpen);
+        }
+        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+        let payload = &self.scratch;
+        self.queue
+            .append_with(|out| write_frame(out, op, fin, first, mask, payload));
+        if self.scratch.capacity() > RETAIN_CAPACITY {
+            self.scratch = Vec::new();
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn write_compressed(
+        &mut self,
+        op: OpCode,
+        _first: bool,
+        fin: bool,
+        mask: Option<[u8; 4]>,
+        data: &[u8],
+    ) -> Result<(), UsageError> {
+        self.queue
+            .append_with(|out| write_frame(out, op, fin, false, mask, data));
+        Ok(())
+    }
+
+    /// Sends a ping (payload ≤ 125 bytes, RFC 6455 §5.5).
+    pub fn ping(&mut self, data: &[u8]) -> Result<SendStatus, UsageError> {
+        self.control(OpCode::Ping, data, true, None)
+    }
+
+    /// Sends an unsolicited pong (a heartbeat, RFC 6455 §5.5.3).
+    pub fn pong(&mut self, data: &[u8]) -> Result<SendStatus, UsageError> {
+        self.control(OpCode::Pong, data, true, None)
+    }
+
+    /// Sends a ping with explicit masking (client only; see [`SendOptions::mask`]).
+    pub fn ping_with(
+        &mut self,
+        data: &[u8],
+        mask: bool,
+        mask_key: Option<[u8; 4]>,
+    ) -> Result<SendStatus, UsageError> {
+        self.control(OpCode::Ping, data, mask, mask_key)
+    }
+
+    /// Sends a pong with explicit masking (client only; see [`SendOptions::mask`]).
+    pub fn pong_with(
+        &mut self,
+        data: &[u8],
+        mask: bool,
+        mask_key: Option<[u8; 4]>,
+    ) -> Result<SendStatus, UsageError> {
+        self.control(OpCode::Pong, data, mask, mask_key)
+    }
+
+    fn control(
+        &mut self,
+        op: OpCode,
+        data: &[u8],
+        mask: bool,
+        mask_key: Option<[u8; 4]>,
+    ) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        if data.len() > 125 {
+            return Err(UsageError::ControlTooLong);
+        }
+        let mask = self.mask_key(mask, mask_key);
+        self.queue
+            .append_with(|out| write_frame(out, op, true, false, mask, data));
+        Ok(self.status())
+    }
+
+    /// Answers a ping the caller has just delivered (with `Config::auto_pong` off, so
+    /// the pong follows the replies to earlier messages). Counts toward
+    /// `Config::max_pending_pongs`; past it the connection is terminated (check
+    /// [`transport_action`](Self::transport_action)) and `false` is returned. Nothing
+    /// is sent once our close frame is queued.
+    pub fn answer_ping(&mut self, payload: &[u8]) -> bool {
+        if !self.life.can_send() || payload.len() > 125 {
+            return self.life.destroyed().is_none();
+        }
+        if !self.life.admit_pong(self.config.max_pending_pongs) {
+            return false;
+        }
+        queue_pong(
+            &mut self.queue,
+            &mut self.life,
+            self.role == Role::Client,
+            payload,
+        );
+        true
+    }
+
+    /// For a caller that sends the automatic pong itself (e.g. through an overridable
+    /// method): counts one pending pong against the bound; `false` = over it, the
+    /// connection is terminated. Report its write with [`auto_pong_written`].
+    ///
+    /// [`auto_pong_written`]: Self::auto_pong_written
+    pub fn begin_auto_pong(&mut self) -> bool {
+        if !self.life.admit_pong(self.config.max_pending_pongs) {
+            return false;
+        }
+        self.life.on_external_pong(true);
+        true
+    }
+
+    /// An automatic pong counted by [`begin_auto_pong`](Self::begin_auto_pong) was written.
+    pub fn auto_pong_written(&mut self) {
+        self.life.on_external_pong(false);
+    }
+
+    /// Starts (or answers) the close handshake (RFC 6455 §7.1.2). Calling it again once
+    /// a close frame was queued does nothing. Invalid codes and reasons over 123 bytes
+    /// are refused, as `ws` refuses them. The close timeout starts.
+    pub fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), UsageError> {
+        if self.life.close_sent() || self.life.destroyed().is_some() {
+            return Ok(());
+        }
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        close::build_payload(code, reason, &mut payload)?;
+        if self.life.failed() {
+            // The failure's close frame is owed already; it is the one that goes out.
+            return Ok(());
+        }
+        self.queue_close(&payload);
+        Ok(())
+    }
+
+    fn queue_close(&mut self, payload: &[u8]) {
+        let mask = self.mask_key(true, None);
+        self.queue
+            .append_with(|out| write_frame(out, OpCode::Close, true, false, mask, payload));
+        self.life.on_close_queued();
+    }
+
+    /// Ends the connection at once (no close handshake): the transport is to be
+    /// destroyed; nothing more is sent or parsed.
+    pub fn terminate(&mut self) {
+        self.life.destroy(DestroyReason::Terminated);
+    }
+
+    /// The transport reached the end of its input (TCP FIN): nothing more will be
+    /// received. The transport is to be ended in turn ([`TransportAction::End`]).
+    pub fn peer_ended(&mut self) {
+        self.life.on_peer_ended();
+    }
+
+    // ---- lifecycle queries -------------------------------------------------------------
+
+    /// The RFC 6455 §7 state.
+    pub fn state(&self) -> State {
+        let close_sent = self.life.close_sent() || self.life.has_owed_close();
+        if self.life.destroyed().is_some() || self.life.failed() {
+            return State::Closed;
+        }
+        match (close_sent, self.life.close_received().is_some()) {
+            (true, true) => State::Closed,
+            (true, false) | (false, true) => State::Closing,
+            _ => State::Open,
+        }
+    }
+
+    /// Whether our close frame has been queued.
+    pub fn close_sent(&self) -> bool {
+        self.life.close_sent()
+    }
+
+    /// The peer's close frame, once received.
+    pub fn close_received(&self) -> Option<(Option<u16>, &str)> {
+        self.life.close_received()
+    }
+
+    /// Whether the peer broke the protocol.
+    pub fn failed(&self) -> bool {
+        self.life.failed()
+    }
+
+    /// Why the transport must be destroyed, once it must.
+    pub fn destroy_reason(&self) -> Option<DestroyReason> {
+        self.life.destroyed()
+    }
+
+    /// What the transport should do now: keep going, end its write side once the
+    /// output is written, or close at once.
+    pub fn transport_action(&self) -> TransportAction {
+        if self.life.has_owed_close() {
+            // Owed = the peer closed or failed: the close goes out with the next output,
+            // and then the handshake is over.
+            return TransportAction::End;
+        }
+        self.life.transport_action()
+    }
+
+    /// True once the transport should be ended or destroyed (after writing the output).
+    pub fn should_close_transport(&self) -> bool {
+        self.transport_action() != TransportAction::Keep
+    }
+
+    /// The code and reason the application is told when the transport closes: the
+    /// peer's close status (1005 when its close frame had none), otherwise 1006.
+    pub fn close_status(&self) -> (u16, &str) {
+        self.life.close_status()
+    }
+
+    /// The next time (the caller's clock, in ms) at which [`on_timeout`](Self::on_timeout)
+    /// must be called, if any. A deadline that started since the last call (the close
+    /// timeout, once a close frame is queued or owed) starts at `now`: call this after
+    /// every batch of calls that may queue a close.
+    pub fn poll_deadline(&mut self, now: u64) -> Option<u64> {
+        if self.life.destroyed().is_some() {
+            return None;
+        }
+        self.life.poll_deadline(now, self.config.close_timeout)
+    }
+
+    /// Time has come (`now` ≥ the deadline): past the close timeout the transport is
+    /// to be destroyed ([`TransportAction::Destroy`]).
+    pub fn on_timeout(&mut self, now: u64) {
+        self.life.on_timeout(now);
+    }
+
+    // ---- output ------------------------------------------------------------------------
+
+    /// Writes the close frame we owe, if any, behind what is queued.
+    fn flush_owed_close(&mut self) {
+        if let Some(payload) = self.life.take_owed_close() {
+            self.queue_close(&payload);
+        }
+    }
+
+    /// Bytes waiting to be written (the owed close frame included).
+    pub fn buffered(&self) -> usize {
+        self.queue.buffered()
+    }
+
+    /// Whether anything waits to be written.
+    pub fn has_output(&self) -> bool {
+        !self.queue.is_empty() || self.life.has_owed_close()
+    }
+
+    /// The first contiguous run of bytes to write. Loop while it is not empty (or use
+    /// [`output_slices`](Self::output_slices)): shared frames are separate runs.
+    pub fn output(&mut self) -> &[u8] {
+        self.flush_owed_close();
+        self.queue.front()
+    }
+
+    /// Every run of bytes to write, for a vectored write; returns how many slots of
+    /// `out` were filled.
+    pub fn output_slices<'a>(&'a mut self, out: &mut [IoSlice<'a>]) -> usize {
+        self.flush_owed_close();
+        self.queue.io_slices(out)
+    }
+
+    /// Marks the first `n` bytes of the output as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.queue.consume(n);
+        self.life.on_written(self.queue.written_position());
+    }
+
+    /// Takes all bytes waiting to be written, as one buffer.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        self.flush_owed_close();
+        let out = self.queue.take_all();
+        self.life.on_written(self.queue.written_position());
+        out
+    }
+
+    /// Heap bytes this connection holds in its buffers (deflate contexts excluded).
+    /// Idle connections keep this at or below 1 KiB.
+    pub fn buffered_heap_bytes(&self) -> usize {
+        let base = self.queue.heap_bytes() + self.reader.heap_bytes();
+        #[cfg(feature = "deflate")]
+        let base = base + self.scratch.capacity();
+        base
+    }
+}
+
+fn queue_pong(queue: &mut SendQueue, life: &mut Lifecycle, mask: bool, payload: &[u8]) {
+    let key = mask.then(rng::mask_key);
+    queue.append_with(|out| write_frame(out, OpCode::Pong, true, false, key, payload));
+    life.on_pong_queued(queue.end_position());
+}

@@ -1,0 +1,32 @@
+//! What is specific to the `ws` npm package (8.x) and not to RFC 6455: its defaults, in
+//! one place. The Node binding exports these to JS, so the façade never retypes them;
+//! error codes and messages live with the errors ([`crate::ProtocolError::ws_code`]).
+
+use crate::Config;
+
+/// ws `maxPayload`: 100 MiB.
+pub const MAX_PAYLOAD: usize = 100 * 1024 * 1024;
+/// ws `maxFragments` (8.21+).
+pub const MAX_FRAGMENTS: usize = 16 * 1024;
+/// ws `maxBufferedChunks` (8.21+).
+pub const MAX_BUFFERED_CHUNKS: usize = 256 * 1024;
+/// ws `maxPendingAutoPongs`: past it, a peer that pings without reading is terminated.
+pub const MAX_PENDING_AUTO_PONGS: usize = 60;
+/// ws `closeTimeout` in milliseconds: how long to wait for the peer's close frame (or
+/// the end of the transport) after ours was sent before destroying the transport.
+pub const CLOSE_TIMEOUT_MS: u64 = 30_000;
+/// ws `perMessageDeflate.threshold`: smaller messages are sent uncompressed.
+pub const DEFLATE_THRESHOLD: usize = 1024;
+
+/// A connection configured as ws configures one by default.
+pub fn config() -> Config {
+    Config {
+        max_message_size: MAX_PAYLOAD,
+        max_frame_size: MAX_PAYLOAD,
+        max_fragments: MAX_FRAGMENTS,
+        max_pending_pongs: MAX_PENDING_AUTO_PONGS,
+        close_timeout: CLOSE_TIMEOUT_MS,
+        compress_threshold: DEFLATE_THRESHOLD,
+        ..Config::default()
+    }
+}
