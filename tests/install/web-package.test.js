@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { root, npmDir, tsc, run, tempDir, installTarballs } = require('./helpers');
+const { root, npmDir, tsc, envWithoutRust, run, tempDir, installTarballs } = require('./helpers');
 
 const pkgDir = path.join(root, 'pkg');
 const tools = path.join(__dirname, 'node_modules');
@@ -60,7 +60,7 @@ before(async () => {
   tmp = tempDir('ferrosocket-web-install-');
   const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkgDir }).stdout);
   app = path.join(tmp, 'app');
-  const ms = installTarballs(app, [path.join(tmp, info.filename)], process.env);
+  const ms = installTarballs(app, [path.join(tmp, info.filename)], envWithoutRust());
   console.log(`tarball: ${info.name} ${info.size} B, ${info.entryCount} files; npm install: ${Math.round(ms)} ms`);
 
   fs.writeFileSync(path.join(app, 'main.js'), mainJs);
