@@ -2,11 +2,12 @@
 
 // Makes the publishable tarballs, napi-rs style: `ferrosocket` (the JS, no addon) and one
 // `ferrosocket-<platform>` per prebuilt addon. Each is packed from a staging copy, so the
-// checkout is not touched: the main manifest gains the platform packages as
-// optionalDependencies (napi's `prepublish` does the same; a checkout's `npm install`
-// thus never asks the registry for them) and loses scripts and devDependencies.
+// checkout is not touched: the main manifest gains the platform packages packed in the same
+// run as optionalDependencies (napi's `prepublish` adds them in the same way, so a checkout's
+// `npm install` never asks the registry for them) and loses scripts and devDependencies.
 //
-//   node scripts/pack.js [--out DIR] [--platform NAME]...   (default: this machine's platform)
+//   node scripts/pack.js [--out DIR] [--platform NAME]...   (default: this machine's platform;
+//                                                            a release names every one it built)
 //
 // An addon is taken from npm/npm/<platform>/ (where `napi artifacts` puts CI builds) or
 // from npm/ (where `npm run build` puts this machine's). Prints one JSON line per tarball.
@@ -93,19 +94,22 @@ function main() {
   fs.mkdirSync(opts.out, { recursive: true });
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrosocket-pack-'));
   try {
-    const results = [];
-    const mainStage = path.join(staging, 'main');
-    fs.mkdirSync(mainStage);
-    stageMain(mainStage, platforms);
-    results.push(packDir(mainStage, opts.out));
-    for (const name of opts.platforms) {
+    const selected = opts.platforms.map((name) => {
       const target = platforms.find((p) => p.platform === name);
       if (!target) throw new Error(`pack.js: ${name} is not in napi.targets of npm/package.json`);
-      const stage = path.join(staging, name);
+      return target;
+    });
+    const results = [];
+    for (const target of selected) {
+      const stage = path.join(staging, target.platform);
       fs.mkdirSync(stage);
       stagePlatform(stage, target);
       results.push(packDir(stage, opts.out));
     }
+    const mainStage = path.join(staging, 'main');
+    fs.mkdirSync(mainStage);
+    stageMain(mainStage, selected);
+    results.unshift(packDir(mainStage, opts.out));
     for (const r of results) console.log(JSON.stringify(r));
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

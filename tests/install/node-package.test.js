@@ -69,7 +69,7 @@ test('the tarballs carry only what the package needs, and install without Rust',
   const installed = path.join(project, 'node_modules', 'ferrosocket');
   const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
   assert.equal(manifest.scripts, undefined, 'no install or build script');
-  assert.ok(manifest.optionalDependencies[packed[1].name], 'the platform package is an optional dependency');
+  assert.deepEqual(manifest.optionalDependencies, { [packed[1].name]: manifest.version }, 'the platform package packed with it');
   const files = fs.readdirSync(installed, { recursive: true }).sort();
   assert.ok(!files.some((f) => f.endsWith('.node') || f.startsWith('scripts') || f.endsWith('.d.ts.map')), files.join());
   for (const f of ['index.js', 'wrapper.mjs', 'index.d.ts', 'README.md', 'LICENSE', path.join('lib', 'binding.js')]) {
@@ -139,6 +139,18 @@ test('without its platform package, require names the platform and what to do', 
     assert.ok(res.stderr.includes(`npm install ${packed[1].name}@`), res.stderr);
     assert.ok(res.stderr.includes('--omit=optional'), res.stderr);
     assert.ok(res.stderr.includes('npm run build'), res.stderr);
+
+    // A platform without a prebuilt addon is told so, and which platforms have one.
+    const manifestFile = path.join(project, 'node_modules', 'ferrosocket', 'package.json');
+    const manifest = fs.readFileSync(manifestFile, 'utf8');
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(manifest), optionalDependencies: { 'ferrosocket-elsewhere-x64': '0.1.0' } }));
+    try {
+      const other = node(['-e', "require('ferrosocket')"], { expectFail: true });
+      assert.ok(other.stderr.includes(`No prebuilt addon exists for ${host.name} (there are: elsewhere-x64)`), other.stderr);
+      assert.ok(other.stderr.includes('npm run build'), other.stderr);
+    } finally {
+      fs.writeFileSync(manifestFile, manifest);
+    }
   } finally {
     fs.renameSync(dir + '.away', dir);
   }
