@@ -22,21 +22,8 @@ fi
 # The WebSocket-shaped JS class and the package entry (hand-written, in crates/web/js/).
 cp crates/web/js/reconnecting-websocket.js crates/web/js/index.js crates/web/js/index.d.ts pkg/
 
-# A package.json so bundlers can import pkg/ by path (generated, not committed).
-cat > pkg/package.json <<'JSON'
-{
-  "name": "ferrosocket-web",
-  "version": "0.1.0",
-  "type": "module",
-  "main": "index.js",
-  "module": "index.js",
-  "types": "index.d.ts",
-  "files": ["index.js", "index.d.ts", "reconnecting-websocket.js", "ferrosocket_web_bg.wasm", "ferrosocket_web.js",
-            "ferrosocket_web.d.ts", "ferrosocket_web_bg.wasm.d.ts"],
-  "sideEffects": false,
-  "license": "MIT"
-}
-JSON
+# The package manifest (a committed template: pkg/ is the npm package `ferrosocket-web`) and the license.
+cp crates/web/js/package.json LICENSE pkg/
 
 w=$(gzip -9c pkg/ferrosocket_web_bg.wasm | wc -c)
 j=$(cat pkg/ferrosocket_web.js pkg/reconnecting-websocket.js pkg/index.js | gzip -9c | wc -c)

@@ -30,7 +30,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 # npm packages (npm install, not npm ci: see README).
-for dir in npm tests bench www; do
+for dir in npm tests tests/install bench www; do
   if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package.json" -nt "$dir/node_modules" ]; then
     log "npm install in $dir/"
     (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)

@@ -35,6 +35,7 @@ run_part fmt cargo bash -c 'cargo fmt --all -- --check && echo "test result: ok.
 run_part clippy cargo bash -c 'cargo clippy --workspace --all-targets -- -D warnings && echo "test result: ok. 1 passed; 0 failed"'
 run_part rust cargo cargo test --workspace
 run_part core-wasm-build cargo bash -c 'cargo build -p ferrosocket-core --no-default-features --target wasm32-unknown-unknown && echo "test result: ok. 1 passed; 0 failed"'
+run_part crate-package cargo bash -c 'cargo package -p ferrosocket-core --allow-dirty && echo "test result: ok. 1 passed; 0 failed"'
 
 # --- Browser (wasm in headless Chromium) ---
 if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh; fi
@@ -42,6 +43,10 @@ if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh
 # --- Node: ws-compatibility, interop, demo page ---
 if [ -d tests/node ] && ls tests/node/*.test.* >/dev/null 2>&1; then
   run_part node node node --test --test-timeout=120000 tests/node/ tests/interop/
+fi
+# --- Packages as users install them: npm tarballs without Rust, the browser package in Vite and a plain page ---
+if [ -d tests/install ]; then
+  run_part install node node --test --test-timeout=300000 tests/install/
 fi
 if [ -d tests/browser ] && ls tests/browser/*.test.* >/dev/null 2>&1; then
   run_part demo-page node node --test --test-timeout=180000 tests/browser/
