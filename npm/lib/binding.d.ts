@@ -41,24 +41,53 @@ export declare class Engine {
   feed(chunk: Buffer): unknown[] | null
   /**
    * Frames a data message (or a fragment when `fin` is false) into the output.
-   * `data` is a string (UTF-8 encoded here) or bytes. Returns an error object on misuse.
+   * `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
+   * optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
+   * object on misuse.
    */
-  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask?: Buffer | undefined | null): CoreError | null
-  /** Queues a ping frame (payload ≤ 125 bytes). */
-  ping(data: string | Buffer): CoreError | null
-  /** Queues a pong frame (payload ≤ 125 bytes). */
-  pong(data: string | Buffer): CoreError | null
+  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  /** Queues a ping frame (payload ≤ 125 bytes); masking as in `send`. */
+  ping(data: string | Buffer, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  /** Queues a pong frame (payload ≤ 125 bytes); masking as in `send`. */
+  pong(data: string | Buffer, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  /**
+   * Answers a ping as it is emitted (ws `autoPong`). `false`: too many pongs wait
+   * unwritten (`maxPendingAutoPongs`) and the connection is to be destroyed.
+   */
+  answerPing(data: Buffer): boolean
+  /**
+   * The automatic pong goes through an overridden `pong()`: count it against the
+   * bound (`false` = over it, destroy); `autoPongWritten` when its callback runs.
+   */
+  beginAutoPong(): boolean
+  /** An automatic pong sent through `pong()` was written. */
+  autoPongWritten(): void
+  /** ws `terminate()`: the socket is to be destroyed; nothing more is sent or parsed. */
+  terminate(): void
+  /** The socket's readable side ended. */
+  peerEnded(): void
+  /** What to do with the socket: 0 keep, 1 end once written, 2 destroy. */
+  get transportAction(): number
+  /**
+   * The next deadline (ms on the caller's clock) at which `onTimeout` must run, or
+   * `null`; a deadline that started since the last call starts at `now`.
+   */
+  pollDeadline(now: number): number | null
+  /** The deadline has come: past the close timeout the socket is to be destroyed. */
+  onTimeout(now: number): void
+  /** The code the 'close' event reports (the peer's, 1005 without one, else 1006). */
+  get closeCode(): number
+  /** The reason the 'close' event reports. */
+  closeReason(): Buffer
   /** Queues a close frame; validates code and reason as ws does. */
   close(code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
   /** Bytes waiting to be written. */
   get outputLength(): number
   /** Takes every byte waiting to be written (`null` when there is none). */
   takeOutput(): Buffer | null
-  /** Whether this side has queued its close frame. */
-  get closeSent(): boolean
-  /** Whether the peer's close frame has arrived. */
-  get closeReceived(): boolean
-  /** 0 open, 1 closing, 2 closed (both close frames exchanged). */
+  /** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
+  get wasClean(): boolean
+  /** 0 open, 1 closing, 2 closed (both close frames exchanged, failed or destroyed). */
   get state(): number
 }
 
@@ -102,7 +131,7 @@ export declare function buildResponse(key: string, protocol?: string | undefined
 
 /** A core error as the façade needs it to build the same error object `ws` emits or throws. */
 export interface CoreError {
-  /** Close code the core queued or would queue (1002, 1007, 1009, ...). */
+  /** Close code the core queued (1002, 1007, 1009, ...); 0 for a misuse. */
   closeCode: number
   /** ws error code, e.g. `WS_ERR_INVALID_OPCODE`. */
   code: string
@@ -129,14 +158,12 @@ export interface EngineOptions {
   maxFragments?: number
   /** ws `skipUTF8Validation`. */
   skipUtf8Validation?: boolean
-  /**
-   * ws `autoPong`. The façade passes `false` and answers pings while it emits the
-   * events, so a pong follows the replies to earlier messages as in ws; the bound on
-   * unanswered pongs (`maxPendingAutoPongs`) counts socket writes, which only JS sees.
-   */
-  autoPong?: boolean
   /** ws `perMessageDeflate.threshold`. */
   threshold?: number
+  /** ws `closeTimeout` (ms). */
+  closeTimeout?: number
+  /** ws `maxPendingAutoPongs` (0 = no bound). */
+  maxPendingAutoPongs?: number
 }
 
 /** A fresh random `Sec-WebSocket-Key`. */
@@ -212,3 +239,19 @@ export interface UpgradeRequest {
  * `Sec-WebSocket-Version`, `Sec-WebSocket-Protocol`.
  */
 export declare function validateRequest(method: string, headers: Array<string>): UpgradeRequest
+
+/** ws's defaults (see [`WsDefaults`]). */
+export declare function wsDefaults(): WsDefaults
+
+/**
+ * ws's defaults, from the core's one table (`ferrosocket_core::ws`), so the JS
+ * option objects never retype them.
+ */
+export interface WsDefaults {
+  maxPayload: number
+  maxFragments: number
+  maxBufferedChunks: number
+  maxPendingAutoPongs: number
+  closeTimeout: number
+  threshold: number
+}

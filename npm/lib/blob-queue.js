@@ -2,39 +2,45 @@
 
 // Sends whose data is a Blob: its bytes are read asynchronously, so later sends wait
 // behind it to keep their order (as in ws). The queue's bytes count in bufferedAmount.
+// It talks to its WebSocket only through a `sink`:
+//   { isOpen(), send(data, opts), sendAfterClose(cb), fail(err), done() }
 
-const { toSendable, isBlob, byteLength } = require('./data');
+const { isBlob, byteLength } = require('./data');
 
-function enqueueBlob(ws, data, binary, compress, fin, cb) {
-  if (ws._blobQueue === null) ws._blobQueue = { items: [], bytes: 0 };
-  const q = ws._blobQueue;
+/**
+ * Queues a send; returns the queue (create it by passing `null`).
+ *
+ * @param {Object|null} queue
+ * @param {Object} sink
+ * @param {*} data
+ * @param {{ binary, compress, fin, mask, cb }} opts
+ */
+function enqueueBlob(queue, sink, data, opts) {
+  const q = queue || { items: [], bytes: 0 };
   const size = byteLength(data);
-  q.items.push({ data, binary, compress, fin, cb, size });
+  q.items.push({ data, opts, size });
   q.bytes += size;
-  if (q.items.length === 1) drainBlobs(ws);
+  if (q.items.length === 1) drainBlobs(q, sink);
+  return q;
 }
 
-function drainBlobs(ws) {
-  const q = ws._blobQueue;
+function drainBlobs(q, sink) {
   while (q.items.length) {
     const item = q.items[0];
     if (isBlob(item.data)) {
       item.data.arrayBuffer().then(
         (ab) => {
           item.data = Buffer.from(ab);
-          drainBlobs(ws);
+          drainBlobs(q, sink);
         },
         (err) => {
           // ws reports a failed Blob read as an error and closes.
           q.items.length = 0;
-          ws._blobQueue = null;
+          q.bytes = 0;
+          sink.done();
           process.nextTick(() => {
-            if (item.cb) item.cb(err);
-            if (!ws._errorEmitted) {
-              ws._errorEmitted = true;
-              ws.emit('error', err);
-            }
-            if (ws._socket) ws._socket.destroy();
+            if (item.opts.cb) item.opts.cb(err);
+            sink.fail(err);
           });
         }
       );
@@ -42,13 +48,10 @@ function drainBlobs(ws) {
     }
     q.items.shift();
     q.bytes -= item.size;
-    if (ws._readyState === ws.OPEN) {
-      ws._sendNow(toSendable(item.data), item.binary, item.compress, item.fin, item.cb);
-    } else if (item.cb) {
-      ws._sendAfterClose(undefined, item.cb);
-    }
+    if (sink.isOpen()) sink.send(item.data, item.opts);
+    else if (item.opts.cb) sink.sendAfterClose(item.opts.cb);
   }
-  ws._blobQueue = null;
+  sink.done();
 }
 
 module.exports = { enqueueBlob };

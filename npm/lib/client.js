@@ -11,7 +11,10 @@ const tls = require('tls');
 const querystring = require('querystring');
 const { URL } = require('url');
 
-const { ClientHandshake } = require('./binding');
+const { ClientHandshake, wsDefaults } = require('./binding');
+
+// ws's limits (maxPayload, closeTimeout, ...) from the core's one table.
+const { threshold: _threshold, ...WS_DEFAULTS } = wsDefaults();
 const { deflateOptions } = require('./deflate-options');
 
 const kAborted = Symbol('kAborted');
@@ -44,12 +47,8 @@ function initAsClient(websocket, address, protocols, options) {
   const opts = {
     allowSynchronousEvents: true,
     autoPong: true,
-    closeTimeout: 30000,
     protocolVersion: protocolVersions[1],
-    maxBufferedChunks: 256 * 1024,
-    maxFragments: 16 * 1024,
-    maxPayload: 100 * 1024 * 1024,
-    maxPendingAutoPongs: 60,
+    ...WS_DEFAULTS,
     skipUTF8Validation: false,
     perMessageDeflate: true,
     followRedirects: false,
@@ -273,6 +272,7 @@ function initAsClient(websocket, address, protocols, options) {
     if (deflate) websocket._extensions = 'permessage-deflate';
 
     websocket.setSocket(socket, head, {
+      closeTimeout: opts.closeTimeout,
       allowSynchronousEvents: opts.allowSynchronousEvents,
       generateMask: opts.generateMask,
       maxBufferedChunks: opts.maxBufferedChunks,

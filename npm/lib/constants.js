@@ -8,13 +8,13 @@ if (hasBlob) BINARY_TYPES.push('blob');
 
 module.exports = {
   BINARY_TYPES,
-  CLOSE_TIMEOUT: 30000,
   EMPTY_BUFFER: Buffer.alloc(0),
   hasBlob,
   READY_STATES: ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'],
   kForOnEventAttribute: Symbol('kIsForOnEventAttribute'),
   kListener: Symbol('kListener'),
   kWebSocket: Symbol('websocket'),
+  kWasClean: Symbol('wasClean'),
   NOOP: () => {},
   // Event kinds of Engine#feed (crates/node/src/engine.rs).
   EV_TEXT: 1,

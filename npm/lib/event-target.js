@@ -3,7 +3,7 @@
 // The WHATWG-style EventTarget surface (addEventListener & co., on<type> attributes)
 // on an EventEmitter, shared by WebSocket (as ws has it) and ReconnectingWebSocket.
 
-const { kForOnEventAttribute, kListener } = require('./constants');
+const { kForOnEventAttribute, kListener, kWasClean: kSocketWasClean } = require('./constants');
 
 const kTarget = Symbol('kTarget');
 const kType = Symbol('kType');
@@ -112,7 +112,7 @@ const webSocketEvents = {
     return new CloseEvent('close', {
       code,
       reason: reason.toString(),
-      wasClean: ws._closeFrameReceived && ws._closeFrameSent
+      wasClean: ws[kSocketWasClean]()
     });
   },
   error(ws, error) {

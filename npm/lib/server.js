@@ -12,13 +12,17 @@ const {
   serverAcceptDeflate,
   validateRequest
 } = require('./binding');
-const { CLOSE_TIMEOUT, kWebSocket } = require('./constants');
+const { kWebSocket } = require('./constants');
+const { wsDefaults } = require('./binding');
 const { deflateOptions } = require('./deflate-options');
 const WebSocket = require('./websocket');
 
 const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
+
+// ws's limits (maxPayload, closeTimeout, ...) from the core's one table.
+const { threshold: _threshold, ...WS_DEFAULTS } = wsDefaults();
 
 class WebSocketServer extends EventEmitter {
   /**
@@ -31,15 +35,11 @@ class WebSocketServer extends EventEmitter {
     options = {
       allowSynchronousEvents: true,
       autoPong: true,
-      maxBufferedChunks: 256 * 1024,
-      maxFragments: 16 * 1024,
-      maxPayload: 100 * 1024 * 1024,
-      maxPendingAutoPongs: 60,
+      ...WS_DEFAULTS,
       skipUTF8Validation: false,
       perMessageDeflate: false,
       handleProtocols: null,
       clientTracking: true,
-      closeTimeout: CLOSE_TIMEOUT,
       verifyClient: null,
       noServer: false,
       backlog: null,
@@ -258,6 +258,7 @@ class WebSocketServer extends EventEmitter {
 
     const pmd = this.options.perMessageDeflate;
     ws.setSocket(socket, head, {
+      closeTimeout: this.options.closeTimeout,
       allowSynchronousEvents: this.options.allowSynchronousEvents,
       maxBufferedChunks: this.options.maxBufferedChunks,
       maxFragments: this.options.maxFragments,

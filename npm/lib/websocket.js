@@ -1,6 +1,8 @@
 'use strict';
 
-// The ws-compatible WebSocket: a socket state machine around the core's Engine.
+// The ws-compatible WebSocket around the core's Engine. The engine decides the
+// connection's lifecycle (close handshake, pongs and their bound, close timeout,
+// when the socket is ended or destroyed); this file moves bytes and emits events.
 // Each received chunk goes to the engine in one call; the events it returns are
 // emitted in order; outgoing frames come back from the engine ready to write and
 // are written once per flush (at the end of a chunk's events or on the next tick).
@@ -10,10 +12,10 @@ const EventEmitter = require('events');
 const { Engine } = require('./binding');
 const {
   BINARY_TYPES,
-  CLOSE_TIMEOUT,
   EMPTY_BUFFER,
   READY_STATES,
   kWebSocket,
+  kWasClean,
   NOOP,
   EV_TEXT,
   EV_BINARY,
@@ -44,13 +46,8 @@ class WebSocket extends EventEmitter {
     super();
 
     this._binaryType = BINARY_TYPES[0];
-    this._closeCode = 1006;
-    this._closeFrameReceived = false;
-    this._closeFrameSent = false;
-    this._closeMessage = EMPTY_BUFFER;
     this._closeTimer = null;
     this._errorEmitted = false;
-    this._receiverErrored = false;
     this._extensions = '';
     this._paused = false;
     this._protocol = '';
@@ -80,8 +77,6 @@ class WebSocket extends EventEmitter {
     }
 
     this._autoPong = options.autoPong !== false;
-    this._closeTimeout =
-      options.closeTimeout === undefined ? CLOSE_TIMEOUT : options.closeTimeout;
   }
 
   get binaryType() {
@@ -120,7 +115,10 @@ class WebSocket extends EventEmitter {
   }
 
   get readyState() {
-    return this._readyState;
+    // Before the socket is attached and after it closed, the state is the
+    // socket's; in between it is the engine's (no engine yet = nothing happened).
+    if (this._readyState !== OPEN || this._engine === null) return this._readyState;
+    return this._engine.state === 0 ? OPEN : CLOSING;
   }
 
   get url() {
@@ -144,19 +142,16 @@ class WebSocket extends EventEmitter {
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
         skipUtf8Validation: !!options.skipUTF8Validation,
-        // Pongs are queued from _dispatch, in event order with the replies
-        // the user sends from earlier 'message' listeners (as ws does).
-        autoPong: false,
-        threshold: options.threshold
+        threshold: options.threshold,
+        closeTimeout: options.closeTimeout,
+        maxPendingAutoPongs: options.maxPendingAutoPongs
       },
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;
-    this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
     this._allowSync = options.allowSynchronousEvents !== false;
     this._deferred = null;
     this._deferredChunks = null;
-    this._pendingAutoPongs = 0;
     this._socket = socket;
     socket[kWebSocket] = this;
 
@@ -180,42 +175,31 @@ class WebSocket extends EventEmitter {
    * @private
    */
   emitClose() {
+    const engine = this._engine;
     this._readyState = CLOSED;
-    this.emit('close', this._closeCode, this._closeMessage);
+    if (engine === null) this.emit('close', 1006, EMPTY_BUFFER);
+    else this.emit('close', engine.closeCode, engine.closeReason());
   }
 
   close(code, data) {
-    if (this._readyState === CLOSED) return;
-    if (this._readyState === CONNECTING) {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
       abortConnecting(this);
       return;
     }
 
-    if (this._readyState === CLOSING) {
-      if (
-        this._closeFrameSent &&
-        (this._closeFrameReceived || this._receiverErrored)
-      ) {
-        this._socket.end();
+    if (state === OPEN) {
+      let reason;
+      if (data !== undefined) {
+        reason = typeof data === 'string' ? data : Buffer.from(data).toString();
       }
-      return;
+      const err = engineOf(this).close(closeCodeArg(code), reason);
+      if (err) throw misuse(err);
     }
-
-    let reason;
-    if (data !== undefined) {
-      reason = typeof data === 'string' ? data : Buffer.from(data).toString();
-    }
-    const err = engineOf(this).close(closeCodeArg(code), reason);
-    if (err) throw misuse(err);
-
-    this._readyState = CLOSING;
-    this._flush(() => {
-      this._closeFrameSent = true;
-      if (this._closeFrameReceived || this._receiverErrored) {
-        this._socket.end();
-      }
-    });
-    setCloseTimer(this);
+    if (this._socket[kWebSocket] === undefined) return;
+    this._flush();
+    applyLifecycle(this);
   }
 
   pause() {
@@ -240,7 +224,8 @@ class WebSocket extends EventEmitter {
 
   /** @private */
   _control(kind, data, mask, cb) {
-    if (this._readyState === CONNECTING) {
+    const state = this.readyState;
+    if (state === CONNECTING) {
       throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     }
     if (typeof data === 'function') {
@@ -248,25 +233,29 @@ class WebSocket extends EventEmitter {
       data = mask = undefined;
     } else if (typeof mask === 'function') {
       cb = mask;
+      mask = undefined;
     }
     if (typeof data === 'number') data = data.toString();
 
-    if (this._readyState !== OPEN) {
+    if (state !== OPEN) {
       this._sendAfterClose(data, cb);
       return;
     }
 
     const payload = data ? toSendable(data) : EMPTY_BUFFER;
+    const masked = mask === undefined ? !this._isServer : !!mask;
+    const key = masked ? maskKeyOf(this) : undefined;
     const err =
       kind === 'ping'
-        ? engineOf(this).ping(payload)
-        : engineOf(this).pong(payload);
+        ? engineOf(this).ping(payload, masked, key)
+        : engineOf(this).pong(payload, masked, key);
     if (err) throw misuse(err);
     this._queued(cb);
   }
 
   send(data, options, cb) {
-    if (this._readyState === CONNECTING) {
+    const state = this.readyState;
+    if (state === CONNECTING) {
       throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     }
     if (typeof options === 'function') {
@@ -275,7 +264,7 @@ class WebSocket extends EventEmitter {
     }
     if (typeof data === 'number') data = data.toString();
 
-    if (this._readyState !== OPEN) {
+    if (state !== OPEN) {
       this._sendAfterClose(data, cb);
       return;
     }
@@ -283,20 +272,28 @@ class WebSocket extends EventEmitter {
     let binary = typeof data !== 'string';
     let compress = true;
     let fin = true;
+    let mask = !this._isServer;
     if (options !== undefined) {
       if (options.binary !== undefined) binary = !!options.binary;
       if (options.compress !== undefined) compress = !!options.compress;
       if (options.fin !== undefined) fin = !!options.fin;
+      if (options.mask !== undefined) mask = !!options.mask;
     }
 
     if (data === undefined || data === null) data = EMPTY_BUFFER;
 
     if (this._blobQueue !== null || isBlob(data)) {
-      enqueueBlob(this, data, binary, compress, fin, cb);
+      this._blobQueue = enqueueBlob(this._blobQueue, blobSink(this), data, {
+        binary,
+        compress,
+        fin,
+        mask,
+        cb
+      });
       return;
     }
 
-    this._sendNow(toSendable(data), binary, compress, fin, cb);
+    sendNow(this, toSendable(data), binary, compress, fin, mask, cb);
   }
 
   /**
@@ -313,23 +310,11 @@ class WebSocket extends EventEmitter {
     }
     if (cb) {
       const err = new Error(
-        `WebSocket is not open: readyState ${this._readyState} ` +
-          `(${READY_STATES[this._readyState]})`
+        `WebSocket is not open: readyState ${this.readyState} ` +
+          `(${READY_STATES[this.readyState]})`
       );
       process.nextTick(cb, err);
     }
-  }
-
-  /** @private */
-  _sendNow(payload, binary, compress, fin, cb) {
-    let mask;
-    if (this._generateMask !== null && !this._isServer) {
-      mask = Buffer.alloc(4);
-      this._generateMask(mask);
-    }
-    const err = engineOf(this).send(payload, binary, fin, compress, mask);
-    if (err) throw misuse(err);
-    this._queued(cb);
   }
 
   /** @private */
@@ -393,14 +378,14 @@ class WebSocket extends EventEmitter {
           this.emit('message', events[i + 1], false);
           i += 2;
         } else if (kind === EV_PING) {
-          if (this._autoPong && this._readyState === OPEN) autoPong(this, events[i + 1]);
+          if (this._autoPong && this.readyState === OPEN) autoPong(this, events[i + 1]);
           this.emit('ping', events[i + 1]);
           i += 2;
         } else if (kind === EV_PONG) {
           this.emit('pong', events[i + 1]);
           i += 2;
         } else if (kind === EV_CLOSE) {
-          onCloseFrame(this, events[i + 1], events[i + 2]);
+          onCloseFrame(this);
           return;
         } else if (kind === EV_ERROR) {
           onProtocolError(this, events[i + 1]);
@@ -408,7 +393,7 @@ class WebSocket extends EventEmitter {
         } else {
           return;
         }
-        if (this._readyState === CLOSED) return;
+        if (this.readyState === CLOSED) return;
         if (!this._allowSync && i < n) {
           // allowSynchronousEvents: false — one message/ping/pong per macrotask.
           this._deferred = { events, i, chunk };
@@ -422,13 +407,14 @@ class WebSocket extends EventEmitter {
   }
 
   terminate() {
-    if (this._readyState === CLOSED) return;
-    if (this._readyState === CONNECTING) {
+    const state = this.readyState;
+    if (state === CLOSED) return;
+    if (state === CONNECTING) {
       abortConnecting(this);
       return;
     }
     if (this._socket) {
-      this._readyState = CLOSING;
+      engineOf(this).terminate();
       this._socket.destroy();
     }
   }
@@ -455,6 +441,11 @@ for (const property of [
 ]) {
   Object.defineProperty(WebSocket.prototype, property, { enumerable: true });
 }
+
+/** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
+WebSocket.prototype[kWasClean] = function wasClean() {
+  return this._engine !== null && this._engine.wasClean;
+};
 
 defineEventTarget(WebSocket.prototype, webSocketEvents, ['open', 'error', 'close', 'message']);
 
@@ -486,14 +477,88 @@ function abortConnecting(ws) {
   );
 }
 
+const protoPong = WebSocket.prototype.pong;
+
+/**
+ * Answers a ping as it is emitted, so the pong follows the replies to earlier
+ * messages. An overridden `pong()` is called as ws calls it; the engine counts
+ * the pongs either way and says when a peer pings past the bound.
+ */
 function autoPong(ws, data) {
-  if (ws._maxPendingAutoPongs > 0 && ws._pendingAutoPongs >= ws._maxPendingAutoPongs) {
+  const engine = engineOf(ws);
+  if (ws.pong === protoPong) {
+    if (!engine.answerPing(data)) ws.terminate();
+    return;
+  }
+  if (!engine.beginAutoPong()) {
     ws.terminate();
     return;
   }
-  ws._pendingAutoPongs++;
-  engineOf(ws).pong(data);
-  ws._queued(() => ws._pendingAutoPongs--);
+  ws.pong(data, !ws._isServer, () => {
+    if (ws._engine !== null) ws._engine.autoPongWritten();
+  });
+}
+
+/** ws `generateMask`: the caller picks masking keys (client only). */
+function maskKeyOf(ws) {
+  if (ws._generateMask === null || ws._isServer) return undefined;
+  const key = Buffer.alloc(4);
+  ws._generateMask(key);
+  return key;
+}
+
+function sendNow(ws, payload, binary, compress, fin, mask, cb) {
+  const key = mask ? maskKeyOf(ws) : undefined;
+  const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
+  if (err) throw misuse(err);
+  ws._queued(cb);
+}
+
+/** What the Blob queue needs from its WebSocket (blob-queue.js). */
+function blobSink(ws) {
+  return {
+    isOpen: () => ws.readyState === OPEN,
+    send: (data, o) => sendNow(ws, toSendable(data), o.binary, o.compress, o.fin, o.mask, o.cb),
+    sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    fail: (err) => {
+      if (!ws._errorEmitted) {
+        ws._errorEmitted = true;
+        ws.emit('error', err);
+      }
+      if (ws._socket) ws._socket.destroy();
+    },
+    done: () => {
+      ws._blobQueue = null;
+    }
+  };
+}
+
+/**
+ * Does what the engine says the socket needs: end it once written, destroy it,
+ * or arm the close timer (one per closing connection, as ws).
+ */
+function applyLifecycle(ws) {
+  const engine = ws._engine;
+  const socket = ws._socket;
+  if (engine === null || socket === null || socket.destroyed) return;
+  const action = engine.transportAction;
+  if (action === 2) {
+    socket.destroy();
+    return;
+  }
+  if (action === 1 && !socket.writableEnded) socket.end();
+  if (ws._closeTimer === null && engine.state !== 0) {
+    const now = Date.now();
+    const at = engine.pollDeadline(now);
+    if (at !== null) ws._closeTimer = setTimeout(closeTimerFired, Math.max(0, at - now), ws);
+  }
+}
+
+function closeTimerFired(ws) {
+  ws._closeTimer = null;
+  if (ws._engine === null) return;
+  ws._engine.onTimeout(Date.now());
+  applyLifecycle(ws);
 }
 
 function flushTick(ws) {
@@ -523,37 +588,29 @@ function convertBinary(ws, buf) {
   }
 }
 
-function onCloseFrame(ws, code, reason) {
-  ws._closeFrameReceived = true;
-  ws._closeCode = code;
-  ws._closeMessage = reason;
+/**
+ * The peer's close frame: the engine owes the echo and writes it with the next
+ * output (after replies to earlier messages). The socket is resumed, as in ws, so
+ * a paused socket still completes the close.
+ */
+function onCloseFrame(ws) {
   const socket = ws._socket;
   if (socket[kWebSocket] === undefined) return;
   socket.removeListener('data', socketOnData);
   process.nextTick(resumeStream, socket);
-  if (code === 1005) ws.close();
-  else ws.close(code, reason);
+  ws._flush();
+  applyLifecycle(ws);
 }
 
+/** A protocol violation: the engine owes the close frame with the error's code. */
 function onProtocolError(ws, info) {
   const err = fromCore(info);
-  ws._receiverErrored = true;
   const socket = ws._socket;
   if (socket[kWebSocket] !== undefined) {
     socket.removeListener('data', socketOnData);
     process.nextTick(resumeStream, socket);
-    if (ws._readyState === OPEN) {
-      // The core owes the close frame with the error's code; this flush writes it
-      // after any reply sent to the messages that came before the violation.
-      ws._readyState = CLOSING;
-      ws._flush(() => {
-        ws._closeFrameSent = true;
-        ws._socket.end();
-      });
-      setCloseTimer(ws);
-    } else if (ws._readyState === CLOSING && ws._closeFrameSent) {
-      socket.end();
-    }
+    ws._flush();
+    applyLifecycle(ws);
   }
   if (!ws._errorEmitted) {
     ws._errorEmitted = true;
@@ -569,24 +626,16 @@ function resumeStream(stream) {
   stream.resume();
 }
 
-function setCloseTimer(ws) {
-  clearTimeout(ws._closeTimer);
-  ws._closeTimer = setTimeout(
-    ws._socket.destroy.bind(ws._socket),
-    ws._closeTimeout
-  );
-}
-
 function resumeDeferred(ws) {
   const { events, i, chunk } = ws._deferred;
   ws._deferred = null;
-  if (ws._readyState === CLOSED) return;
+  if (ws.readyState === CLOSED) return;
   ws._dispatch(events, i, chunk);
   while (ws._deferred === null && ws._deferredChunks !== null && ws._deferredChunks.length) {
     feedChunk(ws, ws._deferredChunks.shift());
   }
   if (ws._deferredChunks !== null && ws._deferredChunks.length === 0) ws._deferredChunks = null;
-  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
+  if (ws._socket !== null && ws.readyState !== CLOSED) ws._flush();
 }
 
 function socketOnData(chunk) {
@@ -597,7 +646,7 @@ function socketOnData(chunk) {
     return;
   }
   feedChunk(ws, chunk);
-  if (ws._socket !== null && ws._readyState !== CLOSED) ws._flush();
+  if (ws._socket !== null && ws.readyState !== CLOSED) ws._flush();
 }
 
 /** One napi call for the whole chunk, then its events in order. */
@@ -611,28 +660,27 @@ function socketOnClose() {
   this.removeListener('close', socketOnClose);
   this.removeListener('data', socketOnData);
   this.removeListener('end', socketOnEnd);
-  ws._readyState = CLOSING;
 
-  // Bytes still buffered in a paused socket: give them to the engine.
-  if (
-    !this._readableState.endEmitted &&
-    !ws._closeFrameReceived &&
-    !ws._receiverErrored &&
-    this._readableState.length !== 0
-  ) {
+  // Bytes still buffered in a paused socket: give them to the engine (which
+  // ignores them after a close frame or a violation).
+  if (!this._readableState.endEmitted && this._readableState.length !== 0) {
     const chunk = this.read(this._readableState.length);
     if (chunk) feedChunk(ws, chunk);
   }
+  // The transport is gone: whatever the engine thought, nothing more is sent.
+  if (ws._engine !== null) ws._engine.terminate();
 
   this[kWebSocket] = undefined;
   clearTimeout(ws._closeTimer);
+  ws._closeTimer = null;
   ws.emitClose();
 }
 
 function socketOnEnd() {
   const ws = this[kWebSocket];
-  ws._readyState = CLOSING;
-  this.end();
+  engineOf(ws).peerEnded();
+  ws._flush();
+  applyLifecycle(ws);
 }
 
 function socketOnError() {
@@ -640,7 +688,7 @@ function socketOnError() {
   this.removeListener('error', socketOnError);
   this.on('error', NOOP);
   if (ws) {
-    ws._readyState = CLOSING;
+    engineOf(ws).terminate();
     this.destroy();
   }
 }

@@ -237,10 +237,7 @@ impl Connection {
                     on_event(Event::Close { code, reason });
                 }
             });
-        result.map_err(|e| {
-            self.life.on_failed(e.close_code());
-            e
-        })
+        result.inspect_err(|e| self.life.on_failed(e.close_code()))
     }
 
     // ---- sending ---------------------------------------------------------------------

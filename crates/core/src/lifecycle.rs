@@ -29,18 +29,13 @@ pub enum DestroyReason {
     TooManyPendingPongs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Deadline {
+    #[default]
     None,
     /// Wanted from the next time the caller tells us the time.
     Unarmed,
     At(u64),
-}
-
-impl Default for Deadline {
-    fn default() -> Self {
-        Deadline::None
-    }
 }
 
 /// The lifecycle state of one connection.

@@ -1,6 +1,10 @@
 //! `Engine`: a `ferrosocket_core::Connection` driven from JS, one napi call per chunk.
+//! The connection decides the lifecycle (close handshake, pong bound, close timeout,
+//! when the socket is ended or destroyed); JS asks it and moves bytes.
 
-use ferrosocket_core::{Config, Connection, DataKind, Event, Role, SendOptions, State};
+use ferrosocket_core::{
+    ws, Config, Connection, DataKind, Event, Role, SendOptions, State, TransportAction,
+};
 use napi::bindgen_prelude::{Array, BufferSlice, Either};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -35,12 +39,37 @@ pub struct EngineOptions {
     pub max_fragments: Option<f64>,
     /// ws `skipUTF8Validation`.
     pub skip_utf8_validation: Option<bool>,
-    /// ws `autoPong`. The façade passes `false` and answers pings while it emits the
-    /// events, so a pong follows the replies to earlier messages as in ws; the bound on
-    /// unanswered pongs (`maxPendingAutoPongs`) counts socket writes, which only JS sees.
-    pub auto_pong: Option<bool>,
     /// ws `perMessageDeflate.threshold`.
     pub threshold: Option<f64>,
+    /// ws `closeTimeout` (ms).
+    pub close_timeout: Option<f64>,
+    /// ws `maxPendingAutoPongs` (0 = no bound).
+    pub max_pending_auto_pongs: Option<f64>,
+}
+
+/// ws's defaults, from the core's one table (`ferrosocket_core::ws`), so the JS
+/// option objects never retype them.
+#[napi(object)]
+pub struct WsDefaults {
+    pub max_payload: f64,
+    pub max_fragments: f64,
+    pub max_buffered_chunks: f64,
+    pub max_pending_auto_pongs: f64,
+    pub close_timeout: f64,
+    pub threshold: f64,
+}
+
+/// ws's defaults (see [`WsDefaults`]).
+#[napi]
+pub fn ws_defaults() -> WsDefaults {
+    WsDefaults {
+        max_payload: ws::MAX_PAYLOAD as f64,
+        max_fragments: ws::MAX_FRAGMENTS as f64,
+        max_buffered_chunks: ws::MAX_BUFFERED_CHUNKS as f64,
+        max_pending_auto_pongs: ws::MAX_PENDING_AUTO_PONGS as f64,
+        close_timeout: ws::CLOSE_TIMEOUT_MS as f64,
+        threshold: ws::DEFLATE_THRESHOLD as f64,
+    }
 }
 
 fn limit(value: Option<f64>, default: usize) -> usize {
@@ -52,20 +81,36 @@ fn limit(value: Option<f64>, default: usize) -> usize {
 }
 
 fn config(opts: &EngineOptions) -> Config {
-    let defaults = Config::default();
-    let max_message_size = limit(opts.max_payload, 100 * 1024 * 1024);
+    let defaults = ws::config();
+    let max_message_size = limit(opts.max_payload, defaults.max_message_size);
     Config {
         max_message_size,
         max_frame_size: max_message_size,
         max_fragments: limit(opts.max_fragments, defaults.max_fragments),
-        auto_pong: opts.auto_pong.unwrap_or(true),
-        max_pending_pongs: defaults.max_pending_pongs,
+        // The façade answers pings while it emits the events (`answerPing`), so a pong
+        // follows the replies to earlier messages as in ws.
+        auto_pong: false,
+        max_pending_pongs: match opts.max_pending_auto_pongs {
+            None => defaults.max_pending_pongs,
+            Some(v) if v.is_finite() && v >= 1.0 => v as usize,
+            Some(_) => 0,
+        },
         validate_utf8: !opts.skip_utf8_validation.unwrap_or(false),
         compress_threshold: opts
             .threshold
             .map(|t| t.max(0.0) as usize)
             .unwrap_or(defaults.compress_threshold),
+        close_timeout: opts
+            .close_timeout
+            .filter(|t| t.is_finite())
+            .map(|t| t.max(0.0) as u64)
+            .unwrap_or(defaults.close_timeout),
+        ..defaults
     }
+}
+
+fn mask_key_of(key: Option<BufferSlice>) -> Option<[u8; 4]> {
+    key.and_then(|m| <[u8; 4]>::try_from(&m[..]).ok())
 }
 
 /// The bytes of a string or a Buffer argument.
@@ -171,6 +216,8 @@ impl Engine {
                         arr.set(idx + 2, BufferSlice::copy_from(env, reason.as_bytes())?)?;
                         3
                     }
+                    // An event kind this binding does not know yet: nothing to emit.
+                    _ => 0,
                 };
                 idx += used;
                 Ok(())
@@ -194,7 +241,9 @@ impl Engine {
     }
 
     /// Frames a data message (or a fragment when `fin` is false) into the output.
-    /// `data` is a string (UTF-8 encoded here) or bytes. Returns an error object on misuse.
+    /// `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
+    /// optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
+    /// object on misuse.
     #[napi]
     pub fn send(
         &mut self,
@@ -202,39 +251,119 @@ impl Engine {
         binary: bool,
         fin: bool,
         compress: bool,
-        mask: Option<BufferSlice>,
+        mask: bool,
+        mask_key: Option<BufferSlice>,
     ) -> Option<CoreError> {
         let kind = if binary {
             DataKind::Binary
         } else {
             DataKind::Text
         };
-        let mask = mask.and_then(|m| <[u8; 4]>::try_from(&m[..]).ok());
         let opts = SendOptions {
             fin,
             compress,
             mask,
+            mask_key: mask_key_of(mask_key),
         };
         let res = self.conn.send(kind, bytes(&data), opts);
         res.err().map(|e| CoreError::from(&e))
     }
 
-    /// Queues a ping frame (payload ≤ 125 bytes).
+    /// Queues a ping frame (payload ≤ 125 bytes); masking as in `send`.
     #[napi]
-    pub fn ping(&mut self, data: Either<String, BufferSlice>) -> Option<CoreError> {
+    pub fn ping(
+        &mut self,
+        data: Either<String, BufferSlice>,
+        mask: bool,
+        mask_key: Option<BufferSlice>,
+    ) -> Option<CoreError> {
         self.conn
-            .ping(bytes(&data))
+            .ping_with(bytes(&data), mask, mask_key_of(mask_key))
             .err()
             .map(|e| CoreError::from(&e))
     }
 
-    /// Queues a pong frame (payload ≤ 125 bytes).
+    /// Queues a pong frame (payload ≤ 125 bytes); masking as in `send`.
     #[napi]
-    pub fn pong(&mut self, data: Either<String, BufferSlice>) -> Option<CoreError> {
+    pub fn pong(
+        &mut self,
+        data: Either<String, BufferSlice>,
+        mask: bool,
+        mask_key: Option<BufferSlice>,
+    ) -> Option<CoreError> {
         self.conn
-            .pong(bytes(&data))
+            .pong_with(bytes(&data), mask, mask_key_of(mask_key))
             .err()
             .map(|e| CoreError::from(&e))
+    }
+
+    /// Answers a ping as it is emitted (ws `autoPong`). `false`: too many pongs wait
+    /// unwritten (`maxPendingAutoPongs`) and the connection is to be destroyed.
+    #[napi]
+    pub fn answer_ping(&mut self, data: BufferSlice) -> bool {
+        self.conn.answer_ping(&data)
+    }
+
+    /// The automatic pong goes through an overridden `pong()`: count it against the
+    /// bound (`false` = over it, destroy); `autoPongWritten` when its callback runs.
+    #[napi]
+    pub fn begin_auto_pong(&mut self) -> bool {
+        self.conn.begin_auto_pong()
+    }
+
+    /// An automatic pong sent through `pong()` was written.
+    #[napi]
+    pub fn auto_pong_written(&mut self) {
+        self.conn.auto_pong_written();
+    }
+
+    /// ws `terminate()`: the socket is to be destroyed; nothing more is sent or parsed.
+    #[napi]
+    pub fn terminate(&mut self) {
+        self.conn.terminate();
+    }
+
+    /// The socket's readable side ended.
+    #[napi]
+    pub fn peer_ended(&mut self) {
+        self.conn.peer_ended();
+    }
+
+    /// What to do with the socket: 0 keep, 1 end once written, 2 destroy.
+    #[napi(getter)]
+    pub fn transport_action(&self) -> u32 {
+        match self.conn.transport_action() {
+            TransportAction::End => 1,
+            TransportAction::Destroy => 2,
+            _ => 0,
+        }
+    }
+
+    /// The next deadline (ms on the caller's clock) at which `onTimeout` must run, or
+    /// `null`; a deadline that started since the last call starts at `now`.
+    #[napi]
+    pub fn poll_deadline(&mut self, now: f64) -> Option<f64> {
+        self.conn
+            .poll_deadline(now.max(0.0) as u64)
+            .map(|d| d as f64)
+    }
+
+    /// The deadline has come: past the close timeout the socket is to be destroyed.
+    #[napi]
+    pub fn on_timeout(&mut self, now: f64) {
+        self.conn.on_timeout(now.max(0.0) as u64);
+    }
+
+    /// The code the 'close' event reports (the peer's, 1005 without one, else 1006).
+    #[napi(getter)]
+    pub fn close_code(&self) -> u32 {
+        u32::from(self.conn.close_status().0)
+    }
+
+    /// The reason the 'close' event reports.
+    #[napi]
+    pub fn close_reason<'env>(&self, env: &'env Env) -> Result<BufferSlice<'env>> {
+        BufferSlice::copy_from(env, self.conn.close_status().1.as_bytes())
     }
 
     /// Queues a close frame; validates code and reason as ws does.
@@ -249,46 +378,47 @@ impl Engine {
 
     /// Bytes waiting to be written.
     #[napi(getter)]
-    pub fn output_length(&mut self) -> u32 {
-        u32::try_from(self.conn.output().len()).unwrap_or(u32::MAX)
+    pub fn output_length(&self) -> u32 {
+        let owed = if self.conn.has_output() && self.conn.buffered() == 0 {
+            1
+        } else {
+            0
+        };
+        u32::try_from(self.conn.buffered())
+            .unwrap_or(u32::MAX)
+            .max(owed)
     }
 
     /// Takes every byte waiting to be written (`null` when there is none).
     #[napi]
     pub fn take_output<'env>(&mut self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
-        let len = self.conn.output().len();
-        if len == 0 {
+        if !self.conn.has_output() {
             return Ok(None);
         }
-        let buf = if len >= ZERO_COPY_MIN {
-            BufferSlice::from_data(env, self.conn.take_output())?
-        } else {
+        let first = self.conn.output().len();
+        let buf = if first < ZERO_COPY_MIN && first == self.conn.buffered() {
             let b = BufferSlice::copy_from(env, self.conn.output())?;
-            self.conn.consume_output(len);
+            self.conn.consume_output(first);
             b
+        } else {
+            BufferSlice::from_data(env, self.conn.take_output())?
         };
         Ok(Some(buf))
     }
 
-    /// Whether this side has queued its close frame.
+    /// Whether both close frames were exchanged (the CloseEvent's `wasClean`).
     #[napi(getter)]
-    pub fn close_sent(&self) -> bool {
-        self.conn.close_sent()
+    pub fn was_clean(&self) -> bool {
+        self.conn.close_sent() && self.conn.close_received().is_some()
     }
 
-    /// Whether the peer's close frame has arrived.
-    #[napi(getter)]
-    pub fn close_received(&self) -> bool {
-        self.conn.close_received().is_some()
-    }
-
-    /// 0 open, 1 closing, 2 closed (both close frames exchanged).
+    /// 0 open, 1 closing, 2 closed (both close frames exchanged, failed or destroyed).
     #[napi(getter)]
     pub fn state(&self) -> u32 {
         match self.conn.state() {
             State::Open => 0,
             State::Closing => 1,
-            State::Closed => 2,
+            _ => 2,
         }
     }
 }
@@ -314,6 +444,7 @@ mod tests {
         assert_eq!(c.compress_threshold, 0);
         let d = config(&EngineOptions::default());
         assert_eq!(d.max_message_size, 100 * 1024 * 1024); // ws's default maxPayload
-        assert!(d.validate_utf8 && d.auto_pong);
+        assert!(d.validate_utf8 && !d.auto_pong);
+        assert_eq!((d.close_timeout, d.max_pending_pongs), (30_000, 60));
     }
 }
