@@ -333,6 +333,20 @@ declare namespace WebSocket {
 
     function createWebSocketStream(websocket: WebSocket, options?: DuplexOptions): Duplex;
 
+    interface FrameOptions {
+        fin: boolean; rsv1: boolean; opcode: number; mask: boolean;
+        readOnly?: boolean; maskBuffer?: Buffer; generateMask?: (mask: Buffer) => void;
+    }
+    /** ws's Sender: `Sender.frame()` frames once (socket.io broadcasts); instances write frames to a raw stream, uncompressed. */
+    class Sender {
+        constructor(socket: Duplex, extensions?: object, generateMask?: (mask: Buffer) => void);
+        static frame(data: Buffer | string, options: FrameOptions): Buffer[];
+        sendFrame(list: Buffer[], cb?: (err?: Error) => void): void;
+        send(data: Buffer | string, options: { binary?: boolean; fin?: boolean; mask?: boolean }, cb?: (err?: Error) => void): void;
+        ping(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
+        pong(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
+    }
+
     // ReconnectingWebSocket (issue 4): the core session (backoff, heartbeat, offline queue) in Node.
     interface ReconnectingOptions {
         minDelay?: number; maxDelay?: number; growFactor?: number; maxRetries?: number;

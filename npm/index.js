@@ -9,6 +9,8 @@ WebSocket.Server = WebSocketServer;
 WebSocket.WebSocket = WebSocket;
 WebSocket.WebSocketServer = WebSocketServer;
 
+WebSocket.Sender = require('./lib/sender');
+
 WebSocket.ReconnectingWebSocket = require('./lib/reconnecting');
 
 module.exports = WebSocket;

@@ -46,6 +46,11 @@ export declare class Engine {
    * object on misuse.
    */
   send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  /**
+   * Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
+   * the other sends.
+   */
+  sendFrame(frame: Buffer): CoreError | null
   /** Queues a ping frame (payload ≤ 125 bytes); masking as in `send`. */
   ping(data: string | Buffer, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
   /** Queues a pong frame (payload ≤ 125 bytes); masking as in `send`. */
@@ -149,6 +154,13 @@ export interface DeflateOptions {
   clientMaxWindowBits?: number
   level?: number
 }
+
+/**
+ * ws `Sender.frame`: one frame (header and payload, masked when a key is given) in a
+ * Buffer, to queue later on any number of connections with `Engine#sendFrame`.
+ * Returns an error object for a reserved opcode or an oversized control frame.
+ */
+export declare function encodeFrame(data: string | Buffer, opcode: number, fin: boolean, rsv1: boolean, maskKey?: Buffer | undefined | null): Buffer | CoreError
 
 /** Limits and switches of one connection, named after ws's options. */
 export interface EngineOptions {

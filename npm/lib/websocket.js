@@ -106,6 +106,14 @@ class WebSocket extends EventEmitter {
     return this._extensions;
   }
 
+  /**
+   * ws's `_sender`, as far as packages use it: engine.io queues frames made once
+   * with `Sender.frame()` through `_sender.sendFrame(list, cb)`.
+   */
+  get _sender() {
+    return { sendFrame: (list, cb) => sendFrames(this, list, cb) };
+  }
+
   get isPaused() {
     return this._paused;
   }
@@ -511,6 +519,19 @@ function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   const key = mask ? maskKeyOf(ws) : undefined;
   const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
   if (err) throw misuse(err);
+  ws._queued(cb);
+}
+
+function sendFrames(ws, list, cb) {
+  if (ws.readyState !== OPEN) {
+    ws._sendAfterClose(undefined, cb);
+    return;
+  }
+  const engine = engineOf(ws);
+  for (let i = 0; i < list.length; i++) {
+    const err = engine.sendFrame(list[i]);
+    if (err) throw misuse(err);
+  }
   ws._queued(cb);
 }
 

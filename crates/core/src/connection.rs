@@ -92,6 +92,35 @@ impl PreparedMessage {
     }
 }
 
+/// One frame described field by field, for callers that frame data themselves and
+/// queue it later with [`Connection::send_frame`] (e.g. `ws`'s `Sender.frame`, which
+/// socket.io uses to frame a broadcast once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSpec {
+    /// The opcode (RFC 6455 §5.2); reserved values are refused.
+    pub opcode: u8,
+    /// Last frame of the message.
+    pub fin: bool,
+    /// RSV1: set on the first frame of a compressed message (RFC 7692 §6).
+    pub rsv1: bool,
+    /// The masking key, when the frame goes from a client (RFC 6455 §5.3).
+    pub mask: Option<[u8; 4]>,
+}
+
+impl FrameSpec {
+    /// Encodes the frame header and `payload` (masked when asked).
+    pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>, UsageError> {
+        let op =
+            OpCode::from_u8(self.opcode).map_err(|_| UsageError::InvalidOpcode(self.opcode))?;
+        if op.is_control() && (payload.len() > 125 || !self.fin) {
+            return Err(UsageError::ControlTooLong);
+        }
+        let mut v = Vec::new();
+        write_frame(&mut v, op, self.fin, self.rsv1, self.mask, payload);
+        Ok(v)
+    }
+}
+
 /// A WebSocket connection after a successful opening handshake (sans-IO).
 #[derive(Debug)]
 pub struct Connection {
@@ -324,6 +353,15 @@ impl Connection {
             return Err(UsageError::FragmentKindMismatch);
         }
         self.queue.push_shared(msg.frame.clone());
+        Ok(self.status())
+    }
+
+    /// Queues frames encoded elsewhere (see [`FrameSpec`]) as they are, in order with
+    /// the other sends. The bytes must be whole, valid frames for this connection's
+    /// role and extensions: they are not checked.
+    pub fn send_frame(&mut self, frames: impl Into<Bytes>) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        self.queue.push_shared(frames.into());
         Ok(self.status())
     }
 

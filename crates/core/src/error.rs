@@ -126,6 +126,8 @@ pub enum UsageError {
     /// A prepared (shared, unmasked) frame queued on a client connection, which must
     /// mask every frame (RFC 6455 §5.1).
     PreparedFrameOnClient,
+    /// A reserved opcode asked for (RFC 6455 §5.2).
+    InvalidOpcode(u8),
 }
 
 impl UsageError {
@@ -138,6 +140,7 @@ impl UsageError {
             UsageError::InvalidCloseCode(_) => "ERR_WS_INVALID_CLOSE_CODE",
             UsageError::FragmentKindMismatch => "ERR_WS_FRAGMENT_KIND",
             UsageError::PreparedFrameOnClient => "ERR_WS_PREPARED_FRAME_ON_CLIENT",
+            UsageError::InvalidOpcode(_) => "ERR_WS_INVALID_OPCODE",
         }
     }
 
@@ -145,7 +148,9 @@ impl UsageError {
     pub fn js_class(&self) -> &'static str {
         match self {
             UsageError::ControlTooLong | UsageError::ReasonTooLong => "RangeError",
-            UsageError::InvalidCloseCode(_) | UsageError::FragmentKindMismatch => "TypeError",
+            UsageError::InvalidCloseCode(_)
+            | UsageError::FragmentKindMismatch
+            | UsageError::InvalidOpcode(_) => "TypeError",
             UsageError::NotOpen | UsageError::PreparedFrameOnClient => "Error",
         }
     }
@@ -174,6 +179,7 @@ impl fmt::Display for UsageError {
                     "A client must mask its frames: prepared frames are server-only"
                 )
             }
+            UsageError::InvalidOpcode(op) => write!(f, "Invalid opcode {op}"),
         }
     }
 }

@@ -48,7 +48,7 @@ pub mod utf8;
 pub mod ws;
 
 pub use config::{Config, Role};
-pub use connection::{Connection, PreparedMessage, SendOptions, SendStatus, State};
+pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{DataKind, Event, OwnedEvent};
 pub use lifecycle::{DestroyReason, TransportAction};

@@ -3,9 +3,9 @@
 //! when the socket is ended or destroyed); JS asks it and moves bytes.
 
 use ferrosocket_core::{
-    ws, Config, Connection, DataKind, Event, Role, SendOptions, State, TransportAction,
+    ws, Config, Connection, DataKind, Event, FrameSpec, Role, SendOptions, State, TransportAction,
 };
-use napi::bindgen_prelude::{Array, BufferSlice, Either};
+use napi::bindgen_prelude::{Array, Buffer, BufferSlice, Either};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -111,6 +111,29 @@ fn config(opts: &EngineOptions) -> Config {
 
 fn mask_key_of(key: Option<BufferSlice>) -> Option<[u8; 4]> {
     key.and_then(|m| <[u8; 4]>::try_from(&m[..]).ok())
+}
+
+/// ws `Sender.frame`: one frame (header and payload, masked when a key is given) in a
+/// Buffer, to queue later on any number of connections with `Engine#sendFrame`.
+/// Returns an error object for a reserved opcode or an oversized control frame.
+#[napi]
+pub fn encode_frame(
+    data: Either<String, BufferSlice>,
+    opcode: u32,
+    fin: bool,
+    rsv1: bool,
+    mask_key: Option<BufferSlice>,
+) -> Either<Buffer, CoreError> {
+    let spec = FrameSpec {
+        opcode: u8::try_from(opcode).unwrap_or(u8::MAX),
+        fin,
+        rsv1,
+        mask: mask_key_of(mask_key),
+    };
+    match spec.encode(bytes(&data)) {
+        Ok(v) => Either::A(v.into()),
+        Err(e) => Either::B(CoreError::from(&e)),
+    }
 }
 
 /// The bytes of a string or a Buffer argument.
@@ -267,6 +290,16 @@ impl Engine {
         };
         let res = self.conn.send(kind, bytes(&data), opts);
         res.err().map(|e| CoreError::from(&e))
+    }
+
+    /// Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
+    /// the other sends.
+    #[napi]
+    pub fn send_frame(&mut self, frame: BufferSlice) -> Option<CoreError> {
+        self.conn
+            .send_frame(frame.to_vec())
+            .err()
+            .map(|e| CoreError::from(&e))
     }
 
     /// Queues a ping frame (payload ≤ 125 bytes); masking as in `send`.
