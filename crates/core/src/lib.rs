@@ -23,6 +23,7 @@ mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod keepalive;
 pub mod mask;
 mod protocol;
 mod recv;

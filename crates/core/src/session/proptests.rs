@@ -73,7 +73,7 @@ proptest! {
                     }
                     next_id += 1;
                 }
-                Op::Opened => s.opened(now),
+                Op::Opened => s.opened(now, ""),
                 Op::Closed(code) => s.closed(now, code),
                 Op::Tick(dt) => {
                     now += dt;
