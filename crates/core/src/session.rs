@@ -22,6 +22,7 @@
 
 mod backoff;
 mod config;
+pub mod options;
 #[cfg(test)]
 mod proptests;
 mod queue;
@@ -34,6 +35,7 @@ pub mod wire;
 
 pub use backoff::{cap as backoff_cap, delay as backoff_delay};
 pub use config::{ClosePolicy, Config, Heartbeat, HeartbeatMode, Overflow, QueueConfig};
+pub use options::{OptionError, OptionValue, Options};
 pub use types::{Action, DropReason, EndReason, Message, Received, SendError, State};
 
 use crate::keepalive::{Keepalive, KeepaliveAction};
