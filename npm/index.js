@@ -10,5 +10,6 @@ WebSocket.WebSocket = WebSocket;
 WebSocket.WebSocketServer = WebSocketServer;
 
 WebSocket.ReconnectingWebSocket = require('./lib/reconnecting');
+WebSocket.AckServer = require('./lib/ack-server');
 
 module.exports = WebSocket;

@@ -3,6 +3,7 @@ import WebSocket from './index.js';
 export const createWebSocketStream = WebSocket.createWebSocketStream;
 export const WebSocketServer = WebSocket.WebSocketServer;
 export const ReconnectingWebSocket = WebSocket.ReconnectingWebSocket;
+export const AckServer = WebSocket.AckServer;
 export { WebSocket };
 
 export default WebSocket;

@@ -161,6 +161,10 @@ impl Session {
     pub fn queued_bytes(&self) -> usize {
         self.queue.bytes()
     }
+    /// When the next attempt starts, while [`State::Waiting`].
+    pub fn reconnect_at(&self) -> Option<u64> {
+        (self.state == State::Waiting).then_some(self.until)
+    }
     /// The acknowledged-mode session id (what HELLO carries).
     pub fn session_id(&self) -> Option<&[u8; 16]> {
         self.acked.as_ref().map(|a| &a.id)
@@ -285,7 +289,7 @@ impl Session {
             }
         }
         if is_reply {
-            return Received::Consumed;
+            return Received::HeartbeatReply;
         }
         let Some(a) = self.acked.as_mut() else {
             return Received::Message;

@@ -348,7 +348,7 @@ fn app_ping_swallows_the_reply() {
         s.received(111, b"__pong__", false) == Received::Message,
         "binary does not match a text reply"
     );
-    assert_eq!(s.received(117, b"__pong__", true), Received::Consumed);
+    assert_eq!(s.received(117, b"__pong__", true), Received::HeartbeatReply);
     assert_eq!(s.rtt(), Some(17));
     s.tick(200);
     assert_eq!(drain(&mut s), vec![Action::SendHeartbeat(text("__ping__"))]);

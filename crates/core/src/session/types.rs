@@ -245,6 +245,9 @@ pub enum Received {
         /// Whether it is text (UTF-8).
         text: bool,
     },
-    /// Not for the application: a heartbeat reply, an acknowledgement, a duplicate.
+    /// The heartbeat reply (not for the application; [`Session::rtt`](super::Session::rtt) is
+    /// updated).
+    HeartbeatReply,
+    /// Not for the application: an acknowledgement, a duplicate.
     Consumed,
 }
