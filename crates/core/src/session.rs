@@ -104,21 +104,26 @@ impl Session {
         Self::with_random(config, default_random())
     }
 
-    /// A session whose jitter comes from `random`. The acknowledged-mode session id always
-    /// comes from the OS/browser random source.
+    /// A session whose jitter comes from `random`. The acknowledged-mode session id comes from
+    /// the OS/browser random source (getrandom).
     pub fn with_random(config: Config, mut random: Random) -> Self {
-        let acked = config.acknowledged.then(|| {
-            let mut id = [0u8; 16];
-            if getrandom::getrandom(&mut id).is_err() {
-                for (i, b) in id.iter_mut().enumerate() {
-                    *b = (random() * 256.0) as u8 ^ i as u8;
-                }
+        let mut id = [0u8; 16];
+        if config.acknowledged && getrandom::getrandom(&mut id).is_err() {
+            for (i, b) in id.iter_mut().enumerate() {
+                *b = (random() * 256.0) as u8 ^ i as u8;
             }
-            Acked {
-                id,
-                next_seq: 1,
-                last_in: 0,
-            }
+        }
+        Self::with_id(config, random, id)
+    }
+
+    /// A session with jitter from `random` and acknowledged-mode session id `id`, which must be
+    /// unguessable (the server replays its messages to whoever shows it): 16 bytes from a
+    /// cryptographic source, e.g. the browser's `crypto.getRandomValues`.
+    pub fn with_id(config: Config, random: Random, id: [u8; 16]) -> Self {
+        let acked = config.acknowledged.then_some(Acked {
+            id,
+            next_seq: 1,
+            last_in: 0,
         });
         Session {
             config,

@@ -290,4 +290,5 @@ impl Default for Session {
 /// The acknowledged-delivery subprotocol name (`session::wire::SUBPROTOCOL`), for the server
 /// half in npm/lib/ack-server.js.
 #[napi]
+#[cfg_attr(test, allow(dead_code))] // used from JS only
 pub const ACK_SUBPROTOCOL: &str = wire::SUBPROTOCOL;
