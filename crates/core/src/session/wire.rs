@@ -30,11 +30,21 @@ const BINARY: u8 = 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Frame {
     /// A client (re)opened its session `id`; it has received the peer's messages up to `last`.
-    Hello { id: [u8; 16], last: u64 },
+    Hello {
+        /// The session id.
+        id: [u8; 16],
+        /// The last sequence number received from the peer (0: none).
+        last: u64,
+    },
     /// Everything up to and including `seq` was handed to the peer's application.
     Ack(u64),
     /// Application message `seq`; its payload is the rest of the frame, from [`HEADER_LEN`].
-    Data { seq: u64, text: bool },
+    Data {
+        /// The message's sequence number.
+        seq: u64,
+        /// TEXT (UTF-8) rather than BINARY.
+        text: bool,
+    },
 }
 
 fn seq_at(b: &[u8], at: usize) -> Option<u64> {
