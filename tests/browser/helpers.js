@@ -1,13 +1,12 @@
 'use strict';
 // Shared pieces of the browser tests: Debian Chromium through playwright-core, a static server
-// for pkg/ and a test page, and a raw WebSocket server whose misbehaviour the tests control
-// (close frames without a TCP teardown, handshakes followed by a crash).
+// for pkg/ and a test page; rawAccept (tests/fixtures/raw-ws.js) for misbehaving servers.
 const http = require('node:http');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..', '..');
+const { rawAccept } = require('../fixtures/raw-ws');
 const { chromium } = require(path.join(root, 'www', 'node_modules', 'playwright-core'));
 
 function launch() {
@@ -61,47 +60,6 @@ async function openPage(browser, base) {
   await page.goto(base);
   await page.waitForFunction(() => window.ready === true, null, { timeout: 10_000 });
   return { page, errors };
-}
-
-/**
- * Completes a WebSocket handshake by hand (RFC 6455 §4.2.2) on an upgrade socket, selecting
- * `protocol` if given, and parses the client's (masked) frames. Returns { send, closeFrame,
- * destroy } and calls onText(text) for each text message, onBinary(buf) for binary ones.
- */
-function rawAccept(req, socket, { protocol, onText = () => {}, onBinary = () => {} } = {}) {
-  const accept = crypto.createHash('sha1')
-    .update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`);
-  let buf = Buffer.alloc(0);
-  socket.on('error', () => {});
-  socket.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      if (buf.length < 2) return;
-      const op = buf[0] & 15;
-      let len = buf[1] & 127;
-      let at = 2;
-      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); at = 4; }
-      if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); at = 10; }
-      if (buf.length < at + 4 + len) return;
-      const mask = buf.subarray(at, at + 4);
-      const payload = Buffer.from(buf.subarray(at + 4, at + 4 + len));
-      for (let i = 0; i < len; i++) payload[i] ^= mask[i & 3];
-      buf = buf.subarray(at + 4 + len);
-      if (op === 1) onText(payload.toString());
-      if (op === 2) onBinary(payload);
-    }
-  });
-  const frame = (op, payload) => {
-    const head = payload.length < 126 ? Buffer.from([0x80 | op, payload.length]) : Buffer.from([0x80 | op, 126, payload.length >> 8, payload.length & 255]);
-    if (!socket.destroyed) socket.write(Buffer.concat([head, payload]));
-  };
-  return {
-    send: (text) => frame(1, Buffer.from(text)),
-    closeFrame: (code) => frame(8, Buffer.from([code >> 8, code & 255])),
-    destroy: () => socket.destroy(),
-  };
 }
 
 module.exports = { launch, pageServer, openPage, rawAccept, root };
