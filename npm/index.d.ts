@@ -355,6 +355,8 @@ declare namespace WebSocket {
             ping?: string | Buffer; pong?: string | Buffer };
         maxQueuedMessages?: number; maxQueuedBytes?: number; overflow?: "drop-oldest" | "drop-newest" | "error";
         reconnectOnAppCodes?: boolean; stopCodes?: number[];
+        /** Acknowledged, resumable delivery (docs/acknowledged-delivery.md); needs an AckServer. */
+        acknowledged?: boolean;
         binaryType?: "nodebuffer" | "arraybuffer" | "fragments"; wsOptions?: ClientOptions;
     }
     class ReconnectingWebSocket extends EventEmitter {
@@ -374,6 +376,33 @@ declare namespace WebSocket {
         wake(): void;
         addEventListener(type: string, listener: (ev: any) => void, options?: { once?: boolean }): void;
         removeEventListener(type: string, listener: (ev: any) => void): void;
+    }
+
+    // AckServer: the server half of acknowledged delivery (docs/acknowledged-delivery.md).
+    interface AckServerOptions {
+        maxSessions?: number; sessionTimeout?: number; maxReplayMessages?: number; maxReplayBytes?: number;
+        lastDelivered?: (id: string) => number | undefined;
+    }
+    class AckSession extends EventEmitter {
+        readonly id: string;
+        readonly socket: WebSocket | null;
+        readonly lastDelivered: number;
+        readonly pending: number;
+        send(data: string | Buffer | ArrayBuffer | ArrayBufferView): void;
+        on(event: "message", listener: (data: Buffer, isBinary: boolean, seq: number) => void): this;
+        on(event: "text", listener: (text: string, socket: WebSocket) => void): this;
+        on(event: "open", listener: (socket: WebSocket) => void): this;
+        on(event: "dropped", listener: (seq: number) => void): this;
+        on(event: "end", listener: () => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+    class AckServer extends EventEmitter {
+        constructor(wss: WebSocketServer, options?: AckServerOptions);
+        static readonly SUBPROTOCOL: string;
+        static handleProtocols(protocols: Set<string>): string | false;
+        readonly sessions: Map<string, AckSession>;
+        on(event: "session", listener: (session: AckSession) => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
     }
 }
 

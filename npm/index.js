@@ -12,5 +12,6 @@ WebSocket.WebSocketServer = WebSocketServer;
 WebSocket.Sender = require('./lib/sender');
 
 WebSocket.ReconnectingWebSocket = require('./lib/reconnecting');
+WebSocket.AckServer = require('./lib/ack-server');
 
 module.exports = WebSocket;

@@ -4,6 +4,7 @@ export const createWebSocketStream = WebSocket.createWebSocketStream;
 export const WebSocketServer = WebSocket.WebSocketServer;
 export const ReconnectingWebSocket = WebSocket.ReconnectingWebSocket;
 export const Sender = WebSocket.Sender;
+export const AckServer = WebSocket.AckServer;
 export { WebSocket };
 
 export default WebSocket;

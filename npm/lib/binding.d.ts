@@ -96,31 +96,42 @@ export declare class Engine {
   get state(): number
 }
 
+/** Collects options (by name, see the core's `session::options`), then runs the session. */
 export declare class Session {
-  constructor(options?: SessionOptions | undefined | null)
+  constructor()
+  /** Sets option `key` (flattened: `heartbeat.interval`); throws with the core's message. */
+  option(key: string, value: JsOption): void
+  /** Ends the options and starts the first attempt. */
   start(now: number): void
-  opened(now: number): void
+  /** The subprotocol to offer (acknowledged mode), or null. */
+  get subprotocol(): string | null
+  opened(now: number, protocol: string): void
+  /** The socket is closing on its own (the peer's close frame arrived). */
+  linkClosing(now: number): void
   /** `code` null/undefined = closed without a close frame (1006). */
   closed(now: number, code?: number | undefined | null): void
-  /** A text message arrived; true = it is the heartbeat reply (do not deliver it). */
-  textReceived(now: number, text: string): boolean
-  /** A binary message arrived; true = it is the heartbeat reply. */
-  binaryReceived(now: number, data: Buffer): boolean
-  /** Inbound traffic whose content cannot be the heartbeat reply (no copy needed). */
-  traffic(now: number): void
+  /**
+   * A message arrived. 0: not for the application; 1: deliver it as it is; 2: the heartbeat
+   * reply; otherwise deliver `data.subarray(n >> 1)`, as text when `n & 1`.
+   */
+  received(now: number, data: string | Buffer): number
   pongReceived(now: number): void
-  /** 0 sent or queued, 1 closed, 2 queue full, 3 larger than the queue. */
-  send(now: number, data: string | Buffer): number
+  /**
+   * `null` when sent or queued, else the refusal (`closed`, `queue-full`, `too-large`)
+   * and its message.
+   */
+  send(now: number, data: string | Buffer): Array<string> | null
   close(now: number, code: number, reason: string): void
   reconnect(now: number): void
   wake(now: number): void
-  check(now: number): void
   tick(now: number): void
   /** Every pending action, oldest first. */
   takeActions(): Array<SessionAction>
   nextDeadline(): number | null
   /** `connecting`, `open`, `closing`, `waiting`, `closed`. */
   get state(): string
+  /** The browser `readyState` number of the state. */
+  get readyState(): number
   get retryCount(): number
   get rtt(): number | null
   get queueLength(): number
@@ -130,6 +141,12 @@ export declare class Session {
 
 /** RFC 6455 §1.3: `Sec-WebSocket-Accept` for a key. */
 export declare function acceptKey(key: string): string
+
+/**
+ * The acknowledged-delivery subprotocol name (`session::wire::SUBPROTOCOL`), for the server
+ * half in npm/lib/ack-server.js.
+ */
+export declare const ACK_SUBPROTOCOL: string
 
 /** The `101 Switching Protocols` response head (ending with an empty line). */
 export declare function buildResponse(key: string, protocol?: string | undefined | null, extensions?: string | undefined | null): string
@@ -200,35 +217,6 @@ export interface SessionAction {
   reason?: string
   delay?: number
   at?: number
-}
-
-/**
- * Heartbeat options. `mode`: `"ping"` (protocol ping frames, the default in Node),
- * `"message"` (send `ping`, expect `pong`), `"traffic"` (expect any inbound traffic) or `"off"`.
- */
-export interface SessionHeartbeat {
-  mode?: string
-  interval?: number
-  timeout?: number
-  ping?: string | Buffer
-  pong?: string | Buffer
-}
-
-/** Options, named like the browser package's (`pkg/README.md`). */
-export interface SessionOptions {
-  minDelay?: number
-  maxDelay?: number
-  growFactor?: number
-  maxRetries?: number
-  connectionTimeout?: number
-  minUptime?: number
-  heartbeat?: SessionHeartbeat
-  maxQueuedMessages?: number
-  maxQueuedBytes?: number
-  /** `"drop-oldest"` (default), `"drop-newest"` or `"error"`. */
-  overflow?: string
-  reconnectOnAppCodes?: boolean
-  stopCodes?: Array<number>
 }
 
 /** Result of validating an upgrade request (server side). */

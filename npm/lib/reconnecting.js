@@ -12,10 +12,32 @@ const { Session } = require('./binding');
 const WebSocket = require('./websocket');
 const { CloseEvent, DetailEvent, defineEventTarget, webSocketEvents } = require('./event-target');
 
-const READY = { connecting: 0, waiting: 0, open: 1, closing: 2, closed: 3 };
-const SEND_ERRORS = [null, null, 'offline queue is full', 'message is larger than the offline queue'];
-
+const EMPTY = Buffer.alloc(0);
+const toBuffer = (d) => (Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d));
 const provide = (v, attempt) => (typeof v === 'function' ? v(attempt) : v);
+const protocolList = (p) => (p == null ? [] : typeof p === 'string' ? [p] : [...p]);
+
+// The options go to the core by name (its one schema, crates/core/src/session/options.rs):
+// `heartbeat: { interval }` becomes `heartbeat.interval`. The core's message is thrown as a
+// TypeError; options that are not the session's are left to this class.
+function sessionWith(options) {
+  const session = new Session();
+  const set = (key, value) => {
+    if (value == null) return;
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) value = Buffer.from(value.buffer || value);
+    try {
+      session.option(key, value);
+    } catch (err) {
+      throw new TypeError(`ReconnectingWebSocket: ${err.message}`);
+    }
+  };
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'heartbeat' && value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) set(`heartbeat.${k}`, v);
+    } else set(key, value);
+  }
+  return session;
+}
 
 class ReconnectingWebSocket extends EventEmitter {
   /**
@@ -33,10 +55,14 @@ class ReconnectingWebSocket extends EventEmitter {
     this._protocols = protocols;
     this._wsOptions = wsOptions || {};
     this._binaryType = binaryType || 'nodebuffer';
-    this._session = new Session(sessionOptions);
+    this._session = sessionWith(sessionOptions);
     this._ws = null;
     this._timer = null;
-    this._run((s, now) => s.start(now));
+    try {
+      this._run((s, now) => s.start(now));
+    } catch (err) {
+      throw new TypeError(`ReconnectingWebSocket: ${err.message}`);
+    }
   }
 
   // ---- the loop: report to the session, carry out its actions, re-arm the timer ----
@@ -97,34 +123,41 @@ class ReconnectingWebSocket extends EventEmitter {
   _connect(attempt, now) {
     let ws;
     try {
-      ws = new WebSocket(String(provide(this._url, attempt)), provide(this._protocols, attempt), this._wsOptions);
+      const protocols = protocolList(provide(this._protocols, attempt));
+      const ack = this._session.subprotocol;
+      if (ack) protocols.push(ack);
+      ws = new WebSocket(String(provide(this._url, attempt)), protocols, this._wsOptions);
     } catch (err) {
       // Bad URL or provider failure: a failed attempt, like a refused connection.
       this.emit('error', err);
       this._session.closed(now, null);
       return;
     }
-    ws.binaryType = this._binaryType;
+    // Acknowledged mode reads frame headers: Buffers inside, the user's binaryType outside.
+    ws.binaryType = this._session.subprotocol ? 'nodebuffer' : this._binaryType;
     this._ws = ws;
     ws.on('open', () => this._current(ws) && this._run((s, t) => {
       this.emit('open');
-      s.opened(t);
+      s.opened(t, ws.protocol);
     }));
     ws.on('message', (data, isBinary) => {
       if (!this._current(ws)) return;
-      const reply = this._run((s, t) => {
-        if (isBinary) return s.binaryReceived(t, Buffer.isBuffer(data) ? data : Buffer.concat([].concat(data).map((d) => Buffer.from(d))));
-        return s.textReceived(t, data.toString());
-      });
-      if (reply) this.emit('pong', this._session.rtt);
-      else this.emit('message', data, isBinary);
+      const bytes = isBinary ? toBuffer(data) : null;
+      const r = this._run((s, t) => s.received(t, isBinary ? bytes : data.toString()));
+      if (r === 1) this.emit('message', data, isBinary);
+      else if (r === 2) this.emit('pong', this._session.rtt);
+      else if (r > 2) {
+        // Acknowledged mode: a new message; its payload follows the frame header.
+        const payload = bytes.subarray(r >> 1);
+        this.emit('message', r & 1 ? payload : this._binary(payload), !(r & 1));
+      }
     });
     ws.on('pong', () => {
       if (!this._current(ws)) return;
       this._run((s, t) => s.pongReceived(t));
       this.emit('pong', this._session.rtt);
     });
-    ws.on('ping', () => this._current(ws) && this._run((s, t) => s.traffic(t)));
+    ws.on('ping', () => this._current(ws) && this._run((s, t) => s.received(t, EMPTY)));
     ws.on('error', (err) => this._current(ws) && this.emit('error', err));
     ws.on('close', (code, reason) => {
       if (!this._current(ws)) return;
@@ -139,6 +172,17 @@ class ReconnectingWebSocket extends EventEmitter {
     return this._ws === ws;
   }
 
+  /** A payload as the `binaryType` asks for it. */
+  _binary(buf) {
+    if (this._binaryType === 'arraybuffer') return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    return this._binaryType === 'fragments' ? [buf] : buf;
+  }
+
+  /** The socket is closing on its own (the peer's close frame): the session queues from now on. */
+  _sync() {
+    if (this._ws && this._ws.readyState === WebSocket.CLOSING) this._session.linkClosing(Date.now());
+  }
+
   _detach() {
     const ws = this._ws;
     this._ws = null;
@@ -151,9 +195,9 @@ class ReconnectingWebSocket extends EventEmitter {
 
   // ---- the WebSocket-shaped surface ----
 
-  get readyState() { return READY[this._session.state]; }
+  get readyState() { this._sync(); return this._session.readyState; }
   /** `connecting`, `open`, `closing`, `waiting` (backoff), `closed`. */
-  get state() { return this._session.state; }
+  get state() { this._sync(); return this._session.state; }
   get url() { return typeof this._url === 'function' ? (this._ws ? this._ws.url : '') : String(this._url); }
   get protocol() { return this._ws ? this._ws.protocol : ''; }
   get extensions() { return this._ws ? this._ws.extensions : ''; }
@@ -161,7 +205,7 @@ class ReconnectingWebSocket extends EventEmitter {
   get binaryType() { return this._binaryType; }
   set binaryType(t) {
     this._binaryType = t;
-    if (this._ws) this._ws.binaryType = t;
+    if (this._ws && !this._session.subprotocol) this._ws.binaryType = t;
   }
   /** Failed attempts since the last stable link. */
   get retryCount() { return this._session.retryCount; }
@@ -171,15 +215,20 @@ class ReconnectingWebSocket extends EventEmitter {
   /** When the next attempt starts (like Date.now()), or null when not waiting. */
   get reconnectAt() { return this._session.reconnectAt ?? null; }
 
-  /** Sends now when open, queues while connecting or waiting; discarded after close(). */
+  /**
+   * Sends now when open, queues while connecting, waiting or while the link closes; discarded
+   * after close(). Acknowledged mode: kept until the server acknowledges it, sent again after a
+   * reconnect.
+   */
   send(data) {
     if (!(typeof data === 'string' || Buffer.isBuffer(data))) {
       if (data instanceof ArrayBuffer) data = Buffer.from(data);
       else if (ArrayBuffer.isView(data)) data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       else throw new TypeError('send() takes a string, a Buffer, an ArrayBuffer or a view');
     }
-    const r = this._run((s, now) => s.send(now, data));
-    if (SEND_ERRORS[r]) throw new Error(`ReconnectingWebSocket: ${SEND_ERRORS[r]}`);
+    this._sync();
+    const refused = this._run((s, now) => s.send(now, data));
+    if (refused && refused[0] !== 'closed') throw new Error(`ReconnectingWebSocket: ${refused[1]}`);
   }
 
   /** Closes for good: no reconnect afterwards. */

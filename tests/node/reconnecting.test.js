@@ -150,3 +150,43 @@ test('browser-style events: addEventListener (once, handleEvent), on<type>, deta
   const end = seen.find((e) => e[0] === 'end');
   assert.equal(typeof end[1], 'string', 'end carries detail.reason');
 });
+
+test('a send while the server closes (1012, slow TCP teardown) is queued for the next link; readyState says CLOSING', async () => {
+  const http = require('node:http');
+  const { rawAccept } = require('../fixtures/raw-ws');
+  const got = [];
+  let links = 0;
+  const srv = http.createServer();
+  srv.on('upgrade', (req, socket) => {
+    const link = ++links;
+    let n = 0;
+    const raw = rawAccept(req, socket, {
+      onText: (t) => {
+        got.push(t);
+        if (link === 1 && ++n === 20) {
+          raw.closeFrame(1012); // and the TCP stays up 800 ms
+          setTimeout(() => raw.destroy(), 800);
+        }
+      },
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const ws = new ReconnectingWebSocket(`ws://127.0.0.1:${srv.address().port}`, undefined, fast);
+  const states = new Set();
+  try {
+    await next(ws, 'open');
+    for (let i = 0; i < 200; i++) {
+      ws.send(`m${i}`);
+      states.add(ws.readyState);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const end = Date.now() + 5000;
+    while (got.length < 200 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => `m${i}`));
+    assert.ok(states.has(ReconnectingWebSocket.CLOSING), [...states].join());
+    assert.equal(links, 2);
+  } finally {
+    ws.close();
+    srv.close();
+  }
+});

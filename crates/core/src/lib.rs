@@ -34,6 +34,7 @@ mod event;
 pub mod extension;
 mod frame;
 pub mod handshake;
+pub mod keepalive;
 mod lifecycle;
 #[doc(hidden)]
 /// Masking kernel, public for the benchmarks and fuzz targets only.

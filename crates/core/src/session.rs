@@ -1,33 +1,45 @@
 //! Reconnecting heartbeat session: a pure state machine with explicit time.
 //!
 //! The session never touches a socket, a timer or a clock. The caller (a binding) tells it what
-//! happened — [`Session::opened`], [`Session::closed`], a message or pong arrived, the user sent
-//! or closed — together with the current time in milliseconds, and then drains
+//! happened — [`Session::opened`], [`Session::closed`], [`Session::received`], the user sent or
+//! closed — together with the current time in milliseconds, and then drains
 //! [`Session::poll_action`] for what to do: connect, send, ping, close, report. It calls
 //! [`Session::tick`] when [`Session::next_deadline`] is reached.
+//!
+//! With [`Config::acknowledged`] the session speaks the [`wire`] protocol: messages stay queued
+//! until the server acknowledges them and are sent again after a reconnect; the server's
+//! messages are acknowledged and de-duplicated by sequence number.
 //!
 //! ```
 //! use ferrosocket_core::session::{Action, Config, Session};
 //! let mut s = Session::with_random(Config::default(), Box::new(|| 0.5));
 //! s.start(0);
 //! assert!(matches!(s.poll_action(), Some(Action::Connect { attempt: 0 })));
-//! s.opened(20);
+//! s.opened(20, "");
 //! s.send(21, "hi".into()).unwrap();
 //! assert!(matches!(s.poll_action(), Some(Action::Send(_))));
 //! ```
 
 mod backoff;
 mod config;
+pub mod options;
 #[cfg(test)]
 mod proptests;
 mod queue;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ack;
+mod types;
+pub mod wire;
 
 pub use backoff::{cap as backoff_cap, delay as backoff_delay};
 pub use config::{ClosePolicy, Config, Heartbeat, HeartbeatMode, Overflow, QueueConfig};
+pub use options::{OptionError, OptionValue, Options};
+pub use types::{Action, DropReason, EndReason, Message, Received, SendError, State};
 
-use queue::{OfflineQueue, Pushed};
+use crate::keepalive::{Keepalive, KeepaliveAction};
+use queue::{Pushed, SendQueue};
 use std::collections::VecDeque;
 
 /// Close code the session uses when a heartbeat goes unanswered (RFC 6455 §7.4.2: 4000–4999 are
@@ -35,145 +47,13 @@ use std::collections::VecDeque;
 pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 /// Close code used to abort an attempt that did not open within `connect_timeout_ms`.
 pub const CONNECT_TIMEOUT_CODE: u16 = 4001;
+/// Close code used when acknowledged delivery was asked for and the server did not select
+/// [`wire::SUBPROTOCOL`].
+pub const ACK_REFUSED_CODE: u16 = 4002;
 /// Close code used when the user asks for [`Session::reconnect`] (a normal closure, §7.4.1).
 pub const RECONNECT_CODE: u16 = 1000;
-
-/// A data message, as queued and sent by the session.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message {
-    Text(String),
-    Binary(Vec<u8>),
-}
-
-impl Message {
-    /// Payload size in bytes (what the queue's byte bound counts).
-    pub fn len(&self) -> usize {
-        match self {
-            Message::Text(t) => t.len(),
-            Message::Binary(b) => b.len(),
-        }
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl From<&str> for Message {
-    fn from(s: &str) -> Self {
-        Message::Text(s.to_owned())
-    }
-}
-impl From<String> for Message {
-    fn from(s: String) -> Self {
-        Message::Text(s)
-    }
-}
-impl From<Vec<u8>> for Message {
-    fn from(b: Vec<u8>) -> Self {
-        Message::Binary(b)
-    }
-}
-
-/// Why a message was not (and will never be) sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DropReason {
-    /// The offline queue was full (count or bytes) under its overflow policy.
-    QueueFull,
-    /// The message alone is larger than the queue's byte bound.
-    TooLarge,
-    /// The session ended while the message was queued.
-    Closed,
-}
-
-impl DropReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue-full",
-            DropReason::TooLarge => "too-large",
-            DropReason::Closed => "closed",
-        }
-    }
-}
-
-/// Why the session stopped for good.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    /// The user called [`Session::close`].
-    UserClose,
-    /// `max_retries` attempts failed in a row.
-    MaxRetries,
-    /// The peer closed with a code the [`ClosePolicy`] does not reconnect on.
-    CloseCode(u16),
-}
-
-/// Refusal of [`Session::send`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// The session was closed by the user or has ended.
-    Closed,
-    /// The queue is full and its overflow policy is [`Overflow::Error`].
-    QueueFull,
-    /// The message is larger than the queue's byte bound and the policy is [`Overflow::Error`].
-    TooLarge,
-}
-
-/// What the caller must do (or report), in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Open a new transport (resolve URL/protocol providers now). `attempt` 0 is a fresh start.
-    Connect { attempt: u32 },
-    /// Send this message on the open transport.
-    Send(Message),
-    /// Send a protocol ping frame (RFC 6455 §5.5.2).
-    Ping,
-    /// Send this application-level heartbeat message.
-    SendHeartbeat(Message),
-    /// Close the transport gracefully and report its close with [`Session::closed`] (user close).
-    Close { code: u16, reason: String },
-    /// Close the transport and forget it: the session has already moved on, so no further event
-    /// of that transport may be reported. Report a close with this code to the user.
-    Abort { code: u16, reason: String },
-    /// A reconnect is scheduled: retry `attempt` will start at time `at` (`delay_ms` from now).
-    Reconnecting {
-        attempt: u32,
-        delay_ms: u64,
-        at: u64,
-    },
-    /// No heartbeat answer arrived in time; an `Abort` follows.
-    HeartbeatTimeout,
-    /// A message was given up.
-    Dropped { msg: Message, reason: DropReason },
-    /// The session stopped for good.
-    Ended(EndReason),
-}
-
-/// Where the session is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Created, [`Session::start`] not called yet.
-    Idle,
-    /// A transport is being opened.
-    Connecting,
-    Open,
-    /// The user closed; waiting for the transport to confirm.
-    Closing,
-    /// Waiting for the backoff delay before the next attempt.
-    Waiting,
-    /// Ended: user close, `max_retries`, or close-code policy.
-    Closed,
-}
-
-impl State {
-    /// The browser `WebSocket.readyState` this state shows as (waiting counts as connecting).
-    pub fn ready_state(self) -> u16 {
-        match self {
-            State::Idle | State::Connecting | State::Waiting => 0,
-            State::Open => 1,
-            State::Closing => 2,
-            State::Closed => 3,
-        }
-    }
-}
+/// Close code for a frame that breaks the [`wire`] protocol (RFC 6455 §7.4.1: protocol error).
+pub const PROTOCOL_ERROR_CODE: u16 = 1002;
 
 /// Random source for the jitter: returns a number in `[0, 1)`. Injected so tests are exact.
 pub type Random = Box<dyn FnMut() -> f64 + Send>;
@@ -190,14 +70,18 @@ pub fn default_random() -> Random {
     })
 }
 
-/// Heartbeat bookkeeping of an open link.
-#[derive(Clone, Copy, Debug)]
-struct Beat {
-    next_ping: u64,
-    ping_sent: Option<u64>,
-    last_rx: u64,
+/// Sequence bookkeeping of acknowledged delivery.
+#[derive(Debug)]
+struct Acked {
+    /// Session id: unguessable, because the server replays its messages to whoever shows it.
+    id: [u8; 16],
+    /// Sequence number of the next message sent.
+    next_seq: u64,
+    /// Highest sequence number received from the server (and acknowledged to it).
+    last_in: u64,
 }
 
+/// A reconnecting session. See the [module documentation](self).
 pub struct Session {
     config: Config,
     random: Random,
@@ -207,9 +91,10 @@ pub struct Session {
     /// Time the backoff ends (Waiting).
     until: u64,
     retries: u32,
-    beat: Beat,
+    keepalive: Option<Keepalive>,
     rtt: Option<u64>,
-    queue: OfflineQueue,
+    queue: SendQueue,
+    acked: Option<Acked>,
     actions: VecDeque<Action>,
 }
 
@@ -219,7 +104,27 @@ impl Session {
         Self::with_random(config, default_random())
     }
 
-    pub fn with_random(config: Config, random: Random) -> Self {
+    /// A session whose jitter comes from `random`. The acknowledged-mode session id comes from
+    /// the OS/browser random source (getrandom).
+    pub fn with_random(config: Config, mut random: Random) -> Self {
+        let mut id = [0u8; 16];
+        if config.acknowledged && getrandom::getrandom(&mut id).is_err() {
+            for (i, b) in id.iter_mut().enumerate() {
+                *b = (random() * 256.0) as u8 ^ i as u8;
+            }
+        }
+        Self::with_id(config, random, id)
+    }
+
+    /// A session with jitter from `random` and acknowledged-mode session id `id`, which must be
+    /// unguessable (the server replays its messages to whoever shows it): 16 bytes from a
+    /// cryptographic source, e.g. the browser's `crypto.getRandomValues`.
+    pub fn with_id(config: Config, random: Random, id: [u8; 16]) -> Self {
+        let acked = config.acknowledged.then_some(Acked {
+            id,
+            next_seq: 1,
+            last_in: 0,
+        });
         Session {
             config,
             random,
@@ -227,22 +132,21 @@ impl Session {
             since: 0,
             until: 0,
             retries: 0,
-            beat: Beat {
-                next_ping: 0,
-                ping_sent: None,
-                last_rx: 0,
-            },
+            keepalive: None,
             rtt: None,
-            queue: OfflineQueue::default(),
+            queue: SendQueue::default(),
+            acked,
             actions: VecDeque::new(),
         }
     }
 
     // ---- what the caller reads ----
 
+    /// The options this session runs with.
     pub fn config(&self) -> &Config {
         &self.config
     }
+    /// Where the session is.
     pub fn state(&self) -> State {
         self.state
     }
@@ -254,15 +158,44 @@ impl Session {
     pub fn rtt(&self) -> Option<u64> {
         self.rtt
     }
+    /// Messages held: waiting for a link and, in acknowledged mode, sent but not acknowledged.
     pub fn queued_len(&self) -> usize {
         self.queue.len()
     }
+    /// Payload bytes of [`Session::queued_len`]'s messages.
     pub fn queued_bytes(&self) -> usize {
         self.queue.bytes()
     }
     /// When the next attempt starts, while [`State::Waiting`].
     pub fn reconnect_at(&self) -> Option<u64> {
         (self.state == State::Waiting).then_some(self.until)
+    }
+    /// The acknowledged-mode session id (what HELLO carries).
+    pub fn session_id(&self) -> Option<&[u8; 16]> {
+        self.acked.as_ref().map(|a| &a.id)
+    }
+    /// The subprotocol the transport must offer: [`wire::SUBPROTOCOL`] in acknowledged mode.
+    pub fn subprotocol(&self) -> Option<&'static str> {
+        self.acked.as_ref().map(|_| wire::SUBPROTOCOL)
+    }
+    /// Whether [`Session::send`] would accept a message of `size` bytes now, without the
+    /// message itself: lets a binding refuse an oversized message before copying it.
+    pub fn check_send(&self, size: usize) -> Result<(), SendError> {
+        let q = &self.config.queue;
+        let queues = self.acked.is_some() || self.state != State::Open;
+        match self.state {
+            State::Closing | State::Closed => Err(SendError::Closed),
+            _ if !queues || q.overflow != Overflow::Error => Ok(()),
+            _ if !queue::admits(size, q) => Err(SendError::TooLarge),
+            _ if !self.queue.fits(size, q) => Err(SendError::QueueFull),
+            _ => Ok(()),
+        }
+    }
+    /// Whether a message of `size` bytes is dropped at once as too large (reported with
+    /// [`DropReason::TooLarge`]) under a policy other than [`Overflow::Error`].
+    pub fn too_large(&self, size: usize) -> bool {
+        let queues = self.acked.is_some() || self.state != State::Open;
+        queues && !queue::admits(size, &self.config.queue)
     }
     /// Next action to carry out, oldest first.
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -275,19 +208,7 @@ impl Session {
                 Some(self.since.saturating_add(self.config.connect_timeout_ms))
             }
             State::Waiting => Some(self.until),
-            State::Open => {
-                let hb = &self.config.heartbeat;
-                match hb.mode {
-                    HeartbeatMode::Off => None,
-                    HeartbeatMode::ExpectTraffic => {
-                        Some(self.beat.last_rx.saturating_add(hb.timeout_ms))
-                    }
-                    HeartbeatMode::ProtocolPing | HeartbeatMode::AppPing { .. } => {
-                        let timeout = self.beat.ping_sent.map(|t| t.saturating_add(hb.timeout_ms));
-                        Some(timeout.map_or(self.beat.next_ping, |t| t.min(self.beat.next_ping)))
-                    }
-                }
-            }
+            State::Open => self.keepalive.as_ref().and_then(Keepalive::next_deadline),
             _ => None,
         }
     }
@@ -301,20 +222,43 @@ impl Session {
         }
     }
 
-    /// The transport opened: flush the queue in order and start the heartbeat.
-    pub fn opened(&mut self, now: u64) {
+    /// The transport opened with subprotocol `protocol` ("" for none): flush the queue in order
+    /// (acknowledged mode: HELLO, then every unacknowledged message) and start the heartbeat.
+    pub fn opened(&mut self, now: u64, protocol: &str) {
         if self.state != State::Connecting {
             return; // stale report from a transport already aborted
         }
+        if let Some(a) = &self.acked {
+            if protocol != wire::SUBPROTOCOL {
+                self.actions.push_back(Action::Abort {
+                    code: ACK_REFUSED_CODE,
+                    reason: "acknowledged delivery refused".into(),
+                });
+                self.end(EndReason::AckRefused);
+                return;
+            }
+            let hello = wire::hello(&a.id, a.last_in);
+            self.actions.push_back(Action::Send(Message::Binary(hello)));
+            for q in self.queue.iter() {
+                let frame = frame(q.seq, &q.msg);
+                self.actions.push_back(Action::Send(frame));
+            }
+        } else {
+            self.actions.extend(self.queue.take().map(Action::Send));
+        }
         self.state = State::Open;
         self.since = now;
-        self.beat = Beat {
-            next_ping: now.saturating_add(self.config.heartbeat.interval_ms),
-            ping_sent: None,
-            last_rx: now,
-        };
-        let flushed = self.queue.take();
-        self.actions.extend(flushed.into_iter().map(Action::Send));
+        self.keepalive = Some(Keepalive::new(self.config.heartbeat.keepalive(), now));
+    }
+
+    /// The transport started closing on its own (the peer's close frame arrived, or the socket
+    /// reports it is closing): from now on sends are queued for the next link. [`Session::closed`]
+    /// follows when the transport is gone.
+    pub fn link_closing(&mut self, _now: u64) {
+        if self.state == State::Open {
+            self.state = State::LinkClosing;
+            self.keepalive = None;
+        }
     }
 
     /// The transport closed (or failed to open). `code` is the peer's close code, `None` when
@@ -322,7 +266,7 @@ impl Session {
     pub fn closed(&mut self, now: u64, code: Option<u16>) {
         match self.state {
             State::Closing => self.end(EndReason::UserClose),
-            State::Open | State::Connecting => {
+            State::Open | State::LinkClosing | State::Connecting => {
                 if self.config.close_policy.should_reconnect(code) {
                     self.link_lost(now);
                 } else {
@@ -333,57 +277,110 @@ impl Session {
         }
     }
 
-    /// A text message arrived. Returns `true` when it is the heartbeat reply, which the caller
-    /// should not deliver to the application.
-    pub fn text_received(&mut self, now: u64, text: &str) -> bool {
+    /// A message arrived (`text`: a text frame). Says whether and what to hand to the
+    /// application. In acknowledged mode only the first [`wire::HELLO_LEN`] bytes of a binary
+    /// message are read unless its length equals a binary heartbeat reply's, so a binding may
+    /// pass just that prefix of a large message.
+    pub fn received(&mut self, now: u64, data: &[u8], text: bool) -> Received {
         let is_reply = matches!(&self.config.heartbeat.mode,
-            HeartbeatMode::AppPing { pong: Message::Text(p), .. } if p == text);
-        self.received(now, is_reply)
-    }
-
-    /// A binary message arrived; see [`Session::text_received`].
-    pub fn binary_received(&mut self, now: u64, data: &[u8]) -> bool {
-        let is_reply = matches!(&self.config.heartbeat.mode,
-            HeartbeatMode::AppPing { pong: Message::Binary(p), .. } if p == data);
-        self.received(now, is_reply)
+            HeartbeatMode::AppPing { pong, .. } if matches!(pong, Message::Text(_)) == text && pong.bytes() == data);
+        if let Some(k) = self.keepalive.as_mut() {
+            if is_reply {
+                if let Some(rtt) = k.on_pong(now) {
+                    self.rtt = Some(rtt);
+                }
+            } else {
+                k.on_received(now);
+            }
+        }
+        if is_reply {
+            return Received::HeartbeatReply;
+        }
+        let Some(a) = self.acked.as_mut() else {
+            return Received::Message;
+        };
+        if text || !matches!(self.state, State::Open | State::LinkClosing) {
+            return Received::Message; // outside the protocol (e.g. app heartbeats)
+        }
+        match wire::decode(data) {
+            Some(wire::Frame::Ack(seq)) => {
+                self.queue.ack_through(seq);
+                Received::Consumed
+            }
+            Some(wire::Frame::Data { seq, text }) => {
+                let new = seq > a.last_in;
+                a.last_in = a.last_in.max(seq);
+                // A duplicate is acknowledged again: the server may have missed the first ack.
+                let ack = wire::ack(a.last_in);
+                self.actions.push_back(Action::Send(Message::Binary(ack)));
+                if new {
+                    Received::Payload {
+                        offset: wire::HEADER_LEN,
+                        text,
+                    }
+                } else {
+                    Received::Consumed
+                }
+            }
+            Some(_) | None => {
+                self.actions.push_back(Action::Abort {
+                    code: PROTOCOL_ERROR_CODE,
+                    reason: "invalid acknowledged-delivery frame".into(),
+                });
+                self.closed(now, Some(PROTOCOL_ERROR_CODE));
+                Received::Consumed
+            }
+        }
     }
 
     /// A protocol pong arrived (RFC 6455 §5.5.3).
     pub fn pong_received(&mut self, now: u64) {
         let is_reply = self.config.heartbeat.mode == HeartbeatMode::ProtocolPing;
-        self.received(now, is_reply);
+        if let Some(k) = self.keepalive.as_mut() {
+            match is_reply.then(|| k.on_pong(now)).flatten() {
+                Some(rtt) => self.rtt = Some(rtt),
+                None => k.on_received(now),
+            }
+        }
     }
 
-    /// The user sends a message: straight out when open, queued otherwise.
+    /// The user sends a message: straight out when open, queued otherwise (acknowledged mode:
+    /// queued in any case until the server acknowledges it).
     pub fn send(&mut self, _now: u64, msg: Message) -> Result<(), SendError> {
+        let open = self.state == State::Open;
         match self.state {
-            State::Open => {
+            State::Closing | State::Closed => return Err(SendError::Closed),
+            State::Open if self.acked.is_none() => {
                 self.actions.push_back(Action::Send(msg));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let seq = self.acked.as_ref().map_or(0, |a| a.next_seq);
+        let out = (open && self.acked.is_some()).then(|| frame(seq, &msg));
+        match self.queue.push(seq, msg, &self.config.queue) {
+            Pushed::Queued(evicted) => {
+                if let Some(a) = self.acked.as_mut() {
+                    a.next_seq += 1;
+                }
+                for msg in evicted {
+                    self.actions.push_back(Action::Dropped {
+                        msg,
+                        reason: DropReason::QueueFull,
+                    });
+                }
+                self.actions.extend(out.map(Action::Send));
                 Ok(())
             }
-            State::Closing | State::Closed => Err(SendError::Closed),
-            State::Idle | State::Connecting | State::Waiting => {
-                match self.queue.push(msg, &self.config.queue) {
-                    Pushed::Queued(evicted) => {
-                        for msg in evicted {
-                            self.actions.push_back(Action::Dropped {
-                                msg,
-                                reason: DropReason::QueueFull,
-                            });
-                        }
-                        Ok(())
-                    }
-                    Pushed::Rejected(msg, reason) => {
-                        if self.config.queue.overflow == Overflow::Error {
-                            return Err(match reason {
-                                DropReason::TooLarge => SendError::TooLarge,
-                                _ => SendError::QueueFull,
-                            });
-                        }
-                        self.actions.push_back(Action::Dropped { msg, reason });
-                        Ok(())
-                    }
+            Pushed::Rejected(msg, reason) => {
+                if self.config.queue.overflow == Overflow::Error {
+                    return Err(match reason {
+                        DropReason::TooLarge => SendError::TooLarge,
+                        _ => SendError::QueueFull,
+                    });
                 }
+                self.actions.push_back(Action::Dropped { msg, reason });
+                Ok(())
             }
         }
     }
@@ -391,8 +388,9 @@ impl Session {
     /// The user closes: no reconnect afterwards; queued messages are dropped (reported).
     pub fn close(&mut self, _now: u64, code: u16, reason: &str) {
         match self.state {
-            State::Open => {
+            State::Open | State::LinkClosing => {
                 self.state = State::Closing;
+                self.keepalive = None;
                 self.actions.push_back(Action::Close {
                     code,
                     reason: reason.to_owned(),
@@ -413,13 +411,17 @@ impl Session {
     /// The user asks for a fresh link now: the current one (if any) is aborted, the backoff is
     /// reset, and a session that had ended starts again.
     pub fn reconnect(&mut self, now: u64) {
-        if matches!(self.state, State::Open | State::Connecting | State::Closing) {
+        if matches!(
+            self.state,
+            State::Open | State::LinkClosing | State::Connecting | State::Closing
+        ) {
             self.actions.push_back(Action::Abort {
                 code: RECONNECT_CODE,
                 reason: "reconnect".into(),
             });
         }
         self.retries = 0;
+        self.keepalive = None;
         self.connect(now);
     }
 
@@ -436,8 +438,12 @@ impl Session {
     /// Something suggests the link may be dead (browser `offline`): probe it now instead of
     /// waiting for the next heartbeat. No effect in other states or without a ping mode.
     pub fn check(&mut self, now: u64) {
-        if self.state == State::Open && self.beat.ping_sent.is_none() {
-            self.send_ping(now);
+        let pings = matches!(
+            self.config.heartbeat.mode,
+            HeartbeatMode::ProtocolPing | HeartbeatMode::AppPing { .. }
+        );
+        if pings && self.keepalive.as_mut().is_some_and(|k| k.probe(now)) {
+            self.push_ping();
         }
     }
 
@@ -470,29 +476,12 @@ impl Session {
         });
     }
 
-    fn received(&mut self, now: u64, is_reply: bool) -> bool {
-        if self.state != State::Open {
-            return is_reply;
-        }
-        self.beat.last_rx = now;
-        if is_reply {
-            if let Some(sent) = self.beat.ping_sent.take() {
-                self.rtt = Some(now.saturating_sub(sent));
-            }
-        }
-        is_reply
-    }
-
     fn tick_heartbeat(&mut self, now: u64) {
-        let hb = &self.config.heartbeat;
-        let dead = match hb.mode {
-            HeartbeatMode::Off => false,
-            HeartbeatMode::ExpectTraffic => now >= self.beat.last_rx.saturating_add(hb.timeout_ms),
-            HeartbeatMode::ProtocolPing | HeartbeatMode::AppPing { .. } => {
-                matches!(self.beat.ping_sent, Some(t) if now >= t.saturating_add(hb.timeout_ms))
+        while let Some(due) = self.keepalive.as_mut().and_then(|k| k.poll(now)) {
+            if due == KeepaliveAction::Ping {
+                self.push_ping();
+                continue;
             }
-        };
-        if dead {
             self.actions.push_back(Action::HeartbeatTimeout);
             self.actions.push_back(Action::Abort {
                 code: HEARTBEAT_TIMEOUT_CODE,
@@ -501,32 +490,24 @@ impl Session {
             self.link_lost(now);
             return;
         }
-        if now >= self.beat.next_ping {
-            // A ping still unanswered is not doubled; its timeout is what counts.
-            if self.beat.ping_sent.is_none() {
-                self.send_ping(now);
-            }
-            self.beat.next_ping = now.saturating_add(self.config.heartbeat.interval_ms.max(1));
-        }
     }
 
-    fn send_ping(&mut self, now: u64) {
+    fn push_ping(&mut self) {
         let action = match &self.config.heartbeat.mode {
-            HeartbeatMode::ProtocolPing => Action::Ping,
             HeartbeatMode::AppPing { ping, .. } => Action::SendHeartbeat(ping.clone()),
-            HeartbeatMode::Off | HeartbeatMode::ExpectTraffic => return,
+            _ => Action::Ping,
         };
-        self.beat.ping_sent = Some(now);
         self.actions.push_back(action);
     }
 
     /// The link (or attempt) is gone and policy says reconnect: schedule the next attempt.
     fn link_lost(&mut self, now: u64) {
         // A link that stayed up long enough proves the service works: start the backoff over.
-        if self.state == State::Open && now.saturating_sub(self.since) >= self.config.min_uptime_ms
-        {
+        let was_open = matches!(self.state, State::Open | State::LinkClosing);
+        if was_open && now.saturating_sub(self.since) >= self.config.min_uptime_ms {
             self.retries = 0;
         }
+        self.keepalive = None;
         self.retries = self.retries.saturating_add(1);
         if matches!(self.config.max_retries, Some(max) if self.retries > max) {
             self.end(EndReason::MaxRetries);
@@ -552,6 +533,7 @@ impl Session {
 
     fn end(&mut self, why: EndReason) {
         self.state = State::Closed;
+        self.keepalive = None;
         for msg in self.queue.take() {
             self.actions.push_back(Action::Dropped {
                 msg,
@@ -560,4 +542,10 @@ impl Session {
         }
         self.actions.push_back(Action::Ended(why));
     }
+}
+
+/// The wire frame of queued message `seq`.
+fn frame(seq: u64, msg: &Message) -> Message {
+    let text = matches!(msg, Message::Text(_));
+    Message::Binary(wire::data(seq, text, msg.bytes()))
 }

@@ -1,13 +1,16 @@
 // Types of pkg/ (the wasm-bindgen part is in ferrosocket_web.d.ts).
-export { default, initSync, Link } from './ferrosocket_web.js';
+export { default, initSync } from './ferrosocket_web.js';
 
 export interface ReconnectingOptions {
   minDelay?: number; maxDelay?: number; growFactor?: number; maxRetries?: number;
   connectionTimeout?: number; minUptime?: number;
   /** `ping` + `pong`: app-level heartbeat; neither: expect any traffic within `timeout`. Off when absent. */
-  heartbeat?: { interval?: number; timeout?: number; ping?: string | ArrayBuffer; pong?: string | ArrayBuffer };
+  heartbeat?: { mode?: 'message' | 'traffic' | 'off'; interval?: number; timeout?: number;
+    ping?: string | ArrayBuffer | ArrayBufferView; pong?: string | ArrayBuffer | ArrayBufferView };
   maxQueuedMessages?: number; maxQueuedBytes?: number; overflow?: 'drop-oldest' | 'drop-newest' | 'error';
   reconnectOnAppCodes?: boolean; stopCodes?: number[]; binaryType?: 'blob' | 'arraybuffer';
+  /** Acknowledged, resumable delivery (docs/acknowledged-delivery.md); needs a server that speaks it. */
+  acknowledged?: boolean;
 }
 
 export class ReconnectingWebSocket extends EventTarget {

@@ -1,3 +1,3 @@
 // pkg/ entry: `import init, { ReconnectingWebSocket } from 'ferrosocket-web'; await init();`
-export { default, initSync, Link } from './ferrosocket_web.js';
+export { default, initSync } from './ferrosocket_web.js';
 export { ReconnectingWebSocket } from './reconnecting-websocket.js';

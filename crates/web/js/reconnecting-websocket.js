@@ -1,34 +1,28 @@
 // ReconnectingWebSocket: shaped like the browser WebSocket (WHATWG HTML "WebSockets"), plus
 // reconnect(), retryCount, rtt, queueLength, reconnectAt, state and the events `connecting`,
 // `reconnecting`, `ping`, `pong`, `heartbeattimeout`, `dropped`, `end` (CustomEvents, data in
-// `detail`). Every decision is made by the Rust session inside `Link`; this file only flattens
-// the options and turns the session's reports into DOM events.
+// `detail`). Every decision is made by the Rust session in `Link`; this file owns the socket and
+// the one timer, tells the session what happened and carries out what it says.
 import { Link } from './ferrosocket_web.js';
 
-const STATES = ['connecting', 'open', 'closing', 'closed', 'waiting'];
-const OVERFLOW = ['drop-oldest', 'drop-newest', 'error'];
-
-const bytes = (d) => (typeof d === 'string' ? d
-  : d instanceof ArrayBuffer ? new Uint8Array(d)
+const view = (d) => (d instanceof ArrayBuffer ? new Uint8Array(d)
   : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : undefined);
-const num = (v) => (typeof v === 'number' && v >= 0 ? v : -1);
-const provider = (v, norm) => (typeof v === 'function' ? (n) => norm(v(n)) : () => norm(v));
-const protocolList = (p) => (p == null ? [] : typeof p === 'string' ? [p] : [...p]);
-
-// The numeric layout options.rs reads (Slot order).
-function flatten(o, hb) {
-  const stop = Array.isArray(o.stopCodes) ? o.stopCodes : null;
-  const mode = !hb ? 0 : hb.ping != null && hb.pong != null ? 1 : 2;
-  if (hb && (hb.ping != null) !== (hb.pong != null)) throw new TypeError('heartbeat needs both `ping` and `pong`, or neither');
-  if (o.overflow != null && !OVERFLOW.includes(o.overflow)) throw new TypeError(`overflow must be one of ${OVERFLOW.join(', ')}`);
-  return new Float64Array([
-    num(o.minDelay), num(o.maxDelay), num(o.growFactor), num(o.maxRetries), num(o.connectionTimeout),
-    num(o.minUptime), mode, num(hb?.interval), num(hb?.timeout), num(o.maxQueuedMessages),
-    num(o.maxQueuedBytes), o.overflow ? OVERFLOW.indexOf(o.overflow) : -1,
-    typeof o.reconnectOnAppCodes === 'boolean' ? +o.reconnectOnAppCodes : -1,
-    stop ? stop.length : -1, ...(stop || []),
-  ]);
-}
+const provider = (v) => (typeof v === 'function' ? v : () => v);
+const list = (p) => (p == null ? [] : typeof p === 'string' ? [p] : [...p]);
+// UTF-8 length without encoding (so an oversized message is refused before any copy).
+const utf8Length = (s) => {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+};
+const detail = (type, d) => new CustomEvent(type, { detail: d });
+// Link operation numbers (crates/web/src/js.rs, `op`).
+const START = 0, CLOSING = 1, CLOSED = 2, RECONNECT = 3, WAKE = 4, CHECK = 5, TICK = 6, ADMIT = 7,
+  DEADLINE = 8, NEXT = 9, A = 10, B = 11, PEEK = 12, STATUS = 13, OPENED = 20, IN = 21, SEND = 22,
+  CLOSE = 23, ACK = 30, REASON = 31, REFUSAL = 32, TEXT = 33, STATE = 34, ERROR = 35;
 
 export class ReconnectingWebSocket extends EventTarget {
   static CONNECTING = 0;
@@ -43,9 +37,15 @@ export class ReconnectingWebSocket extends EventTarget {
   onmessage = null;
   onclose = null;
   onerror = null;
-  #link;
+  #link = new Link(crypto.getRandomValues(new Uint8Array(16)));
+  #ws = null;
+  #timer = 0;
   #url;
+  #protocols;
+  #peek = 0;
   #blob = true;
+  #events = [];
+  #wake = (e) => this.#run((l, t) => (e.type === 'offline' ? l.num(CHECK, t) : e.type === 'online' || !document.hidden ? l.num(WAKE, t) : 0));
 
   /**
    * @param {string | ((attempt: number) => string)} url
@@ -56,60 +56,156 @@ export class ReconnectingWebSocket extends EventTarget {
     super();
     if (typeof url !== 'string' && typeof url !== 'function') throw new TypeError('url must be a string or a function');
     this.#url = url;
+    this.#protocols = provider(protocols);
     if (options.binaryType) this.binaryType = options.binaryType;
-    const hb = options.heartbeat || null;
-    this.#link = new Link(
-      provider(url, String), provider(protocols, protocolList), flatten(options, hb),
-      bytes(hb?.ping), bytes(hb?.pong), (k, a, b) => this.#emit(k, a, b));
+    const l = this.#link;
+    // Options go to the core by name (its one schema): heartbeat.interval and so on.
+    const set = (k, v) => {
+      const e = v == null ? null : typeof v === 'string' ? l.opt(k, 0, v)
+        : Array.isArray(v) ? l.opt(k, 0, null, null, Float64Array.from(v)) : view(v) ? l.opt(k, 0, null, view(v)) : l.opt(k, +v);
+      if (e) throw new TypeError(e);
+    };
+    for (const [k, v] of Object.entries(options)) {
+      if (k === 'heartbeat' && v) for (const [h, w] of Object.entries(v)) set(`heartbeat.${h}`, w);
+      else set(k, v);
+    }
+    if (this.#run((l, t) => l.num(START, t))) throw new TypeError(l.text(ERROR));
+    this.#peek = l.num(PEEK);
+    for (const t of ['online', 'offline']) globalThis.addEventListener(t, this.#wake);
+    globalThis.document?.addEventListener('visibilitychange', this.#wake);
   }
 
-  #emit(k, a, b) {
-    let ev;
+  // ---- the loop: report to the session, carry out its actions, re-arm the timer, then emit ----
+
+  #run(f) {
+    const l = this.#link;
+    const now = Date.now();
+    const r = f(l, now);
+    for (let k; (k = l.num(NEXT));) this.#act(k, l, now);
+    clearTimeout(this.#timer);
+    const d = l.num(DEADLINE);
+    if (d >= 0) this.#timer = setTimeout(() => this.#run((l, t) => l.num(TICK, t)), d - now);
+    // Events go out last, with the session settled, so handlers may call back in.
+    for (const ev of this.#events.splice(0)) this.#emit(ev);
+    return r;
+  }
+
+  #act(k, l, now) {
+    const ws = this.#ws;
+    const ev = (e) => this.#events.push(e);
+    const data = () => l.text(TEXT) ?? l.data();
+    const a = l.num(A);
+    const reason = l.text(REASON);
     switch (k) {
-      case 0: ev = new CustomEvent('connecting', { detail: { attempt: a } }); break;
-      case 1: ev = new Event('open'); break;
-      case 2: ev = new MessageEvent('message', { data: this.#blob && typeof a !== 'string' ? new Blob([a]) : a }); break;
-      case 3: case 4: ev = new CloseEvent('close', { code: a, reason: b, wasClean: k === 3 }); break;
-      case 5: ev = new Event('error'); break;
-      case 6: ev = new CustomEvent('reconnecting', { detail: { attempt: a, delay: b, at: Date.now() + b } }); break;
-      case 7: ev = new CustomEvent('ping'); break;
-      case 8: ev = new CustomEvent('pong', { detail: { rtt: a } }); break;
-      case 9: ev = new CustomEvent('heartbeattimeout'); break;
-      case 10: ev = new CustomEvent('dropped', { detail: { data: a, reason: b } }); break;
-      default: ev = new CustomEvent('end', { detail: { reason: a, code: b } });
+      case 1: ev(detail('connecting', { attempt: a })); this.#connect(a, now); break;
+      case 2: ws?.send(data()); break;
+      case 3: ws?.send(data()); ev(detail('ping')); break;
+      case 4: ws?.close(a, reason); break;
+      case 5: // the session has moved on: forget this socket, report its close ourselves
+        this.#ws = null;
+        if (ws) {
+          ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+          try { ws.close(a, reason); } catch { ws.close(); } // browsers send 1000, 3000-4999 only
+        }
+        ev(new CloseEvent('close', { code: a, reason }));
+        break;
+      case 6: ev(detail('reconnecting', { attempt: a, delay: l.num(B), at: now + l.num(B) })); break;
+      case 7: ev(detail('heartbeattimeout')); break;
+      case 8: ev(detail('dropped', { data: this.#binary(data()), reason })); break;
+      case 9:
+        ev(detail('end', { reason, code: a < 0 ? null : a }));
+        for (const t of ['online', 'offline']) globalThis.removeEventListener(t, this.#wake);
+        globalThis.document?.removeEventListener('visibilitychange', this.#wake);
     }
+  }
+
+  #connect(attempt, now) {
+    let ws;
+    try {
+      const protocols = list(this.#protocols(attempt));
+      const ack = this.#link.text(ACK);
+      if (ack) protocols.push(ack);
+      ws = new WebSocket(provider(this.#url)(attempt), protocols);
+    } catch {
+      // Bad URL or provider failure: a failed attempt, like a refused connection.
+      this.#events.push(new Event('error'));
+      this.#link.num(CLOSED, now, -1);
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.#ws = ws;
+    const on = (f) => (e) => this.#ws === ws && this.#run((l, t) => f(l, t, e));
+    ws.onopen = on((l, t) => { this.#events.push(new Event('open')); l.put(OPENED, t, 0, ws.protocol); });
+    ws.onerror = on(() => this.#events.push(new Event('error')));
+    ws.onclose = on((l, t, e) => {
+      this.#ws = null;
+      this.#events.push(new CloseEvent('close', e));
+      l.num(CLOSED, t, e.code);
+    });
+    ws.onmessage = on((l, t, { data: d }) => {
+      const text = typeof d === 'string';
+      const r = text ? l.put(IN, t, 0, d.length > this.#peek ? '' : d)
+        : l.bin(IN, t, new Uint8Array(d, 0, Math.min(d.byteLength, this.#peek)));
+      if (r === 1) this.#events.push(new MessageEvent('message', { data: text ? d : this.#binary(d) }));
+      else if (r === 2) this.#events.push(detail('pong', { rtt: this.rtt }));
+      else if (r > 2) {
+        // Acknowledged mode: a new message, its payload after the frame header.
+        const p = d.slice(r >> 1);
+        this.#events.push(new MessageEvent('message', { data: r & 1 ? new TextDecoder().decode(p) : this.#binary(p) }));
+      }
+    });
+  }
+
+  #binary(d) { return this.#blob && d instanceof ArrayBuffer ? new Blob([d]) : d instanceof Uint8Array ? d.buffer : d; }
+
+  #emit(ev) {
     const handler = this[`on${ev.type}`];
     if (typeof handler === 'function') handler.call(this, ev);
     this.dispatchEvent(ev);
   }
 
-  #status(i) { return this.#link.status()[i]; }
+  /** A socket that turned CLOSING (the server's close frame) closes the session's link too. */
+  #sync() {
+    if (this.#ws?.readyState === 2) this.#run((l, t) => l.num(CLOSING, t));
+  }
 
-  get readyState() { const s = this.#status(0); return s === 4 ? 0 : s; }
+  #status(i) { this.#sync(); return this.#link.num(STATUS + i); }
+
+  get readyState() { return this.#status(0); }
   /** `connecting`, `open`, `closing`, `closed`, or `waiting` (backoff before the next attempt). */
-  get state() { return STATES[this.#status(0)]; }
-  get url() { return typeof this.#url === 'string' ? this.#url : (this.#link.socket()?.url ?? ''); }
-  get protocol() { return this.#link.socket()?.protocol ?? ''; }
-  get extensions() { return this.#link.socket()?.extensions ?? ''; }
-  /** Bytes the socket has not sent yet plus bytes waiting in the offline queue. */
-  get bufferedAmount() { return (this.#link.socket()?.bufferedAmount ?? 0) + this.#status(4); }
+  get state() { this.#sync(); return this.#link.text(STATE); }
+  get url() { return typeof this.#url === 'string' ? this.#url : (this.#ws?.url ?? ''); }
+  get protocol() { return this.#ws?.protocol ?? ''; }
+  get extensions() { return this.#ws?.extensions ?? ''; }
+  /** Bytes the socket has not sent yet plus bytes held by the session's queue. */
+  get bufferedAmount() { return (this.#ws?.bufferedAmount ?? 0) + this.#status(4); }
   get binaryType() { return this.#blob ? 'blob' : 'arraybuffer'; }
   set binaryType(t) { if (t === 'blob' || t === 'arraybuffer') this.#blob = t === 'blob'; }
   /** Failed attempts since the last stable link. */
   get retryCount() { return this.#status(1); }
   /** Last heartbeat round-trip time in ms, or null. */
   get rtt() { const r = this.#status(2); return r < 0 ? null : r; }
+  /** Messages held: waiting for a link, or (acknowledged mode) not yet acknowledged. */
   get queueLength() { return this.#status(3); }
   /** When the next attempt starts (like Date.now()), or null when not waiting. */
   get reconnectAt() { const t = this.#status(5); return t < 0 ? null : t; }
 
-  /** Sends now when open, queues while connecting or waiting; discarded after close(). */
+  /**
+   * Sends now when open; queues while connecting, waiting or while the link closes; discarded
+   * after close(). Acknowledged mode: kept until the server acknowledges it.
+   */
   send(data) {
-    const d = bytes(data);
+    const d = typeof data === 'string' ? data : view(data);
     if (d === undefined) throw new TypeError('ReconnectingWebSocket: send() takes a string, an ArrayBuffer or a view');
-    const r = typeof d === 'string' ? this.#link.sendText(d) : this.#link.sendBinary(d);
-    if (r === 1) throw new Error('ReconnectingWebSocket: offline queue is full');
-    if (r === 2) throw new Error('ReconnectingWebSocket: message is larger than the offline queue');
+    this.#sync();
+    const text = typeof d === 'string';
+    const r = this.#run((l, t) => {
+      const a = l.num(ADMIT, t, text ? utf8Length(d) : d.byteLength);
+      if (a === 0) text ? l.put(SEND, t, 0, d) : l.bin(SEND, t, d);
+      return a;
+    });
+    if (r === 2) throw new Error(`ReconnectingWebSocket: ${this.#link.text(REFUSAL)}`);
+    if (r === 3) this.#emit(detail('dropped', { data, reason: this.#link.text(REFUSAL) }));
   }
 
   /** Closes for good (no reconnect). `code` must be 1000 or 3000-4999, as in browsers. */
@@ -117,9 +213,9 @@ export class ReconnectingWebSocket extends EventTarget {
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw new DOMException('close code must be 1000 or in 3000-4999', 'InvalidAccessError');
     }
-    this.#link.close(code, reason);
+    this.#run((l, t) => l.put(CLOSE, t, code, String(reason)));
   }
 
   /** Drops the current link, if any, and connects again at once with the backoff reset. */
-  reconnect() { this.#link.reconnect(); }
+  reconnect() { this.#run((l, t) => l.num(RECONNECT, t)); }
 }

@@ -1,9 +1,11 @@
-//! Drives a core `Session` with a browser `WebSocket`, one timer and wake-up events.
-//! It carries out the session's actions and reports what happened; it decides nothing itself.
+//! Drives a core `Session` with a browser `WebSocket`, one timer and wake-up events, for the
+//! Rust `Stream`/`Sink` API (the JS class of `pkg/` drives the session from JS instead, see
+//! js.rs). It carries out the session's actions and reports what happened; it decides nothing.
 
 use crate::sys;
 use ferrosocket_core::session::{
-    Action, Config, DropReason, EndReason, HeartbeatMode, Message, SendError, Session, State,
+    wire, Action, Config, DropReason, EndReason, HeartbeatMode, Message, Received, SendError,
+    Session, State,
 };
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -135,6 +137,14 @@ impl Driver {
         let mut msg = Some(msg);
         let mut res = Ok(());
         self.run(|i, now| {
+            // The peer's close frame makes the socket CLOSING before its close event: what is
+            // sent from then on must wait for the next link, not vanish into this one.
+            if i.ws
+                .as_ref()
+                .is_some_and(|ws| ws.ready_state() == WebSocket::CLOSING)
+            {
+                i.session.link_closing(now);
+            }
             if let Some(m) = msg.take() {
                 res = i.session.send(now, m);
             }
@@ -152,10 +162,6 @@ impl Driver {
     }
     pub fn state(&self) -> State {
         self.with_session(Session::state)
-    }
-    /// The current browser socket, if one exists (for protocol, extensions, bufferedAmount).
-    pub fn socket(&self) -> Option<WebSocket> {
-        self.inner.borrow().ws.clone()
     }
 
     // ---- the loop: input → session → actions → outputs ----
@@ -204,9 +210,12 @@ impl Driver {
                     }
                 }
                 Action::Abort { code, reason } => {
+                    // Browsers only send 1000 and 3000–4999; others close without a code.
                     if let Some(ws) = i.ws.take() {
                         detach(&ws);
-                        let _ = ws.close_with_code_and_reason(code, &reason);
+                        if ws.close_with_code_and_reason(code, &reason).is_err() {
+                            let _ = ws.close();
+                        }
                     }
                     i.out.push(Output::Close {
                         code,
@@ -226,6 +235,7 @@ impl Driver {
                 Action::HeartbeatTimeout => i.out.push(Output::HeartbeatTimeout),
                 Action::Dropped { msg, reason } => i.out.push(Output::Dropped { msg, reason }),
                 Action::Ended(why) => i.out.push(Output::Ended(why)),
+                _ => {}
             }
         }
         if let Some(t) = i.timer.take() {
@@ -239,7 +249,8 @@ impl Driver {
 
     fn open_socket(&self, i: &mut Inner, attempt: u32) -> Result<(), JsValue> {
         let url = (i.url)(attempt)?;
-        let protocols = (i.protocols)(attempt)?;
+        let mut protocols = (i.protocols)(attempt)?;
+        protocols.extend(i.session.subprotocol().map(str::to_owned));
         let ws = if protocols.is_empty() {
             WebSocket::new(&url)?
         } else {
@@ -269,7 +280,8 @@ impl Driver {
         self.run(|i, now| {
             if Self::is_current(i, &e) {
                 i.out.push(Output::Open);
-                i.session.opened(now);
+                let protocol = i.ws.as_ref().map(WebSocket::protocol).unwrap_or_default();
+                i.session.opened(now, &protocol);
             }
         });
     }
@@ -281,29 +293,36 @@ impl Driver {
                 return;
             }
             let data = e.data();
-            let reply = if let Some(text) = data.as_string() {
-                i.session.text_received(now, &text)
+            let r = if let Some(text) = data.as_string() {
+                i.session.received(now, text.as_bytes(), true)
             } else {
-                // Copy the bytes only when a binary heartbeat reply could match.
-                let binary_pong = matches!(
-                    &i.session.config().heartbeat.mode,
-                    HeartbeatMode::AppPing {
-                        pong: Message::Binary(_),
-                        ..
-                    }
-                );
-                let bytes = if binary_pong {
-                    js_sys::Uint8Array::new(&data).to_vec()
-                } else {
-                    Vec::new()
-                };
-                i.session.binary_received(now, &bytes)
+                // Only a frame header, or a binary heartbeat reply, needs the bytes.
+                let peek = match &i.session.config().heartbeat.mode {
+                    HeartbeatMode::AppPing { pong, .. } => pong.len() + 1,
+                    _ => 0,
+                }
+                .max(wire::HELLO_LEN);
+                let all = js_sys::Uint8Array::new(&data);
+                let n = all.length().min(peek as u32);
+                i.session.received(now, &all.subarray(0, n).to_vec(), false)
             };
-            if reply {
-                let rtt = i.session.rtt().unwrap_or(0);
-                i.out.push(Output::HeartbeatReply { rtt });
-            } else {
-                i.out.push(Output::Message(data));
+            match r {
+                Received::Message => i.out.push(Output::Message(data)),
+                Received::HeartbeatReply => {
+                    let rtt = i.session.rtt().unwrap_or(0);
+                    i.out.push(Output::HeartbeatReply { rtt });
+                }
+                Received::Payload { offset, text } => {
+                    let buf: js_sys::ArrayBuffer = data.unchecked_into();
+                    let payload = buf.slice(offset as u32);
+                    i.out.push(Output::Message(if text {
+                        let bytes = js_sys::Uint8Array::new(&payload).to_vec();
+                        String::from_utf8_lossy(&bytes).as_ref().into()
+                    } else {
+                        payload.into()
+                    }));
+                }
+                _ => {}
             }
         });
     }

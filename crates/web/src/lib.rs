@@ -5,12 +5,12 @@
 //! with timers and browser events:
 //!
 //! - `ReconnectingWebSocket`: the JS class of `pkg/`, shaped like `WebSocket`
-//!   (`js/reconnecting-websocket.js` over the exported [`js::Link`]).
+//!   (`js/reconnecting-websocket.js`, which owns the socket and drives the exported
+//!   [`js::Link`], the session itself).
 //! - [`ReconnectingSocket`] / [`WebSocket`]: a Rust `Stream` + `Sink` API for Rust web apps.
 
 mod driver;
 pub mod js;
-mod options;
 mod stream;
 mod sys;
 

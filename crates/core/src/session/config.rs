@@ -1,8 +1,10 @@
 //! Options of a [`Session`](super::Session), with safe defaults.
 
 use super::Message;
+use crate::keepalive::KeepaliveConfig;
 
 /// How the session checks that an open link is still alive.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HeartbeatMode {
     /// No heartbeat: a dead link is found only when the transport reports it.
@@ -12,7 +14,12 @@ pub enum HeartbeatMode {
     ProtocolPing,
     /// An application message sent as a ping, and the exact message the server answers with.
     /// The reply is swallowed by the session (`message_received` returns `true`).
-    AppPing { ping: Message, pong: Message },
+    AppPing {
+        /// What the session sends as its ping.
+        ping: Message,
+        /// The peer's exact answer.
+        pong: Message,
+    },
     /// Send nothing; any inbound message or pong within `timeout_ms` proves liveness.
     ExpectTraffic,
 }
@@ -22,9 +29,31 @@ pub enum HeartbeatMode {
 /// (crate::session::HEARTBEAT_TIMEOUT_CODE) and a reconnect is scheduled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
+    /// How liveness is checked.
     pub mode: HeartbeatMode,
+    /// Time between pings.
     pub interval_ms: u64,
+    /// How long an answer (or, in [`HeartbeatMode::ExpectTraffic`], any traffic) may take.
     pub timeout_ms: u64,
+}
+
+impl Heartbeat {
+    /// The keepalive deadlines this heartbeat runs on.
+    pub fn keepalive(&self) -> KeepaliveConfig {
+        let pinging = KeepaliveConfig {
+            ping_interval_ms: self.interval_ms.max(1),
+            pong_timeout_ms: self.timeout_ms,
+            ..KeepaliveConfig::default()
+        };
+        match self.mode {
+            HeartbeatMode::Off => KeepaliveConfig::default(),
+            HeartbeatMode::ProtocolPing | HeartbeatMode::AppPing { .. } => pinging,
+            HeartbeatMode::ExpectTraffic => KeepaliveConfig {
+                idle_timeout_ms: self.timeout_ms.max(1),
+                ..KeepaliveConfig::default()
+            },
+        }
+    }
 }
 
 impl Default for Heartbeat {
@@ -37,7 +66,8 @@ impl Default for Heartbeat {
     }
 }
 
-/// What to do when a message does not fit in the offline queue.
+/// What to do when a message does not fit in the send queue.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Evict the oldest queued messages until the new one fits (each eviction is reported).
@@ -48,11 +78,26 @@ pub enum Overflow {
     Error,
 }
 
-/// Bounds of the queue that holds messages sent while the link is not open.
+impl Overflow {
+    /// `drop-oldest`, `drop-newest`, `error`: the option values of the bindings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overflow::DropOldest => "drop-oldest",
+            Overflow::DropNewest => "drop-newest",
+            Overflow::Error => "error",
+        }
+    }
+}
+
+/// Bounds of the queue that holds messages sent while the link is not open (and, in
+/// acknowledged mode, messages sent but not yet acknowledged).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueConfig {
+    /// Most messages held.
     pub max_messages: usize,
+    /// Most payload bytes held; a larger message is refused ([`super::DropReason::TooLarge`]).
     pub max_bytes: usize,
+    /// What happens when a message does not fit.
     pub overflow: Overflow,
 }
 
@@ -117,9 +162,17 @@ pub struct Config {
     pub connect_timeout_ms: u64,
     /// A link that stayed open this long resets the backoff to its first step when it drops.
     pub min_uptime_ms: u64,
+    /// How an open link is checked.
     pub heartbeat: Heartbeat,
+    /// Bounds of the send queue.
     pub queue: QueueConfig,
+    /// Which close codes end the session.
     pub close_policy: ClosePolicy,
+    /// Acknowledged, resumable delivery ([`super::wire`]): every message carries a sequence
+    /// number, stays queued until the server acknowledges it and is sent again on the next link;
+    /// the server's messages are acknowledged and de-duplicated. Needs a server that speaks
+    /// [`super::wire::SUBPROTOCOL`].
+    pub acknowledged: bool,
 }
 
 impl Default for Config {
@@ -134,6 +187,7 @@ impl Default for Config {
             heartbeat: Heartbeat::default(),
             queue: QueueConfig::default(),
             close_policy: ClosePolicy::default(),
+            acknowledged: false,
         }
     }
 }

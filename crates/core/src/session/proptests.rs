@@ -73,7 +73,7 @@ proptest! {
                     }
                     next_id += 1;
                 }
-                Op::Opened => s.opened(now),
+                Op::Opened => s.opened(now, ""),
                 Op::Closed(code) => s.closed(now, code),
                 Op::Tick(dt) => {
                     now += dt;
@@ -118,5 +118,155 @@ fn id_of(m: &Message) -> usize {
     match m {
         Message::Text(t) => t.split(':').next().unwrap().parse().unwrap(),
         Message::Binary(_) => unreachable!(),
+    }
+}
+
+/// What the acknowledged-mode property test does next.
+#[derive(Clone, Debug)]
+enum AckOp {
+    Send(usize),
+    /// The link opens (if an attempt is under way).
+    Open,
+    /// The wire delivers up to n frames to the server.
+    Deliver(usize),
+    /// The server acknowledges what it handed to its application.
+    Ack,
+    /// The link dies: frames still on the wire are lost.
+    Drop,
+    Tick(u64),
+}
+
+fn ack_op() -> impl Strategy<Value = AckOp> {
+    prop_oneof![
+        4 => (1usize..30).prop_map(AckOp::Send),
+        2 => Just(AckOp::Open),
+        3 => (0usize..6).prop_map(AckOp::Deliver),
+        2 => Just(AckOp::Ack),
+        1 => Just(AckOp::Drop),
+        2 => (0u64..5_000).prop_map(AckOp::Tick),
+    ]
+}
+
+proptest! {
+    /// Acknowledged mode against a simulated server that de-duplicates by sequence number:
+    /// whatever the link does, the server application gets each message at most once and in
+    /// send order, and every accepted message is handed, reported dropped, or still queued.
+    #[test]
+    fn acknowledged_messages_reach_the_server_once_in_order(
+        ops in proptest::collection::vec(ack_op(), 1..150),
+        max_messages in 1usize..8,
+        overflow in overflow(),
+    ) {
+        let cfg = Config {
+            acknowledged: true,
+            heartbeat: Heartbeat { mode: HeartbeatMode::Off, ..Heartbeat::default() },
+            queue: QueueConfig { max_messages, max_bytes: 1 << 20, overflow },
+            ..Config::default()
+        };
+        let mut s = session(cfg, &[0.5]);
+        s.start(0);
+        let mut now = 0u64;
+        let mut next_id = 0usize;
+        let mut accepted = Vec::new();
+        let mut wire: std::collections::VecDeque<Vec<u8>> = Default::default();
+        let mut connecting = false;
+        let mut server_last = 0u64;
+        let mut handed: Vec<usize> = Vec::new();
+        let mut dropped = std::collections::BTreeSet::new();
+        for op in ops {
+            match op {
+                AckOp::Send(len) => {
+                    let body = format!("{next_id}:{}", "x".repeat(len));
+                    if s.send(now, Message::Text(body)).is_ok() {
+                        accepted.push(next_id);
+                    }
+                    next_id += 1;
+                }
+                AckOp::Open if connecting => {
+                    s.opened(now, wire::SUBPROTOCOL);
+                    connecting = false;
+                }
+                AckOp::Open => {}
+                AckOp::Deliver(n) => {
+                    for frame in wire.drain(..n.min(wire.len())) {
+                        if let Some(wire::Frame::Data { seq, .. }) = wire::decode(&frame) {
+                            if seq > server_last {
+                                server_last = seq;
+                                let text = std::str::from_utf8(&frame[wire::HEADER_LEN..]).unwrap();
+                                handed.push(text.split(':').next().unwrap().parse().unwrap());
+                            }
+                        }
+                    }
+                }
+                AckOp::Ack if s.state() == State::Open => {
+                    s.received(now, &wire::ack(server_last), false);
+                }
+                AckOp::Ack => {}
+                AckOp::Drop => {
+                    wire.clear();
+                    s.closed(now, None);
+                }
+                AckOp::Tick(dt) => {
+                    now += dt;
+                    s.tick(now);
+                }
+            }
+            prop_assert!(s.queued_len() <= max_messages);
+            for a in drain(&mut s) {
+                match a {
+                    Action::Connect { .. } => {
+                        wire.clear();
+                        connecting = true;
+                    }
+                    Action::Send(Message::Binary(f)) => wire.push_back(f),
+                    Action::Dropped { msg, .. } => {
+                        prop_assert!(dropped.insert(id_of(&msg)), "dropped twice");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Finally a link that stays up and delivers everything: nothing may be missing.
+        for _ in 0..20 {
+            if s.state() == State::Open {
+                break;
+            }
+            if connecting {
+                s.opened(now, wire::SUBPROTOCOL);
+                connecting = false;
+            } else if let Some(d) = s.next_deadline() {
+                now = now.max(d);
+                s.tick(now);
+            }
+            for a in drain(&mut s) {
+                match a {
+                    Action::Connect { .. } => {
+                        wire.clear();
+                        connecting = true;
+                    }
+                    Action::Send(Message::Binary(f)) => wire.push_back(f),
+                    Action::Dropped { msg, .. } => {
+                        prop_assert!(dropped.insert(id_of(&msg)), "dropped twice");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        prop_assert_eq!(s.state(), State::Open);
+        for frame in wire.drain(..) {
+            if let Some(wire::Frame::Data { seq, .. }) = wire::decode(&frame) {
+                if seq > server_last {
+                    server_last = seq;
+                    let text = std::str::from_utf8(&frame[wire::HEADER_LEN..]).unwrap();
+                    handed.push(text.split(':').next().unwrap().parse().unwrap());
+                }
+            }
+        }
+        for w in handed.windows(2) {
+            prop_assert!(w[0] < w[1], "handed twice or out of order: {:?}", handed);
+        }
+        let handed: std::collections::BTreeSet<_> = handed.into_iter().collect();
+        let lost: Vec<_> = accepted.iter().filter(|id| !handed.contains(id) && !dropped.contains(id)).collect();
+        prop_assert!(lost.is_empty(), "lost {:?}", lost);
     }
 }

@@ -144,12 +144,12 @@ fn min_uptime_resets_the_backoff() {
     assert_eq!(s.retry_count(), 2);
     let (t, attempt) = run_to_connect(&mut s, 1100);
     assert_eq!(attempt, 2);
-    s.opened(t + 10);
+    s.opened(t + 10, "");
     // Short-lived link: the backoff keeps growing.
     s.closed(t + 100, Some(1006));
     assert_eq!(s.retry_count(), 3);
     let (t, _) = run_to_connect(&mut s, t + 100);
-    s.opened(t);
+    s.opened(t, "");
     // Stable link (≥ min_uptime): the next drop starts over at retry 1.
     s.closed(t + 5_000, None);
     assert_eq!(s.retry_count(), 1);
@@ -190,7 +190,7 @@ fn connection_timeout_aborts_and_retries() {
         }
     ));
     // The aborted transport's late reports are ignored.
-    s.opened(3_500);
+    s.opened(3_500, "");
     s.closed(3_600, None);
     assert_eq!(s.state(), State::Waiting);
     assert!(drain(&mut s).is_empty());
@@ -202,7 +202,7 @@ fn connection_timeout_aborts_and_retries() {
 fn no_reconnect_after_user_close() {
     let mut s = session(no_heartbeat(), &[0.0]);
     s.start(0);
-    s.opened(10);
+    s.opened(10, "");
     drain(&mut s);
     s.close(20, 1000, "bye");
     assert_eq!(
@@ -271,7 +271,7 @@ fn close_code_policy() {
 
     let mut s = session(no_heartbeat(), &[0.0]);
     s.start(0);
-    s.opened(1);
+    s.opened(1, "");
     s.send(2, text("x")).unwrap();
     drain(&mut s);
     s.closed(3, Some(1008));
@@ -294,7 +294,7 @@ fn protocol_ping_measures_rtt_and_timeout_reconnects() {
     };
     let mut s = session(cfg, &[0.0]);
     s.start(0);
-    s.opened(0);
+    s.opened(0, "");
     drain(&mut s);
     assert_eq!(s.next_deadline(), Some(1_000));
     s.tick(1_000);
@@ -306,7 +306,7 @@ fn protocol_ping_measures_rtt_and_timeout_reconnects() {
     s.tick(2_000);
     assert_eq!(drain(&mut s), vec![Action::Ping]);
     // Traffic that is not the answer does not satisfy the heartbeat.
-    assert!(!s.text_received(2_100, "chat"));
+    assert_eq!(s.received(2_100, b"chat", true), Received::Message);
     s.tick(2_499);
     assert!(drain(&mut s).is_empty());
     s.tick(2_500);
@@ -339,16 +339,16 @@ fn app_ping_swallows_the_reply() {
     };
     let mut s = session(cfg, &[0.0]);
     s.start(0);
-    s.opened(0);
+    s.opened(0, "");
     drain(&mut s);
     s.tick(100);
     assert_eq!(drain(&mut s), vec![Action::SendHeartbeat(text("__ping__"))]);
-    assert!(!s.text_received(110, "hello"));
+    assert_eq!(s.received(110, b"hello", true), Received::Message);
     assert!(
-        !s.binary_received(111, b"__pong__"),
+        s.received(111, b"__pong__", false) == Received::Message,
         "binary does not match a text reply"
     );
-    assert!(s.text_received(117, "__pong__"));
+    assert_eq!(s.received(117, b"__pong__", true), Received::HeartbeatReply);
     assert_eq!(s.rtt(), Some(17));
     s.tick(200);
     assert_eq!(drain(&mut s), vec![Action::SendHeartbeat(text("__ping__"))]);
@@ -366,9 +366,9 @@ fn expect_traffic_mode() {
     };
     let mut s = session(cfg, &[0.0]);
     s.start(0);
-    s.opened(0);
+    s.opened(0, "");
     drain(&mut s);
-    s.text_received(800, "tick");
+    s.received(800, b"tick", true);
     assert_eq!(s.next_deadline(), Some(1_800));
     s.tick(1_000);
     assert!(drain(&mut s).is_empty(), "nothing is sent in this mode");
@@ -389,7 +389,7 @@ fn wake_probes_an_open_link_and_skips_a_backoff_wait() {
     };
     let mut s = session(cfg, &[0.9]);
     s.start(0);
-    s.opened(0);
+    s.opened(0, "");
     drain(&mut s);
     s.wake(100);
     assert_eq!(drain(&mut s), vec![Action::Ping]);
@@ -415,7 +415,7 @@ fn queue_flushes_in_order_exactly_once() {
     assert_eq!(s.queued_len(), 3);
     assert_eq!(s.queued_bytes(), 12 + 1 + 3);
     assert_eq!(drain(&mut s), vec![Action::Connect { attempt: 0 }]);
-    s.opened(10);
+    s.opened(10, "");
     assert_eq!(
         drain(&mut s),
         vec![
@@ -432,14 +432,14 @@ fn queue_flushes_in_order_exactly_once() {
     s.send(21, text("b")).unwrap();
     s.send(22, text("c")).unwrap();
     run_to_connect(&mut s, 22);
-    s.opened(2_000);
+    s.opened(2_000, "");
     assert_eq!(
         drain(&mut s),
         vec![Action::Send(text("b")), Action::Send(text("c"))]
     );
     s.closed(2_010, None);
     run_to_connect(&mut s, 2_010);
-    s.opened(5_000);
+    s.opened(5_000, "");
     assert!(drain(&mut s).is_empty(), "nothing is sent twice");
 }
 
@@ -492,7 +492,7 @@ fn queue_overflow_drop_oldest() {
             ..
         }]
     ));
-    s.opened(4);
+    s.opened(4, "");
     assert_eq!(
         drain(&mut s),
         vec![Action::Send(text("3")), Action::Send(text(&"x".repeat(99)))]
@@ -512,7 +512,7 @@ fn queue_overflow_drop_newest() {
             reason: DropReason::QueueFull
         }]
     );
-    s.opened(4);
+    s.opened(4, "");
     assert_eq!(
         drain(&mut s),
         vec![Action::Send(text("1")), Action::Send(text("2"))]
@@ -533,7 +533,7 @@ fn queue_overflow_error() {
 fn user_reconnect_resets_backoff_and_revives_a_closed_session() {
     let mut s = session(no_heartbeat(), &[0.0]);
     s.start(0);
-    s.opened(1);
+    s.opened(1, "");
     drain(&mut s);
     s.reconnect(5);
     assert_eq!(
@@ -546,7 +546,7 @@ fn user_reconnect_resets_backoff_and_revives_a_closed_session() {
             Action::Connect { attempt: 0 }
         ]
     );
-    s.opened(6);
+    s.opened(6, "");
     s.close(7, 1000, "");
     s.closed(8, Some(1000));
     drain(&mut s);
