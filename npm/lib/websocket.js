@@ -199,7 +199,8 @@ class WebSocket extends EventEmitter {
 
     if (state === OPEN) {
       let reason;
-      if (data !== undefined) {
+      // ws ignores the reason when no code is given (an empty close payload).
+      if (data !== undefined && code !== undefined) {
         reason = typeof data === 'string' ? data : Buffer.from(data).toString();
       }
       const err = engineOf(this).close(closeCodeArg(code), reason);
@@ -288,7 +289,8 @@ class WebSocket extends EventEmitter {
       if (options.mask !== undefined) mask = !!options.mask;
     }
 
-    if (data === undefined || data === null) data = EMPTY_BUFFER;
+    // ws sends `data || EMPTY_BUFFER`: every falsy value is an empty message.
+    if (!data) data = EMPTY_BUFFER;
 
     if (this._blobQueue !== null || isBlob(data)) {
       this._blobQueue = enqueueBlob(this._blobQueue, blobSink(this), data, {
