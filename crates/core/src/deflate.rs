@@ -40,10 +40,15 @@ impl Default for DeflateConfig {
 /// The parameters both sides agreed on (RFC 7692 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeflateParams {
+    /// The server resets its compression context after each message (§7.1.1.1).
     pub server_no_context_takeover: bool,
+    /// The client resets its compression context after each message (§7.1.1.2).
     pub client_no_context_takeover: bool,
+    /// LZ77 window of the server's compressor, 8–15 bits (§7.1.2.1).
     pub server_max_window_bits: u8,
+    /// LZ77 window of the client's compressor, 8–15 bits (§7.1.2.2).
     pub client_max_window_bits: u8,
+    /// zlib compression level (0–9) of our compressor; not negotiated.
     pub level: u32,
 }
 
@@ -258,7 +263,7 @@ impl DeflateConfig {
 }
 
 #[cfg(feature = "deflate")]
-pub use codec::Codec;
+pub(crate) use codec::Codec;
 
 #[cfg(feature = "deflate")]
 mod codec {
@@ -294,6 +299,7 @@ mod codec {
     }
 
     impl Codec {
+        /// The codec for `role` with the negotiated parameters.
         pub fn new(role: Role, p: &DeflateParams) -> Self {
             let (send_bits, send_reset, recv_reset) = match role {
                 Role::Server => (

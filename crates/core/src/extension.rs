@@ -4,7 +4,9 @@
 /// One extension offer or response: its name and parameters in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
+    /// The extension token, e.g. `permessage-deflate`.
     pub name: String,
+    /// Its parameters in order: name and value (`None` for a bare parameter).
     pub params: Vec<(String, Option<String>)>,
 }
 
