@@ -85,7 +85,6 @@ mod fws {
             println!("echo server listening on ws://{}", listener.local_addr()?);
             loop {
                 let (stream, _) = listener.accept().await?;
-                stream.set_nodelay(true)?;
                 tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(stream);
                     let _ = http1::Builder::new()

@@ -10,7 +10,6 @@
 mod common;
 
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
@@ -23,7 +22,11 @@ async fn main() -> std::io::Result<()> {
         let ms = ms.parse().expect("--handshake-timeout-ms takes a number");
         options.handshake_timeout = Duration::from_millis(ms);
     }
-    let listener = TcpListener::bind((host.as_str(), port)).await?;
+    let addr = tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))?;
+    let listener = common::listen(addr)?;
     println!("echo server listening on ws://{}", listener.local_addr()?);
     common::serve(listener, options).await
 }

@@ -10,10 +10,10 @@ use ferrosocket_core::{DataKind, OwnedEvent, SendOptions};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 async fn start_server_with(options: common::ServerOptions) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = common::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(common::serve(listener, options));
     addr
@@ -211,4 +211,16 @@ async fn a_thousand_half_open_handshakes_hold_only_what_they_received() {
     })
     .await;
     assert_eq!(stats.buffered_bytes.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn accepted_connections_inherit_nodelay_from_the_listener() {
+    let listener = common::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _client = TcpStream::connect(addr).await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    // What `serve` relies on to skip a system call per connection on Linux.
+    if cfg!(target_os = "linux") {
+        assert!(accepted.nodelay().unwrap());
+    }
 }

@@ -107,11 +107,11 @@ impl ServerHandshake {
             },
             ..AcceptorConfig::ws()
         };
-        let (incoming, failure) = match Acceptor::new(config).validate(&method, &url, &pairs(&headers))
-        {
-            Ok(incoming) => (Some(incoming), None),
-            Err(e) => (None, Some(e)),
-        };
+        let (incoming, failure) =
+            match Acceptor::new(config).validate(&method, &url, &pairs(&headers)) {
+                Ok(incoming) => (Some(incoming), None),
+                Err(e) => (None, Some(e)),
+            };
         ServerHandshake {
             incoming,
             failure,
@@ -197,7 +197,9 @@ impl ServerHandshake {
     /// The negotiated permessage-deflate parameters for `new Engine(...)`.
     #[napi]
     pub fn take_deflate(&mut self) -> Option<DeflateHandle> {
-        self.deflate.take().map(|p| DeflateHandle { params: Some(p) })
+        self.deflate
+            .take()
+            .map(|p| DeflateHandle { params: Some(p) })
     }
 }
 
@@ -313,7 +315,10 @@ mod tests {
         let f = ServerHandshake::new("GET".into(), "/".into(), flat(&ok[1..]))
             .failure()
             .unwrap();
-        assert_eq!((f.status, f.message.as_str()), (400, "Invalid Upgrade header"));
+        assert_eq!(
+            (f.status, f.message.as_str()),
+            (400, "Invalid Upgrade header")
+        );
         let mut bad = ok;
         bad[2].1 = "7";
         let f = ServerHandshake::new("GET".into(), "/".into(), flat(&bad))
@@ -335,8 +340,8 @@ mod tests {
     #[test]
     fn client_offers_and_checks() {
         assert!(ClientHandshake::new(vec!["a".into(), "a".into()], None).is_err());
-        let mut c = ClientHandshake::new(vec!["a".into()], Some(DeflateOptions::default()))
-            .unwrap();
+        let mut c =
+            ClientHandshake::new(vec!["a".into()], Some(DeflateOptions::default())).unwrap();
         assert!(c.offer().unwrap().starts_with("permessage-deflate"));
         let accept = ferrosocket_core::handshake::accept_key(&c.key());
         let res = [

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// The value after `name` on the command line (`--port 9001`).
 pub fn arg(name: &str) -> Option<String> {
@@ -136,11 +136,28 @@ impl Default for ServerOptions {
     }
 }
 
+/// A listener whose connections send small frames at once (TCP_NODELAY). Linux copies
+/// the option from the listening socket to each accepted one, which saves a system call
+/// per connection; elsewhere [`serve`] sets it on each connection.
+pub fn listen(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// Accepts connections forever; each one is upgraded and echoed in its own task.
 pub async fn serve(listener: TcpListener, options: ServerOptions) -> io::Result<()> {
     loop {
         let (mut stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
+        if !cfg!(target_os = "linux") {
+            stream.set_nodelay(true)?;
+        }
         let options = options.clone();
         tokio::spawn(async move {
             if let Ok(Some((conn, rest))) = accept(&mut stream, &options).await {

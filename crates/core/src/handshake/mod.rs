@@ -21,6 +21,8 @@
 //! supplies is checked against RFC 7230 §3.2 ([`HeaderError`]) so nothing can be injected
 //! into a head.
 
+#![deny(missing_docs)]
+
 mod acceptor;
 mod connector;
 mod fields;

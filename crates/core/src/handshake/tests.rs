@@ -583,10 +583,7 @@ fn client_validate_parts_and_leftover() {
 type Outcome<T> = Result<Option<(T, Vec<u8>)>, HandshakeError>;
 
 /// Feeds `input` split at `cuts` and returns what the acceptor decided.
-fn accept_in_pieces(
-    input: &[u8],
-    cuts: &[usize],
-) -> Outcome<Vec<u8>> {
+fn accept_in_pieces(input: &[u8], cuts: &[usize]) -> Outcome<Vec<u8>> {
     let mut a = Acceptor::new(AcceptorConfig::default());
     let mut at = 0;
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -605,10 +602,7 @@ fn accept_in_pieces(
     Ok(None)
 }
 
-fn connect_in_pieces(
-    input: &[u8],
-    cuts: &[usize],
-) -> Outcome<Option<String>> {
+fn connect_in_pieces(input: &[u8], cuts: &[usize]) -> Outcome<Option<String>> {
     let mut c = connector(&["chat"], true);
     let mut at = 0;
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
