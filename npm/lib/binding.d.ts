@@ -88,8 +88,6 @@ export declare class ServerHandshake {
    * is refused with 400); `null` when there is no problem.
    */
   negotiateDeflate(options: DeflateOptions): HandshakeFailure | null
-  /** Whether permessage-deflate was agreed. */
-  get deflate(): boolean
   /**
    * The `101 Switching Protocols` head (ending with its empty line), with the chosen
    * subprotocol. `null` when the request was refused or already answered. Throws a

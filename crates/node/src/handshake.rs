@@ -164,12 +164,6 @@ impl ServerHandshake {
         }
     }
 
-    /// Whether permessage-deflate was agreed.
-    #[napi(getter)]
-    pub fn deflate(&self) -> bool {
-        self.deflate.is_some()
-    }
-
     /// The `101 Switching Protocols` head (ending with its empty line), with the chosen
     /// subprotocol. `null` when the request was refused or already answered. Throws a
     /// TypeError for a subprotocol that is not a token (it could not be written).
