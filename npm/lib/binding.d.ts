@@ -90,8 +90,9 @@ export declare class ServerHandshake {
   negotiateDeflate(options: DeflateOptions): HandshakeFailure | null
   /**
    * The `101 Switching Protocols` head (ending with its empty line), with the chosen
-   * subprotocol. `null` when the request was refused or already answered. Throws a
-   * TypeError for a subprotocol that is not a token (it could not be written).
+   * subprotocol. `null` when the request was refused or already answered. Throws for
+   * a subprotocol that is not a token (it could not be written); JS rethrows it as a
+   * TypeError.
    */
   accept(protocol?: string | undefined | null): string | null
   /** The negotiated permessage-deflate parameters for `new Engine(...)`. */

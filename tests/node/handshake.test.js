@@ -17,7 +17,6 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 async function same(scenario, ms = 10000) {
   const [a, b] = await h.within(h.both(scenario), ms, 'scenario');
-  if (process.env.SHOW) console.log(JSON.stringify(a, null, 1));
   assert.deepStrictEqual(b, a);
   return a;
 }

@@ -7,8 +7,8 @@
 
 use ferrosocket_core::deflate::{DeflateConfig, DeflateParams};
 use ferrosocket_core::handshake::{
-    Acceptor, AcceptorConfig, ClientOptions, Connector, Established, HandshakeError, Incoming,
-    Limits,
+    Acceptor, AcceptorConfig, ClientOptions, Connector, Established, HandshakeError, HeaderError,
+    Incoming, Limits,
 };
 use napi::Result;
 use napi_derive::napi;
@@ -165,18 +165,34 @@ impl ServerHandshake {
     }
 
     /// The `101 Switching Protocols` head (ending with its empty line), with the chosen
-    /// subprotocol. `null` when the request was refused or already answered. Throws a
-    /// TypeError for a subprotocol that is not a token (it could not be written).
+    /// subprotocol. `null` when the request was refused or already answered. Throws for
+    /// a subprotocol that is not a token (it could not be written); JS rethrows it as a
+    /// TypeError.
     #[napi]
     pub fn accept(&mut self, protocol: Option<String>) -> Result<Option<String>> {
+        self.answer(protocol).map_err(napi::Error::from_reason)
+    }
+
+    /// The negotiated permessage-deflate parameters for `new Engine(...)`.
+    #[napi]
+    pub fn take_deflate(&mut self) -> Option<DeflateHandle> {
+        self.deflate
+            .take()
+            .map(|p| DeflateHandle { params: Some(p) })
+    }
+}
+
+impl ServerHandshake {
+    /// [`accept`](Self::accept) without napi types (unit tests run without Node).
+    fn answer(&mut self, protocol: Option<String>) -> std::result::Result<Option<String>, String> {
         let Some(mut incoming) = self.incoming.take() else {
             return Ok(None);
         };
         if let Some(p) = protocol {
             incoming.select_protocol(&p).map_err(|_| {
-                napi::Error::from_reason(format!(
+                format!(
                     "handleProtocols returned {p:?}, which is not a valid subprotocol (an RFC 7230 token)"
-                ))
+                )
             })?;
         }
         match incoming.accept() {
@@ -187,14 +203,20 @@ impl ServerHandshake {
             }
         }
     }
+}
 
-    /// The negotiated permessage-deflate parameters for `new Engine(...)`.
-    #[napi]
-    pub fn take_deflate(&mut self) -> Option<DeflateHandle> {
-        self.deflate
-            .take()
-            .map(|p| DeflateHandle { params: Some(p) })
-    }
+/// The client's connector with ws's rules (Node writes the request itself, so the
+/// connector's own request is not used).
+fn connector(
+    protocols: Vec<String>,
+    deflate: Option<&DeflateOptions>,
+) -> std::result::Result<Connector, HeaderError> {
+    let mut options = ClientOptions::new("", "/");
+    options.protocols = protocols;
+    options.deflate = deflate.map(deflate_config);
+    // ws does not check `Connection: Upgrade` in the response.
+    options.require_connection_upgrade = false;
+    Connector::new(options)
 }
 
 /// Client side: the key and offers to send, then the check of the server's response
@@ -211,14 +233,8 @@ impl ClientHandshake {
     /// as a SyntaxError) when a subprotocol is not a token or appears twice.
     #[napi(constructor)]
     pub fn new(protocols: Vec<String>, deflate: Option<DeflateOptions>) -> Result<Self> {
-        // Node writes the request itself; the connector's own request is not used.
-        let mut options = ClientOptions::new("", "/");
-        options.protocols = protocols;
-        options.deflate = deflate.as_ref().map(deflate_config);
-        // ws does not check `Connection: Upgrade` in the response.
-        options.require_connection_upgrade = false;
-        let connector =
-            Connector::new(options).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        let connector = connector(protocols, deflate.as_ref())
+            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
         Ok(ClientHandshake {
             connector,
             established: None,
@@ -302,9 +318,9 @@ mod tests {
         assert!(hs.check_protocols().is_none());
         assert_eq!(hs.protocols(), ["a", "b"]);
         assert!(hs.negotiate_deflate(DeflateOptions::default()).is_none());
-        let head = hs.accept(Some("b".into())).unwrap().unwrap();
+        let head = hs.answer(Some("b".into())).unwrap().unwrap();
         assert!(head.contains("Sec-WebSocket-Protocol: b\r\n"));
-        assert!(hs.accept(None).unwrap().is_none(), "answered once");
+        assert!(hs.answer(None).unwrap().is_none(), "answered once");
 
         let f = ServerHandshake::new("GET".into(), "/".into(), flat(&ok[1..]))
             .failure()
@@ -328,14 +344,21 @@ mod tests {
             "Invalid Sec-WebSocket-Protocol header"
         );
         let mut hs = ServerHandshake::new("GET".into(), "/".into(), flat(&ok));
-        assert!(hs.accept(Some("a b".into())).is_err());
+        assert!(hs.answer(Some("a b".into())).is_err());
     }
 
     #[test]
     fn client_offers_and_checks() {
-        assert!(ClientHandshake::new(vec!["a".into(), "a".into()], None).is_err());
-        let mut c =
-            ClientHandshake::new(vec!["a".into()], Some(DeflateOptions::default())).unwrap();
+        assert_eq!(
+            connector(vec!["a".into(), "a".into()], None)
+                .unwrap_err()
+                .to_string(),
+            "An invalid or duplicated subprotocol was specified"
+        );
+        let mut c = ClientHandshake {
+            connector: connector(vec!["a".into()], Some(&DeflateOptions::default())).unwrap(),
+            established: None,
+        };
         assert!(c.offer().unwrap().starts_with("permessage-deflate"));
         let accept = ferrosocket_core::handshake::accept_key(&c.key());
         let res = [
