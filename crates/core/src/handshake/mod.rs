@@ -6,7 +6,7 @@
 //!   permessage-deflate, adds response headers, or rejects with a status.
 //!   [`Incoming::accept`] gives an [`Established`] handshake: the `101` response to write
 //!   and the bytes that followed the head, from which [`Established::connection`] makes
-//!   the [`Connection`](crate::Connection).
+//!   the [`Connection`].
 //! * Client: a [`Connector`] builds the request from [`ClientOptions`], then takes the
 //!   response bytes, cut anywhere, until the `101` is complete and checked →
 //!   [`Established`].
