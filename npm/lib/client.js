@@ -1,8 +1,9 @@
 'use strict';
 
 // Client side of the opening handshake: URL handling, the HTTP upgrade request,
-// redirects, timeouts. The key, the offers and the validation of the server's
-// answer come from the core (ClientHandshake).
+// redirects, timeouts. The key, the offers and the checks of the server's answer
+// (in ws's order, on `res.headers` as ws reads them) come from the core
+// (ClientHandshake).
 
 const http = require('http');
 const https = require('https');
@@ -16,6 +17,7 @@ const { ClientHandshake, wsDefaults } = require('./binding');
 // ws's limits (maxPayload, closeTimeout, ...) from the core's one table.
 const { threshold: _threshold, ...WS_DEFAULTS } = wsDefaults();
 const { deflateOptions } = require('./deflate-options');
+const { flatHeaders, socketOptions } = require('./handshake');
 
 const kAborted = Symbol('kAborted');
 const protocolVersions = [8, 13];
@@ -114,7 +116,9 @@ function initAsClient(websocket, address, protocols, options) {
   let handshake;
   try {
     handshake = new ClientHandshake(
-      protocols,
+      // A non-string is never a valid subprotocol: '' makes the core refuse it with
+      // ws's message, so the rule and its message stay in one place.
+      protocols.map((p) => (typeof p === 'string' ? p : '')),
       opts.perMessageDeflate
         ? deflateOptions(opts.perMessageDeflate === true ? {} : opts.perMessageDeflate)
         : null
@@ -261,7 +265,7 @@ function initAsClient(websocket, address, protocols, options) {
     if (websocket.readyState !== 0) return;
     req = websocket._req = null;
 
-    const problem = handshake.validate(res.statusCode, res.rawHeaders);
+    const problem = handshake.validate(res.statusCode, flatHeaders(res.headers));
     if (problem) {
       abortHandshake(websocket, socket, problem);
       return;
@@ -272,19 +276,8 @@ function initAsClient(websocket, address, protocols, options) {
     if (deflate) websocket._extensions = 'permessage-deflate';
 
     websocket.setSocket(socket, head, {
-      closeTimeout: opts.closeTimeout,
-      allowSynchronousEvents: opts.allowSynchronousEvents,
-      generateMask: opts.generateMask,
-      maxBufferedChunks: opts.maxBufferedChunks,
-      maxFragments: opts.maxFragments,
-      maxPayload: opts.maxPayload,
-      maxPendingAutoPongs: opts.maxPendingAutoPongs,
-      skipUTF8Validation: opts.skipUTF8Validation,
-      threshold:
-        opts.perMessageDeflate && opts.perMessageDeflate.threshold !== undefined
-          ? opts.perMessageDeflate.threshold
-          : undefined,
-      deflate
+      ...socketOptions(opts, deflate),
+      generateMask: opts.generateMask
     });
   });
 

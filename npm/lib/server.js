@@ -1,20 +1,16 @@
 'use strict';
 
 // The ws-compatible WebSocketServer: listening, path routing, verifyClient,
-// handleProtocols and the 101 answer. Request validation, the accept key and
-// permessage-deflate negotiation come from the core.
+// handleProtocols. The handshake itself — request checks in ws's order, permessage-
+// deflate negotiation, the 101 — is the core's (ServerHandshake).
 
 const EventEmitter = require('events');
 const http = require('http');
 
-const {
-  buildResponse,
-  serverAcceptDeflate,
-  validateRequest
-} = require('./binding');
+const { ServerHandshake, wsDefaults } = require('./binding');
 const { kWebSocket } = require('./constants');
-const { wsDefaults } = require('./binding');
 const { deflateOptions } = require('./deflate-options');
+const { flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
 
 const RUNNING = 0;
@@ -145,58 +141,66 @@ class WebSocketServer extends EventEmitter {
 
   shouldHandle(req) {
     if (this.options.path) {
-      const index = req.url.indexOf('?');
-      const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+      const url = stringOr(req.url);
+      const index = url.indexOf('?');
+      const pathname = index !== -1 ? url.slice(0, index) : url;
       if (pathname !== this.options.path) return false;
     }
     return true;
   }
 
+  /**
+   * Answers an upgrade request on any Duplex. Reads what ws reads (`req.method`,
+   * `req.url`, `req.headers`) and answers a malformed request as ws does, without
+   * throwing.
+   */
   handleUpgrade(req, socket, head, cb) {
     socket.on('error', socketOnError);
 
-    const request = validateRequest(req.method, req.rawHeaders);
-    if (request.status !== 0) {
+    const reqHeaders =
+      req.headers !== null && typeof req.headers === 'object' ? req.headers : {};
+    const handshake = new ServerHandshake(
+      stringOr(req.method),
+      stringOr(req.url),
+      flatHeaders(reqHeaders)
+    );
+    const refuse = (failure) =>
       abortHandshakeOrEmitwsClientError(
         this,
         req,
         socket,
-        request.status,
-        request.message,
-        pairsToObject(request.headers)
+        failure.status,
+        failure.message,
+        pairsToObject(failure.headers)
       );
-      return;
-    }
+
+    // The checks in ws's order: method, Upgrade, key, version; the path; the
+    // subprotocols; the extensions; verifyClient.
+    let failure = handshake.failure;
+    if (failure) return refuse(failure);
 
     if (!this.shouldHandle(req)) {
       abortHandshake(socket, 400);
       return;
     }
 
-    let deflate = null;
-    if (this._deflate && request.extensions != null) {
-      try {
-        deflate = serverAcceptDeflate(this._deflate, request.extensions);
-      } catch {
-        abortHandshakeOrEmitwsClientError(
-          this,
-          req,
-          socket,
-          400,
-          'Invalid or unacceptable Sec-WebSocket-Extensions header'
-        );
-        return;
-      }
+    failure = handshake.checkProtocols();
+    if (failure) return refuse(failure);
+
+    if (this._deflate) {
+      failure = handshake.negotiateDeflate(this._deflate);
+      if (failure) return refuse(failure);
     }
 
-    const protocols = new Set(request.protocols);
+    const protocols = new Set(handshake.protocols);
     const complete = () =>
-      this.completeUpgrade(deflate, request.key, protocols, req, socket, head, cb);
+      this.completeUpgrade(handshake, protocols, req, socket, head, cb);
 
     if (this.options.verifyClient) {
+      const origin = reqHeaders[handshake.version === 8 ? 'sec-websocket-origin' : 'origin'];
       const info = {
-        origin: req.headers[request.version === 8 ? 'sec-websocket-origin' : 'origin'],
-        secure: !!(req.socket.authorized || req.socket.encrypted),
+        origin,
+        secure: !!(req.socket && (req.socket.authorized || req.socket.encrypted)),
         req
       };
 
@@ -219,7 +223,7 @@ class WebSocketServer extends EventEmitter {
    *
    * @private
    */
-  completeUpgrade(deflate, key, protocols, req, socket, head, cb) {
+  completeUpgrade(handshake, protocols, req, socket, head, cb) {
     if (!socket.readable || !socket.writable) return socket.destroy();
 
     if (socket[kWebSocket]) {
@@ -238,36 +242,34 @@ class WebSocketServer extends EventEmitter {
       protocol = this.options.handleProtocols
         ? this.options.handleProtocols(protocols, req)
         : protocols.values().next().value;
-      if (protocol) ws._protocol = protocol;
     }
 
-    const extensions = deflate ? deflate.response : undefined;
+    let head101;
+    try {
+      head101 = handshake.accept(protocol ? String(protocol) : undefined);
+    } catch (err) {
+      throw new TypeError(err.message);
+    }
+    if (head101 === null) {
+      const failure = handshake.failure;
+      return abortHandshake(socket, failure ? failure.status : 500, failure && failure.message);
+    }
+    if (protocol) ws._protocol = protocol;
+    const deflate = handshake.takeDeflate();
     if (deflate) ws._extensions = 'permessage-deflate';
 
-    const head101 = buildResponse(key, protocol || undefined, extensions);
     if (this.listenerCount('headers') === 0) {
       socket.write(head101);
     } else {
       // 'headers' listeners may edit the lines: hand them out as ws does.
-      const headers = head101.split('\r\n');
-      while (headers.length && headers[headers.length - 1] === '') headers.pop();
-      this.emit('headers', headers, req);
-      socket.write(headers.concat('\r\n').join('\r\n'));
+      const lines = head101.split('\r\n');
+      while (lines.length && lines[lines.length - 1] === '') lines.pop();
+      this.emit('headers', lines, req);
+      socket.write(lines.concat('\r\n').join('\r\n'));
     }
     socket.removeListener('error', socketOnError);
 
-    const pmd = this.options.perMessageDeflate;
-    ws.setSocket(socket, head, {
-      closeTimeout: this.options.closeTimeout,
-      allowSynchronousEvents: this.options.allowSynchronousEvents,
-      maxBufferedChunks: this.options.maxBufferedChunks,
-      maxFragments: this.options.maxFragments,
-      maxPayload: this.options.maxPayload,
-      maxPendingAutoPongs: this.options.maxPendingAutoPongs,
-      skipUTF8Validation: this.options.skipUTF8Validation,
-      threshold: pmd && pmd.threshold !== undefined ? pmd.threshold : undefined,
-      deflate
-    });
+    ws.setSocket(socket, head, socketOptions(this.options, deflate));
 
     if (this.clients) {
       this.clients.add(ws);

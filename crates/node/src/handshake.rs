@@ -1,9 +1,15 @@
-//! Opening handshake for both roles: keys, request/response validation, subprotocol and
-//! permessage-deflate negotiation. Headers cross the boundary as flat `[name, value, ...]`
-//! arrays (Node's `rawHeaders` shape), which costs no object per header.
+//! The opening handshake for both roles, as the core's state machines run it with
+//! `ws`'s rules: Node's HTTP parser reads the head, the core checks it
+//! ([`Acceptor::validate`], [`Connector::validate`]), negotiates and writes the `101`.
+//! Headers cross the boundary as flat `[name, value, ...]` arrays of strings (JS builds
+//! them from `req.headers` / `res.headers`, what ws reads), which costs no object per
+//! header. Failures come back as values, never as thrown napi errors.
 
 use ferrosocket_core::deflate::{DeflateConfig, DeflateParams};
-use ferrosocket_core::handshake;
+use ferrosocket_core::handshake::{
+    Acceptor, AcceptorConfig, ClientOptions, Connector, Established, HandshakeError, HeaderError,
+    Incoming, Limits,
+};
 use napi::Result;
 use napi_derive::napi;
 
@@ -11,25 +17,6 @@ fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
     flat.chunks_exact(2)
         .map(|p| (p[0].as_str(), p[1].as_str()))
         .collect()
-}
-
-fn flatten(headers: &[(String, String)]) -> Vec<String> {
-    headers
-        .iter()
-        .flat_map(|(k, v)| [k.clone(), v.clone()])
-        .collect()
-}
-
-/// RFC 6455 §1.3: `Sec-WebSocket-Accept` for a key.
-#[napi]
-pub fn accept_key(key: String) -> String {
-    handshake::accept_key(&key)
-}
-
-/// A fresh random `Sec-WebSocket-Key`.
-#[napi]
-pub fn generate_key() -> String {
-    handshake::generate_key()
 }
 
 /// ws's `perMessageDeflate` options, already normalised by JS (numbers or absent).
@@ -61,156 +48,219 @@ fn deflate_config(o: &DeflateOptions) -> DeflateConfig {
 #[napi]
 pub struct DeflateHandle {
     params: Option<DeflateParams>,
-    response: String,
 }
 
 impl DeflateHandle {
+    /// The parameters, once (the engine that takes them owns them).
     pub fn take(&mut self) -> Option<DeflateParams> {
         self.params.take()
     }
 }
 
-#[napi]
-impl DeflateHandle {
-    /// The `Sec-WebSocket-Extensions` value to answer with (server side).
-    #[napi(getter)]
-    pub fn response(&self) -> String {
-        self.response.clone()
-    }
-}
-
-/// Server side: answers a client's `Sec-WebSocket-Extensions` offer. `null` when no
-/// permessage-deflate offer is acceptable; throws on a malformed header.
-#[napi]
-pub fn server_accept_deflate(
-    options: DeflateOptions,
-    header: String,
-) -> Result<Option<DeflateHandle>> {
-    // ws answers an unacceptable offer with 400 rather than declining it.
-    match deflate_config(&options).accept_strict(&header) {
-        Ok(Some((params, response))) => Ok(Some(DeflateHandle {
-            params: Some(params),
-            response,
-        })),
-        Ok(None) => Ok(None),
-        Err(e) => Err(napi::Error::from_reason(e.message)),
-    }
-}
-
-/// Result of validating an upgrade request (server side).
+/// A refused handshake as JS answers it: status, ws's message, extra response headers.
 #[napi(object)]
-pub struct UpgradeRequest {
-    /// On failure: the HTTP status to answer with (400, 405, 426, ...); 0 on success.
+pub struct HandshakeFailure {
+    /// HTTP status (server) or the response's status (client).
     pub status: u32,
-    /// On failure: ws's message text.
-    pub message: Option<String>,
-    /// On failure: extra response headers, flat.
-    pub headers: Option<Vec<String>>,
-    pub key: Option<String>,
-    pub version: Option<u32>,
-    pub protocols: Option<Vec<String>>,
-    pub extensions: Option<String>,
-    pub origin: Option<String>,
+    /// ws's message text.
+    pub message: String,
+    /// Extra response headers, flat (e.g. `Sec-WebSocket-Version` with a bad version).
+    pub headers: Vec<String>,
 }
 
-/// Validates an upgrade request: method, `Upgrade`, `Sec-WebSocket-Key`,
-/// `Sec-WebSocket-Version`, `Sec-WebSocket-Protocol`.
-#[napi]
-pub fn validate_request(method: String, headers: Vec<String>) -> UpgradeRequest {
-    // Node has parsed and bounded the head already; accept version 8 and answer a bad
-    // version with 400, as ws does.
-    let limits = handshake::Limits {
-        max_headers: usize::MAX,
-        allow_version_8: true,
-        bad_version_status: 400,
-        ..handshake::Limits::default()
-    };
-    match handshake::validate_request(&method, &pairs(&headers), &limits) {
-        Ok(req) => UpgradeRequest {
-            status: 0,
-            message: None,
-            headers: None,
-            key: Some(req.key),
-            version: Some(u32::from(req.version)),
-            protocols: Some(req.protocols),
-            extensions: req.extensions,
-            origin: req.origin,
-        },
-        Err(e) => UpgradeRequest {
+impl From<HandshakeError> for HandshakeFailure {
+    fn from(e: HandshakeError) -> Self {
+        HandshakeFailure {
             status: u32::from(e.status),
-            message: Some(e.message),
-            headers: Some(flatten(&e.headers)),
-            key: None,
-            version: None,
-            protocols: None,
-            extensions: None,
-            origin: None,
-        },
+            headers: e
+                .headers()
+                .iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect(),
+            message: e.message,
+        }
     }
 }
 
-/// The `101 Switching Protocols` response head (ending with an empty line).
+/// Server side: one upgrade request, checked and answered in ws's order. JS calls the
+/// steps in turn and stops at the first failure: `failure` (method, Upgrade, key,
+/// version), its own routing, `checkProtocols()`, `negotiateDeflate()`, its
+/// `verifyClient`, then `accept()`.
 #[napi]
-pub fn build_response(key: String, protocol: Option<String>, extensions: Option<String>) -> String {
-    let bytes = handshake::response(&key, protocol.as_deref(), extensions.as_deref(), &[]);
-    String::from_utf8_lossy(&bytes).into_owned()
+pub struct ServerHandshake {
+    incoming: Option<Incoming>,
+    failure: Option<HandshakeError>,
+    deflate: Option<DeflateParams>,
 }
 
-/// Client side of the opening handshake: the key and offers, then the response check.
+#[napi]
+impl ServerHandshake {
+    /// Checks a request Node parsed: `method`, `url`, and its headers flat (from
+    /// `req.headers`). Never throws.
+    #[napi(constructor)]
+    pub fn new(method: String, url: String, headers: Vec<String>) -> Self {
+        // Node has parsed and bounded the head already.
+        let config = AcceptorConfig {
+            limits: Limits {
+                max_headers: usize::MAX,
+                ..Limits::default()
+            },
+            ..AcceptorConfig::ws()
+        };
+        let (incoming, failure) =
+            match Acceptor::new(config).validate(&method, &url, &pairs(&headers)) {
+                Ok(incoming) => (Some(incoming), None),
+                Err(e) => (None, Some(e)),
+            };
+        ServerHandshake {
+            incoming,
+            failure,
+            deflate: None,
+        }
+    }
+
+    /// Why the request was refused by the checks so far (`null` when it passed them).
+    #[napi(getter)]
+    pub fn failure(&self) -> Option<HandshakeFailure> {
+        self.failure.clone().map(HandshakeFailure::from)
+    }
+
+    /// The version the client asked for (13 or 8; 0 when refused).
+    #[napi(getter)]
+    pub fn version(&self) -> u32 {
+        self.incoming
+            .as_ref()
+            .map_or(0, |i| u32::from(i.request().version()))
+    }
+
+    /// Checks the `Sec-WebSocket-Protocol` header; `null` when it is valid or absent.
+    #[napi]
+    pub fn check_protocols(&self) -> Option<HandshakeFailure> {
+        let incoming = self.incoming.as_ref()?;
+        incoming.request().protocols().err().map(Into::into)
+    }
+
+    /// The subprotocols the client offered (empty when none or when refused).
+    #[napi(getter)]
+    pub fn protocols(&self) -> Vec<String> {
+        self.incoming
+            .as_ref()
+            .and_then(|i| i.request().protocols().ok())
+            .map(<[String]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Answers the client's permessage-deflate offer as ws does (an unacceptable offer
+    /// is refused with 400); `null` when there is no problem.
+    #[napi]
+    pub fn negotiate_deflate(&mut self, options: DeflateOptions) -> Option<HandshakeFailure> {
+        let incoming = self.incoming.as_mut()?;
+        match incoming.negotiate_deflate(&deflate_config(&options)) {
+            Ok(p) => {
+                self.deflate = p.copied();
+                None
+            }
+            Err(e) => Some(e.into()),
+        }
+    }
+
+    /// The `101 Switching Protocols` head (ending with its empty line), with the chosen
+    /// subprotocol. `null` when the request was refused or already answered. Throws for
+    /// a subprotocol that is not a token (it could not be written); JS rethrows it as a
+    /// TypeError.
+    #[napi]
+    pub fn accept(&mut self, protocol: Option<String>) -> Result<Option<String>> {
+        self.answer(protocol).map_err(napi::Error::from_reason)
+    }
+
+    /// The negotiated permessage-deflate parameters for `new Engine(...)`.
+    #[napi]
+    pub fn take_deflate(&mut self) -> Option<DeflateHandle> {
+        self.deflate
+            .take()
+            .map(|p| DeflateHandle { params: Some(p) })
+    }
+}
+
+impl ServerHandshake {
+    /// [`accept`](Self::accept) without napi types (unit tests run without Node).
+    fn answer(&mut self, protocol: Option<String>) -> std::result::Result<Option<String>, String> {
+        let Some(mut incoming) = self.incoming.take() else {
+            return Ok(None);
+        };
+        if let Some(p) = protocol {
+            incoming.select_protocol(&p).map_err(|_| {
+                format!(
+                    "handleProtocols returned {p:?}, which is not a valid subprotocol (an RFC 7230 token)"
+                )
+            })?;
+        }
+        match incoming.accept() {
+            Ok(done) => Ok(Some(String::from_utf8_lossy(&done.response).into_owned())),
+            Err(e) => {
+                self.failure = Some(e);
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The client's connector with ws's rules (Node writes the request itself, so the
+/// connector's own request is not used).
+fn connector(
+    protocols: Vec<String>,
+    deflate: Option<&DeflateOptions>,
+) -> std::result::Result<Connector, HeaderError> {
+    let mut options = ClientOptions::new("", "/");
+    options.protocols = protocols;
+    options.deflate = deflate.map(deflate_config);
+    // ws does not check `Connection: Upgrade` in the response.
+    options.require_connection_upgrade = false;
+    Connector::new(options)
+}
+
+/// Client side: the key and offers to send, then the check of the server's response
+/// (which Node's HTTP client parsed), in ws's order.
 #[napi]
 pub struct ClientHandshake {
-    key: String,
-    protocols: Vec<String>,
-    deflate: Option<DeflateConfig>,
-    accepted: Option<handshake::Accepted>,
+    connector: Connector,
+    established: Option<Established>,
 }
 
 #[napi]
 impl ClientHandshake {
-    /// Throws "An invalid or duplicated subprotocol was specified" like ws (as a SyntaxError
-    /// in JS) when a subprotocol is not an RFC 7230 token or appears twice.
+    /// Throws ws's "An invalid or duplicated subprotocol was specified" (JS rethrows it
+    /// as a SyntaxError) when a subprotocol is not a token or appears twice.
     #[napi(constructor)]
     pub fn new(protocols: Vec<String>, deflate: Option<DeflateOptions>) -> Result<Self> {
-        for (i, p) in protocols.iter().enumerate() {
-            if !handshake::is_token(p) || protocols[..i].contains(p) {
-                return Err(napi::Error::from_reason(
-                    "An invalid or duplicated subprotocol was specified",
-                ));
-            }
-        }
+        let connector = connector(protocols, deflate.as_ref())
+            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
         Ok(ClientHandshake {
-            key: handshake::generate_key(),
-            protocols,
-            deflate: deflate.as_ref().map(deflate_config),
-            accepted: None,
+            connector,
+            established: None,
         })
     }
 
     /// `Sec-WebSocket-Key` to send.
     #[napi(getter)]
     pub fn key(&self) -> String {
-        self.key.clone()
+        self.connector.key().to_string()
     }
 
     /// `Sec-WebSocket-Extensions` offer to send, if permessage-deflate is enabled.
     #[napi(getter)]
     pub fn offer(&self) -> Option<String> {
-        self.deflate.as_ref().map(DeflateConfig::offer)
+        self.connector.offer()
     }
 
-    /// Checks the server's 101 response. Returns ws's error message, or `null` when accepted.
+    /// Checks the server's response (`headers` flat, from `res.headers`). Returns ws's
+    /// error message, or `null` when accepted.
     #[napi]
     pub fn validate(&mut self, status: u32, headers: Vec<String>) -> Option<String> {
         let status = u16::try_from(status).unwrap_or(0);
-        match handshake::validate_response(
-            &self.key,
-            &self.protocols,
-            self.deflate.as_ref(),
-            status,
-            &pairs(&headers),
-        ) {
-            Ok(acc) => {
-                self.accepted = Some(acc);
+        match self.connector.validate(status, &pairs(&headers)) {
+            Ok(done) => {
+                self.established = Some(done);
                 None
             }
             Err(e) => Some(e.message),
@@ -220,28 +270,18 @@ impl ClientHandshake {
     /// Subprotocol the server selected ('' if none).
     #[napi(getter)]
     pub fn protocol(&self) -> String {
-        self.accepted
+        self.established
             .as_ref()
             .and_then(|a| a.protocol.clone())
-            .unwrap_or_default()
-    }
-
-    /// Negotiated extensions header value ('' if none).
-    #[napi(getter)]
-    pub fn extensions(&self) -> String {
-        self.accepted
-            .as_ref()
-            .map(|a| a.extensions.clone())
             .unwrap_or_default()
     }
 
     /// The negotiated permessage-deflate parameters for `new Engine(...)`.
     #[napi]
     pub fn take_deflate(&mut self) -> Option<DeflateHandle> {
-        let params = self.accepted.as_mut()?.deflate.take()?;
+        let params = self.established.as_mut()?.deflate.take()?;
         Some(DeflateHandle {
             params: Some(params),
-            response: String::new(),
         })
     }
 }
@@ -250,27 +290,89 @@ impl ClientHandshake {
 mod tests {
     use super::*;
 
-    #[test]
-    fn subprotocol_tokens() {
-        assert!(handshake::is_token("chat.v2"));
-        assert!(!handshake::is_token(""));
-        assert!(!handshake::is_token("a b"));
-        assert!(!handshake::is_token("a,b"));
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn flat(h: &[(&str, &str)]) -> Vec<String> {
+        h.iter()
+            .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+            .collect()
     }
 
     #[test]
     fn headers_cross_as_flat_pairs() {
         let flat = vec!["Host".to_string(), "x".to_string(), "Upgrade".to_string()];
         assert_eq!(pairs(&flat), vec![("Host", "x")]);
-        let back = flatten(&[("A".to_string(), "1".to_string())]);
-        assert_eq!(back, vec!["A".to_string(), "1".to_string()]);
     }
 
     #[test]
-    fn rfc6455_accept_vector() {
+    fn server_steps_follow_ws() {
+        let ok = [
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", KEY),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-protocol", "a, b"),
+        ];
+        // No Host, no Connection: accepted, as ws does.
+        let mut hs = ServerHandshake::new("GET".into(), "/".into(), flat(&ok));
+        assert!(hs.failure().is_none());
+        assert!(hs.check_protocols().is_none());
+        assert_eq!(hs.protocols(), ["a", "b"]);
+        assert!(hs.negotiate_deflate(DeflateOptions::default()).is_none());
+        let head = hs.answer(Some("b".into())).unwrap().unwrap();
+        assert!(head.contains("Sec-WebSocket-Protocol: b\r\n"));
+        assert!(hs.answer(None).unwrap().is_none(), "answered once");
+
+        let f = ServerHandshake::new("GET".into(), "/".into(), flat(&ok[1..]))
+            .failure()
+            .unwrap();
         assert_eq!(
-            accept_key("dGhlIHNhbXBsZSBub25jZQ==".to_string()),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+            (f.status, f.message.as_str()),
+            (400, "Invalid Upgrade header")
+        );
+        let mut bad = ok;
+        bad[2].1 = "7";
+        let f = ServerHandshake::new("GET".into(), "/".into(), flat(&bad))
+            .failure()
+            .unwrap();
+        assert_eq!(f.headers, ["Sec-WebSocket-Version", "13, 8"]);
+        bad = ok;
+        bad[3].1 = "a,,";
+        let hs = ServerHandshake::new("GET".into(), "/".into(), flat(&bad));
+        assert!(hs.failure().is_none());
+        assert_eq!(
+            hs.check_protocols().unwrap().message,
+            "Invalid Sec-WebSocket-Protocol header"
+        );
+        let mut hs = ServerHandshake::new("GET".into(), "/".into(), flat(&ok));
+        assert!(hs.answer(Some("a b".into())).is_err());
+    }
+
+    #[test]
+    fn client_offers_and_checks() {
+        assert_eq!(
+            connector(vec!["a".into(), "a".into()], None)
+                .unwrap_err()
+                .to_string(),
+            "An invalid or duplicated subprotocol was specified"
+        );
+        let mut c = ClientHandshake {
+            connector: connector(vec!["a".into()], Some(&DeflateOptions::default())).unwrap(),
+            established: None,
+        };
+        assert!(c.offer().unwrap().starts_with("permessage-deflate"));
+        let accept = ferrosocket_core::handshake::accept_key(&c.key());
+        let res = [
+            ("upgrade", "websocket"),
+            ("sec-websocket-accept", accept.as_str()),
+            ("sec-websocket-protocol", "a"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+        ];
+        assert_eq!(c.validate(101, flat(&res)), None);
+        assert_eq!(c.protocol(), "a");
+        assert!(c.take_deflate().is_some());
+        assert_eq!(
+            c.validate(101, flat(&res[1..])).as_deref(),
+            Some("Invalid Upgrade header")
         );
     }
 

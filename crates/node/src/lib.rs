@@ -4,8 +4,9 @@
 //! * [`engine::Engine`]: one per WebSocket. `feed(chunk)` parses a received chunk in one
 //!   call and returns every event of it; `send`/`ping`/`pong`/`close` append framed bytes
 //!   to an output buffer that JS takes once per flush (`takeOutput`).
-//! * [`handshake`]: accept key, request/response validation, subprotocol and
-//!   permessage-deflate negotiation — every protocol decision of the opening handshake.
+//! * [`handshake`]: the core's handshake state machines with ws's rules — request and
+//!   response checks, subprotocol and permessage-deflate negotiation, the `101` — every
+//!   protocol decision of the opening handshake.
 //!
 //! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
 
