@@ -18,8 +18,11 @@ const { ClientHandshake, wsDefaults } = require('./binding');
 const { threshold: _threshold, ...WS_DEFAULTS } = wsDefaults();
 const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions } = require('./handshake');
+const { kFailHandshake, kHandshakeAborting, kSetUrl } = require('./constants');
 
 const kAborted = Symbol('kAborted');
+// The client handshake's own state (request, redirects), kept by this module on its WebSocket.
+const kClient = Symbol('clientHandshake');
 const protocolVersions = [8, 13];
 
 function normalizeArgs(protocols, options) {
@@ -90,7 +93,7 @@ function initAsClient(websocket, address, protocols, options) {
     parsedUrl.protocol = parsedUrl.protocol === 'http:' ? 'ws:' : 'wss:';
   }
 
-  websocket._url = parsedUrl.href;
+  websocket[kSetUrl](parsedUrl.href);
 
   const isSecure = parsedUrl.protocol === 'wss:';
   const isIpcUrl = parsedUrl.protocol === 'ws+unix:';
@@ -108,7 +111,7 @@ function initAsClient(websocket, address, protocols, options) {
 
   if (invalidUrlMessage) {
     const err = new SyntaxError(invalidUrlMessage);
-    if (websocket._redirects === 0) throw err;
+    if (state(websocket).redirects === 0) throw err;
     emitErrorAndClose(websocket, err);
     return opts;
   }
@@ -179,10 +182,10 @@ function initAsClient(websocket, address, protocols, options) {
   let req;
 
   if (opts.followRedirects) {
-    if (websocket._redirects === 0) {
-      websocket._originalIpc = isIpcUrl;
-      websocket._originalSecure = isSecure;
-      websocket._originalHostOrSocketPath = isIpcUrl
+    if (state(websocket).redirects === 0) {
+      state(websocket).originalIpc = isIpcUrl;
+      state(websocket).originalSecure = isSecure;
+      state(websocket).originalHostOrSocketPath = isIpcUrl
         ? opts.socketPath
         : parsedUrl.host;
 
@@ -196,14 +199,14 @@ function initAsClient(websocket, address, protocols, options) {
       }
     } else if (websocket.listenerCount('redirect') === 0) {
       const isSameHost = isIpcUrl
-        ? websocket._originalIpc
-          ? opts.socketPath === websocket._originalHostOrSocketPath
+        ? state(websocket).originalIpc
+          ? opts.socketPath === state(websocket).originalHostOrSocketPath
           : false
-        : websocket._originalIpc
+        : state(websocket).originalIpc
           ? false
-          : parsedUrl.host === websocket._originalHostOrSocketPath;
+          : parsedUrl.host === state(websocket).originalHostOrSocketPath;
 
-      if (!isSameHost || (websocket._originalSecure && !isSecure)) {
+      if (!isSameHost || (state(websocket).originalSecure && !isSecure)) {
         // Drop credentials when the redirect leaves the original host (as curl).
         delete opts.headers.authorization;
         delete opts.headers.cookie;
@@ -217,10 +220,10 @@ function initAsClient(websocket, address, protocols, options) {
         'Basic ' + Buffer.from(opts.auth).toString('base64');
     }
 
-    req = websocket._req = request(opts);
-    if (websocket._redirects) websocket.emit('redirect', websocket.url, req);
+    req = state(websocket).req = request(opts);
+    if (state(websocket).redirects) websocket.emit('redirect', websocket.url, req);
   } else {
-    req = websocket._req = request(opts);
+    req = state(websocket).req = request(opts);
   }
 
   if (opts.timeout) {
@@ -231,7 +234,7 @@ function initAsClient(websocket, address, protocols, options) {
 
   req.on('error', (err) => {
     if (req === null || req[kAborted]) return;
-    req = websocket._req = null;
+    req = state(websocket).req = null;
     emitErrorAndClose(websocket, err);
   });
 
@@ -240,7 +243,7 @@ function initAsClient(websocket, address, protocols, options) {
     const statusCode = res.statusCode;
 
     if (location && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
-      if (++websocket._redirects > opts.maxRedirects) {
+      if (++state(websocket).redirects > opts.maxRedirects) {
         abortHandshake(websocket, req, 'Maximum redirects exceeded');
         return;
       }
@@ -263,7 +266,7 @@ function initAsClient(websocket, address, protocols, options) {
 
     // A listener of 'upgrade' may have closed the WebSocket.
     if (websocket.readyState !== 0) return;
-    req = websocket._req = null;
+    req = state(websocket).req = null;
 
     const problem = handshake.validate(res.statusCode, flatHeaders(res.headers));
     if (problem) {
@@ -271,12 +274,14 @@ function initAsClient(websocket, address, protocols, options) {
       return;
     }
 
-    websocket._protocol = handshake.protocol;
+    const protocol = handshake.protocol;
     const deflate = handshake.takeDeflate();
-    if (deflate) websocket._extensions = 'permessage-deflate';
+    const extensions = deflate ? 'permessage-deflate' : '';
 
     websocket.setSocket(socket, head, {
       ...socketOptions(opts, deflate),
+      protocol,
+      extensions,
       generateMask: opts.generateMask
     });
   });
@@ -288,10 +293,7 @@ function initAsClient(websocket, address, protocols, options) {
 }
 
 function emitErrorAndClose(websocket, err) {
-  websocket._readyState = 2;
-  websocket._errorEmitted = true;
-  websocket.emit('error', err);
-  websocket.emitClose();
+  websocket[kFailHandshake](err);
 }
 
 function netConnect(options) {
@@ -315,7 +317,7 @@ function tlsConnect(options) {
  * @param {String} message
  */
 function abortHandshake(websocket, stream, message) {
-  websocket._readyState = 2;
+  websocket[kHandshakeAborting]();
   const err = new Error(message);
   Error.captureStackTrace(err, abortHandshake);
 
@@ -331,4 +333,14 @@ function abortHandshake(websocket, stream, message) {
   }
 }
 
-module.exports = { abortHandshake, initAsClient, normalizeArgs };
+function state(websocket) {
+  if (websocket[kClient] === undefined) websocket[kClient] = { redirects: 0, req: null };
+  return websocket[kClient];
+}
+
+/** close()/terminate() while connecting: abort the request in flight, as ws does. */
+function abortConnecting(websocket, message) {
+  abortHandshake(websocket, state(websocket).req, message);
+}
+
+module.exports = { abortConnecting, abortHandshake, initAsClient, normalizeArgs };

@@ -15,6 +15,10 @@ module.exports = {
   kListener: Symbol('kListener'),
   kWebSocket: Symbol('websocket'),
   kWasClean: Symbol('wasClean'),
+  // WebSocket methods for client.js (the client handshake).
+  kSetUrl: Symbol('setUrl'),
+  kFailHandshake: Symbol('failHandshake'),
+  kHandshakeAborting: Symbol('handshakeAborting'),
   NOOP: () => {},
   // Event kinds of Engine#feed (crates/node/src/engine.rs).
   EV_TEXT: 1,

@@ -254,9 +254,9 @@ class WebSocketServer extends EventEmitter {
       const failure = handshake.failure;
       return abortHandshake(socket, failure ? failure.status : 500, failure && failure.message);
     }
-    if (protocol) ws._protocol = protocol;
+
     const deflate = handshake.takeDeflate();
-    if (deflate) ws._extensions = 'permessage-deflate';
+
 
     if (this.listenerCount('headers') === 0) {
       socket.write(head101);
@@ -269,7 +269,11 @@ class WebSocketServer extends EventEmitter {
     }
     socket.removeListener('error', socketOnError);
 
-    ws.setSocket(socket, head, socketOptions(this.options, deflate));
+    ws.setSocket(socket, head, {
+      ...socketOptions(this.options, deflate),
+      protocol: protocol || '',
+      extensions: deflate ? 'permessage-deflate' : ''
+    });
 
     if (this.clients) {
       this.clients.add(ws);

@@ -73,7 +73,7 @@ function createWebSocketStream(ws, options) {
     }
     if (ws._socket === null) return;
 
-    if (ws._socket._writableState.finished) {
+    if (ws._socket.writableFinished) {
       callback();
       if (duplex._readableState.endEmitted) duplex.destroy();
     } else {

@@ -16,6 +16,9 @@ const {
   READY_STATES,
   kWebSocket,
   kWasClean,
+  kSetUrl,
+  kFailHandshake,
+  kHandshakeAborting,
   NOOP,
   EV_TEXT,
   EV_BINARY,
@@ -65,7 +68,6 @@ class WebSocket extends EventEmitter {
     if (address !== null) {
       this._bufferedAmount = 0;
       this._isServer = false;
-      this._redirects = 0;
       const client = require('./client');
       options = client.initAsClient(
         this,
@@ -157,6 +159,8 @@ class WebSocket extends EventEmitter {
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;
+    if (options.protocol !== undefined) this._protocol = options.protocol;
+    if (options.extensions !== undefined) this._extensions = options.extensions;
     this._allowSync = options.allowSynchronousEvents !== false;
     this._deferred = null;
     this._deferredChunks = null;
@@ -452,6 +456,26 @@ for (const property of [
   Object.defineProperty(WebSocket.prototype, property, { enumerable: true });
 }
 
+// What client.js (the client handshake) may do to its WebSocket.
+WebSocket.prototype[kSetUrl] = function setUrl(url) {
+  this._url = url;
+};
+
+/** The handshake failed: 'error' (once) then 'close', as ws. */
+WebSocket.prototype[kFailHandshake] = function failHandshake(err) {
+  this._readyState = CLOSING;
+  if (!this._errorEmitted) {
+    this._errorEmitted = true;
+    this.emit('error', err);
+  }
+  this.emitClose();
+};
+
+/** The handshake is being aborted: readyState becomes CLOSING until 'close'. */
+WebSocket.prototype[kHandshakeAborting] = function handshakeAborting() {
+  this._readyState = CLOSING;
+};
+
 /** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
 WebSocket.prototype[kWasClean] = function wasClean() {
   return this._engine !== null && this._engine.wasClean;
@@ -480,9 +504,8 @@ function closeCodeArg(code) {
 
 /** close() or terminate() before the handshake finished: abort it as ws does. */
 function abortConnecting(ws) {
-  require('./client').abortHandshake(
+  require('./client').abortConnecting(
     ws,
-    ws._req,
     'WebSocket was closed before the connection was established'
   );
 }
