@@ -36,6 +36,7 @@ run_part clippy cargo bash -c 'cargo clippy --workspace --all-targets -- -D warn
 run_part rust cargo cargo test --workspace
 run_part core-wasm-build cargo bash -c 'cargo build -p ferrosocket-core --no-default-features --target wasm32-unknown-unknown && echo "test result: ok. 1 passed; 0 failed"'
 run_part crate-package cargo bash -c 'cargo package -p ferrosocket-core --allow-dirty && echo "test result: ok. 1 passed; 0 failed"'
+run_part core-docs cargo bash -c 'RUSTDOCFLAGS="-D warnings" cargo doc -p ferrosocket-core --no-deps --quiet && echo "test result: ok. 1 passed; 0 failed"'
 
 # --- Browser (wasm in headless Chromium) ---
 if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh; fi

@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-/// A violation of the protocol by the peer. The close frame with [`close_code`]
-/// (Self::close_code) has been queued and the connection is failed (RFC 6455 §7.1.7).
+/// A violation of the protocol by the peer. The close frame with
+/// [`close_code`](ProtocolError::close_code) has been queued and the connection is failed (RFC 6455 §7.1.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {

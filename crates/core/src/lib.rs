@@ -25,6 +25,8 @@
 //! assert_eq!(client.close_status(), (1000, "bye"));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod close;
 mod config;
 mod connection;

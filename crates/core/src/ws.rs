@@ -2,6 +2,7 @@
 //! one place. The Node binding exports these to JS, so the façade never retypes them;
 //! error codes and messages live with the errors ([`crate::ProtocolError::ws_code`]).
 
+use crate::handshake::AcceptorConfig;
 use crate::Config;
 
 /// ws `maxPayload`: 100 MiB.
@@ -28,5 +29,19 @@ pub fn config() -> Config {
         close_timeout: CLOSE_TIMEOUT_MS,
         compress_threshold: DEFLATE_THRESHOLD,
         ..Config::default()
+    }
+}
+
+/// The opening-handshake checks and answers of ws's `handleUpgrade`: no `Host` or
+/// `Connection` check, versions 13 and 8, 400 for a bad version (RFC 6455 §4.4 says
+/// 426), 400 for an unacceptable permessage-deflate offer.
+pub fn acceptor_config() -> AcceptorConfig {
+    AcceptorConfig {
+        require_host: false,
+        require_connection_upgrade: false,
+        allow_version_8: true,
+        bad_version_status: 400,
+        reject_unacceptable_deflate: true,
+        ..AcceptorConfig::default()
     }
 }

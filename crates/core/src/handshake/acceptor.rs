@@ -60,15 +60,9 @@ impl AcceptorConfig {
     /// The checks and answers of `ws` 8.x's `handleUpgrade`: no `Host` or `Connection`
     /// check, versions 13 and 8, 400 for a bad version, 400 for an unacceptable
     /// permessage-deflate offer.
+    /// The rule itself lives with `ws`'s other rules in [`crate::ws::acceptor_config`].
     pub fn ws() -> Self {
-        AcceptorConfig {
-            require_host: false,
-            require_connection_upgrade: false,
-            allow_version_8: true,
-            bad_version_status: 400,
-            reject_unacceptable_deflate: true,
-            ..AcceptorConfig::default()
-        }
+        crate::ws::acceptor_config()
     }
 }
 

@@ -25,8 +25,8 @@ pub enum HeartbeatMode {
 }
 
 /// Heartbeat timing. A ping goes out every `interval_ms`; if its answer has not arrived
-/// `timeout_ms` later the link is declared dead, aborted with [`HEARTBEAT_TIMEOUT_CODE`]
-/// (crate::session::HEARTBEAT_TIMEOUT_CODE) and a reconnect is scheduled.
+/// `timeout_ms` later the link is declared dead, aborted with
+/// [`HEARTBEAT_TIMEOUT_CODE`](crate::session::HEARTBEAT_TIMEOUT_CODE) and a reconnect is scheduled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
     /// How liveness is checked.
