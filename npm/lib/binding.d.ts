@@ -93,7 +93,11 @@ export declare class Engine {
   takeOutput(): Buffer | null
   /** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
   get wasClean(): boolean
-  /** 0 open, 1 closing, 2 closed (both close frames exchanged, failed or destroyed). */
+  /**
+   * 0 open (sends accepted: ws's OPEN, also while a close owed to the peer waits
+   * behind the replies to the messages before it), 1 closing, 2 closed (both close
+   * frames exchanged, failed or destroyed).
+   */
   get state(): number
 }
 

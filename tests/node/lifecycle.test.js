@@ -174,3 +174,28 @@ test('net sockets are not leaked by the close paths', async () => {
   assert.ok(raws.every((r) => r.socket instanceof net.Socket));
   await h.closeServer(wss);
 });
+
+for (const [name, bad] of [
+  ['a violation', h.frame({ opcode: 1, rsv: 4, payload: 'bad' })],
+  ['a close frame', h.frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) })]
+]) {
+  test(`messages before ${name} in the same chunk are still answered (Autobahn 3.2, 5.15)`, async () => {
+    await same(async (lib) => {
+      const log = [];
+      const wss = await h.listen(lib);
+      wss.on('connection', (sock) => {
+        sock.on('error', () => {});
+        sock.on('message', (m, binary) => {
+          log.push(['readyState at message', sock.readyState]);
+          sock.send(m, { binary });
+        });
+      });
+      const raw = await h.rawClient(wss.address().port);
+      raw.socket.write(Buffer.concat([h.frame({ opcode: 1, payload: 'echo me' }), bad]));
+      await h.within(closed(raw), 4000, 'close');
+      log.push(['frames', raw.received.map((f) => [f.opcode, String(f.payload.subarray(f.opcode === 8 ? 2 : 0))])]);
+      await h.closeServer(wss);
+      return log;
+    });
+  });
+}

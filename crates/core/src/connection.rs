@@ -558,6 +558,14 @@ impl Connection {
         }
     }
 
+    /// Whether the application may still send (what `ws` calls OPEN): until our close
+    /// frame is queued — a close owed to the peer is queued with the next output, so
+    /// messages delivered before it, even in the same read, can still be answered —
+    /// and not once the transport ended or was destroyed.
+    pub fn can_send(&self) -> bool {
+        self.life.can_send()
+    }
+
     /// Whether our close frame has been queued.
     pub fn close_sent(&self) -> bool {
         self.life.close_sent()

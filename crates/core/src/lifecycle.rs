@@ -75,10 +75,11 @@ impl Lifecycle {
         self.failed
     }
 
-    /// Whether data frames may still be queued: until our close frame is queued, and
-    /// not after a destroy.
+    /// Whether data frames may still be queued: until our close frame is queued (an
+    /// owed close is queued with the next output, so the messages delivered before it
+    /// can still be answered), and not once the transport ended or was destroyed.
     pub(crate) fn can_send(&self) -> bool {
-        !self.close_sent && self.destroyed.is_none()
+        !self.close_sent && self.destroyed.is_none() && !self.peer_ended
     }
 
     /// Whether received bytes are still parsed (RFC 6455 §5.5.1: nothing after a close).

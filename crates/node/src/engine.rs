@@ -445,13 +445,17 @@ impl Engine {
         self.conn.close_sent() && self.conn.close_received().is_some()
     }
 
-    /// 0 open, 1 closing, 2 closed (both close frames exchanged, failed or destroyed).
+    /// 0 open (sends accepted: ws's OPEN, also while a close owed to the peer waits
+    /// behind the replies to the messages before it), 1 closing, 2 closed (both close
+    /// frames exchanged, failed or destroyed).
     #[napi(getter)]
     pub fn state(&self) -> u32 {
+        if self.conn.can_send() {
+            return 0;
+        }
         match self.conn.state() {
-            State::Open => 0,
-            State::Closing => 1,
-            _ => 2,
+            State::Closed => 2,
+            _ => 1,
         }
     }
 }
