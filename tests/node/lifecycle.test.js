@@ -60,14 +60,17 @@ test('close timeout: a peer that never answers our close is cut off', async () =
   await same(async (lib) => {
     const log = [];
     const wss = await h.listen(lib, { closeTimeout: 150 });
-    wss.on('connection', (sock) => {
-      sock.on('close', (code, reason) => log.push(['server close', code, String(reason)]));
-      sock.close(1000, 'bye');
-      log.push(['state after close()', sock.readyState]);
+    const serverClosed = new Promise((resolve) => {
+      wss.on('connection', (sock) => {
+        sock.on('close', (code, reason) => resolve(['server close', code, String(reason)]));
+        sock.close(1000, 'bye');
+        log.push(['state after close()', sock.readyState]);
+      });
     });
     const raw = await h.rawClient(wss.address().port);
     // Keep the socket open and never reply.
     await h.within(closed(raw), 4000, 'close timeout');
+    log.push(await h.within(serverClosed, 4000, 'server close'));
     log.push(['frames', raw.received.map((f) => f.opcode)]);
     await h.closeServer(wss);
     return log;
