@@ -12,19 +12,23 @@
 mod link;
 pub use link::{op, value, Link};
 
-use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-thread_local! {
-    /// The links of the page's sockets; a handle is an index + 1 (0 is never a link).
-    static LINKS: RefCell<Vec<Option<Link>>> = const { RefCell::new(Vec::new()) };
+/// The links of the page's sockets; a handle is an index + 1 (0 is never a link). The module
+/// runs on one thread (wasm32-unknown-unknown has none), so the lock never waits.
+static LINKS: Mutex<Vec<Option<Link>>> = Mutex::new(Vec::new());
+
+fn links() -> MutexGuard<'static, Vec<Option<Link>>> {
+    // No poisoning: panics abort.
+    LINKS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs `f` on link `h`; a handle that is not a link (freed, or never made) does nothing.
 fn with<R: Default>(h: u32, f: impl FnOnce(&mut Link) -> R) -> R {
-    LINKS.with_borrow_mut(|links| match links.get_mut((h as usize).wrapping_sub(1)) {
+    match links().get_mut((h as usize).wrapping_sub(1)) {
         Some(Some(l)) => f(l),
         _ => R::default(),
-    })
+    }
 }
 
 /// Runs `f` with the link's input bytes (the buffer's first `len`).
@@ -52,7 +56,8 @@ fn fill(io: &mut Vec<u8>, bytes: Option<&[u8]>) -> i32 {
 /// A new link (collecting options until START); its handle.
 #[no_mangle]
 pub extern "C" fn link_new() -> u32 {
-    LINKS.with_borrow_mut(|links| match links.iter().position(Option::is_none) {
+    let mut links = links();
+    match links.iter().position(Option::is_none) {
         Some(i) => {
             if let Some(slot) = links.get_mut(i) {
                 *slot = Some(Link::default());
@@ -63,17 +68,15 @@ pub extern "C" fn link_new() -> u32 {
             links.push(Some(Link::default()));
             links.len() as u32
         }
-    })
+    }
 }
 
 /// Frees link `h` (its JS object was collected).
 #[no_mangle]
 pub extern "C" fn link_free(h: u32) {
-    LINKS.with_borrow_mut(|links| {
-        if let Some(slot) = links.get_mut((h as usize).wrapping_sub(1)) {
-            *slot = None;
-        }
-    })
+    if let Some(slot) = links().get_mut((h as usize).wrapping_sub(1)) {
+        *slot = None;
+    }
 }
 
 /// Makes the link's buffer `len` bytes long; where it is in the wasm memory.
