@@ -49,18 +49,14 @@ class Link {
     const text = typeof d === 'string';
     return wasm.link_put(this.#h, op, t, n, this.#in(text ? enc.encode(d) : d), text);
   }
-  text(op) { const b = this.#read(wasm.link_out(this.#h, op)); return b && dec.decode(b); }
+  text(op) { return this.#text(wasm.link_out(this.#h, op)); }
   data() { return this.#read(wasm.link_out(this.#h, DATA)); }
   /** Option `k` set to `v` (a number or flag, string, bytes or list of numbers); the error. */
   opt(k, v) {
     const key = enc.encode(k);
-    const [kind, value] = typeof v === 'string' ? [1, enc.encode(v)] : Array.isArray(v) ? [3, new Uint8Array(Float64Array.from(v).buffer)]
-      : view(v) ? [2, view(v)] : [0, []];
-    const b = new Uint8Array(key.length + value.length);
-    b.set(key);
-    b.set(value, key.length);
-    const e = this.#read(wasm.link_opt(this.#h, this.#in(b), key.length, kind, +v));
-    return e && dec.decode(e);
+    const kind = typeof v === 'string' ? 1 : Array.isArray(v) ? 3 : view(v) ? 2 : 0;
+    const value = kind === 1 ? enc.encode(v) : kind === 3 ? new Uint8Array(Float64Array.from(v).buffer) : view(v) ?? [];
+    return this.#text(wasm.link_opt(this.#h, this.#in([...key, ...value]), key.length, kind, +v));
   }
   // The buffer is placed before the memory is viewed: making room may grow the memory.
   #in(b) {
@@ -68,6 +64,7 @@ class Link {
     new Uint8Array(wasm.memory.buffer, at, b.length).set(b);
     return b.length;
   }
+  #text(n) { const b = this.#read(n); return b && dec.decode(b); }
   #read(n) {
     if (n < 0) return undefined;
     const at = wasm.link_buf(this.#h, n) >>> 0;
