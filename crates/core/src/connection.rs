@@ -14,7 +14,9 @@ use crate::frame::{write_frame, OpCode};
 use crate::lifecycle::{DestroyReason, Lifecycle, TransportAction};
 use crate::recv::{Codec, Incoming, Input, ReadLimits, Reader};
 use crate::rng;
-use crate::send_queue::{SendQueue, RETAIN_CAPACITY};
+use crate::send_queue::SendQueue;
+#[cfg(feature = "deflate")]
+use crate::send_queue::RETAIN_CAPACITY;
 
 #[cfg(feature = "deflate")]
 use crate::deflate::DeflateParams;

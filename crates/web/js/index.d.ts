@@ -1,5 +1,15 @@
-// Types of pkg/ (the wasm-bindgen part is in ferrosocket_web.d.ts).
-export { default, initSync } from './ferrosocket_web.js';
+// Types of pkg/.
+
+/** What init() takes: the wasm module's location or bytes (default: next to the JS files). */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+/** The wasm module's exports (used by the class; not an API). */
+export type InitOutput = WebAssembly.Exports;
+/** Loads the wasm module; wait for it before creating sockets. */
+export default function init(
+  module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
+): Promise<InitOutput>;
+/** Loads the wasm module at once from its bytes or a compiled module. */
+export function initSync(module: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): InitOutput;
 
 export interface ReconnectingOptions {
   minDelay?: number; maxDelay?: number; growFactor?: number; maxRetries?: number;

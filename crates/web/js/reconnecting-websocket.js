@@ -1,9 +1,76 @@
 // ReconnectingWebSocket: shaped like the browser WebSocket (WHATWG HTML "WebSockets"), plus
 // reconnect(), retryCount, rtt, queueLength, reconnectAt, state and the events `connecting`,
 // `reconnecting`, `ping`, `pong`, `heartbeattimeout`, `dropped`, `end` (CustomEvents, data in
-// `detail`). Every decision is made by the Rust session in `Link`; this file owns the socket and
-// the one timer, tells the session what happened and carries out what it says.
-import { Link } from './ferrosocket_web.js';
+// `detail`). Every decision is made by the Rust session behind `Link` (crates/web/link, a wasm
+// module with a plain numeric ABI and no imports); this file loads it, owns the socket and the
+// one timer, tells the session what happened and carries out what it says.
+
+let wasm; // the module's exports, once init() has run
+
+/**
+ * Loads the wasm module (by default `ferrosocket_web_bg.wasm` next to this file); call it, and
+ * wait for it, before creating sockets. Takes what `WebAssembly.instantiate` takes, a URL,
+ * a `Request`, a `Response`, a promise of one, or `{ module_or_path }` of one.
+ */
+export default function init(source) {
+  return wasm ? Promise.resolve(wasm) : (loading ??= load(source).catch((e) => { loading = undefined; throw e; }));
+}
+let loading;
+const ready = (r) => (wasm = (r.instance ?? r).exports);
+const load = async (source) => {
+  let s = await (source?.module_or_path ?? source ?? new URL('ferrosocket_web_bg.wasm', import.meta.url));
+  if (typeof s === 'string' || s instanceof URL || (typeof Request === 'function' && s instanceof Request)) s = await fetch(s);
+  if (typeof Response === 'function' && s instanceof Response) {
+    if (!s.ok) throw new Error(`ferrosocket-web: fetching ${s.url} failed: ${s.status}`);
+    // Streaming compilation needs the wasm MIME type; other servers get the bytes compiled.
+    if (s.headers.get('Content-Type') === 'application/wasm') return ready(await WebAssembly.instantiateStreaming(s));
+    s = await s.arrayBuffer();
+  }
+  return ready(await WebAssembly.instantiate(s));
+};
+
+/** Like init(), at once, from the module's bytes or a `WebAssembly.Module` (or `{ module }`). */
+export function initSync(source) {
+  const s = source?.module ?? source;
+  return wasm ?? ready(new WebAssembly.Instance(s instanceof WebAssembly.Module ? s : new WebAssembly.Module(s)));
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { ignoreBOM: true });
+const freed = new FinalizationRegistry((h) => wasm.link_free(h));
+
+// One session in the wasm module (crates/web/link/src/lib.rs): numbers cross as arguments,
+// bytes through the link's buffer in the wasm memory.
+class Link {
+  #h = wasm.link_new();
+  constructor() { freed.register(this, this.#h); }
+  num(op, t, n) { return wasm.link_num(this.#h, op, t, n); }
+  put(op, t, n, d) {
+    const text = typeof d === 'string';
+    return wasm.link_put(this.#h, op, t, n, this.#in(text ? enc.encode(d) : d), text);
+  }
+  text(op) { return this.#text(wasm.link_out(this.#h, op)); }
+  data() { return this.#read(wasm.link_out(this.#h, DATA)); }
+  /** Option `k` set to `v` (a number or flag, string, bytes or list of numbers); the error. */
+  opt(k, v) {
+    const key = enc.encode(k);
+    const kind = typeof v === 'string' ? 1 : Array.isArray(v) ? 3 : view(v) ? 2 : 0;
+    const value = kind === 1 ? enc.encode(v) : kind === 3 ? new Uint8Array(Float64Array.from(v).buffer) : view(v) ?? [];
+    return this.#text(wasm.link_opt(this.#h, this.#in([...key, ...value]), key.length, kind, +v));
+  }
+  // The buffer is placed before the memory is viewed: making room may grow the memory.
+  #in(b) {
+    const at = wasm.link_buf(this.#h, b.length) >>> 0;
+    new Uint8Array(wasm.memory.buffer, at, b.length).set(b);
+    return b.length;
+  }
+  #text(n) { const b = this.#read(n); return b && dec.decode(b); }
+  #read(n) {
+    if (n < 0) return undefined;
+    const at = wasm.link_buf(this.#h, n) >>> 0;
+    return new Uint8Array(wasm.memory.buffer, at, n).slice();
+  }
+}
 
 const view = (d) => (d instanceof ArrayBuffer ? new Uint8Array(d)
   : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : undefined);
@@ -19,10 +86,10 @@ const utf8Length = (s) => {
   return n;
 };
 const detail = (type, d) => new CustomEvent(type, { detail: d });
-// Link operation numbers (crates/web/src/js.rs, `op`).
+// Link operation numbers (crates/web/link/src/link.rs, `op`).
 const START = 0, CLOSING = 1, CLOSED = 2, RECONNECT = 3, WAKE = 4, CHECK = 5, TICK = 6, ADMIT = 7,
   DEADLINE = 8, NEXT = 9, A = 10, B = 11, PEEK = 12, STATUS = 13, OPENED = 20, IN = 21, SEND = 22,
-  CLOSE = 23, ACK = 30, REASON = 31, REFUSAL = 32, TEXT = 33, STATE = 34, ERROR = 35;
+  CLOSE = 23, ACK = 30, REASON = 31, REFUSAL = 32, TEXT = 33, STATE = 34, ERROR = 35, DATA = 36;
 
 export class ReconnectingWebSocket extends EventTarget {
   static CONNECTING = 0;
@@ -37,7 +104,7 @@ export class ReconnectingWebSocket extends EventTarget {
   onmessage = null;
   onclose = null;
   onerror = null;
-  #link = new Link(crypto.getRandomValues(new Uint8Array(16)));
+  #link = new Link();
   #ws = null;
   #timer = 0;
   #url;
@@ -61,15 +128,15 @@ export class ReconnectingWebSocket extends EventTarget {
     const l = this.#link;
     // Options go to the core by name (its one schema): heartbeat.interval and so on.
     const set = (k, v) => {
-      const e = v == null ? null : typeof v === 'string' ? l.opt(k, 0, v)
-        : Array.isArray(v) ? l.opt(k, 0, null, null, Float64Array.from(v)) : view(v) ? l.opt(k, 0, null, view(v)) : l.opt(k, +v);
+      const e = v == null ? null : l.opt(k, v);
       if (e) throw new TypeError(e);
     };
     for (const [k, v] of Object.entries(options)) {
       if (k === 'heartbeat' && v) for (const [h, w] of Object.entries(v)) set(`heartbeat.${h}`, w);
       else set(k, v);
     }
-    if (this.#run((l, t) => l.num(START, t))) throw new TypeError(l.text(ERROR));
+    // The acknowledged-mode session id (16 bytes) and the jitter's seed (8).
+    if (this.#run((l, t) => l.put(START, t, 0, crypto.getRandomValues(new Uint8Array(24))))) throw new TypeError(l.text(ERROR));
     this.#peek = l.num(PEEK);
     for (const t of ['online', 'offline']) globalThis.addEventListener(t, this.#wake);
     globalThis.document?.addEventListener('visibilitychange', this.#wake);
@@ -144,8 +211,7 @@ export class ReconnectingWebSocket extends EventTarget {
     });
     ws.onmessage = on((l, t, { data: d }) => {
       const text = typeof d === 'string';
-      const r = text ? l.put(IN, t, 0, d.length > this.#peek ? '' : d)
-        : l.bin(IN, t, new Uint8Array(d, 0, Math.min(d.byteLength, this.#peek)));
+      const r = l.put(IN, t, 0, text ? (d.length > this.#peek ? '' : d) : new Uint8Array(d, 0, Math.min(d.byteLength, this.#peek)));
       if (r === 1) this.#events.push(new MessageEvent('message', { data: text ? d : this.#binary(d) }));
       else if (r === 2) this.#events.push(detail('pong', { rtt: this.rtt }));
       else if (r > 2) {
@@ -201,7 +267,7 @@ export class ReconnectingWebSocket extends EventTarget {
     const text = typeof d === 'string';
     const r = this.#run((l, t) => {
       const a = l.num(ADMIT, t, text ? utf8Length(d) : d.byteLength);
-      if (a === 0) text ? l.put(SEND, t, 0, d) : l.bin(SEND, t, d);
+      if (a === 0) l.put(SEND, t, 0, d);
       return a;
     });
     if (r === 2) throw new Error(`ReconnectingWebSocket: ${this.#link.text(REFUSAL)}`);

@@ -4,13 +4,12 @@
 //! decides when to connect, ping, give up and flush. This crate only wires the two together
 //! with timers and browser events:
 //!
-//! - `ReconnectingWebSocket`: the JS class of `pkg/`, shaped like `WebSocket`
-//!   (`js/reconnecting-websocket.js`, which owns the socket and drives the exported
-//!   [`js::Link`], the session itself).
 //! - [`ReconnectingSocket`] / [`WebSocket`]: a Rust `Stream` + `Sink` API for Rust web apps.
+//! - `ReconnectingWebSocket`, the JS class of `pkg/` shaped like `WebSocket`, is
+//!   `js/reconnecting-websocket.js` over the wasm module of `crates/web/link` (the session
+//!   behind a numeric ABI, without wasm-bindgen); it does not use this crate.
 
 mod driver;
-pub mod js;
 mod stream;
 mod sys;
 
@@ -20,9 +19,3 @@ pub use ferrosocket_core::session::{
     SendError, State,
 };
 pub use stream::{Event, ReconnectingSocket, WebSocket};
-
-/// Smaller than the default dlmalloc; the browser main thread is single-threaded anyway.
-#[cfg(all(target_arch = "wasm32", feature = "small-alloc"))]
-#[global_allocator]
-static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
-    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

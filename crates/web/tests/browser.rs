@@ -236,59 +236,6 @@ async fn queued_messages_flush_in_order_exactly_once() {
     s.close(1000, "");
 }
 
-#[wasm_bindgen_test]
-fn link_is_the_session_behind_numbers_strings_and_bytes() {
-    use ferrosocket_web::js::{op, Link};
-    let mut link = Link::new(&[7; 16]);
-    assert_eq!(link.opt("minDelay", 50.0, None, None, None), None);
-    let bad = link.opt("overflow", 0.0, Some("drop-all".into()), None, None);
-    assert!(bad.unwrap().contains("drop-oldest"), "the core's message");
-    assert_eq!(link.opt("acknowledged", 1.0, None, None, None), None);
-    assert_eq!(link.num(op::START, 0.0, 0.0), 0.0);
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 1.0, "connect");
-    assert_eq!(link.text(op::ACK).as_deref(), Some("ferrosocket.ack.v1"));
-    assert_eq!(link.num(op::ADMIT, 1.0, 3.0), 0.0);
-    link.put(op::SEND, 1.0, 0.0, "abc".into());
-    assert_eq!(
-        link.num(op::STATUS + 3, 0.0, 0.0),
-        1.0,
-        "one message queued"
-    );
-    link.put(op::OPENED, 2.0, 0.0, "ferrosocket.ack.v1".into());
-    assert_eq!(link.text(op::STATE).as_deref(), Some("open"));
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 2.0, "send: HELLO");
-    let hello = link.data().unwrap();
-    assert_eq!(
-        (hello[0], &hello[1..17]),
-        (1, &[7u8; 16][..]),
-        "the id given"
-    );
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 2.0, "send: the message");
-    assert_eq!(
-        link.data().unwrap(),
-        [3, 0, 0, 0, 0, 0, 0, 0, 1, b'a', b'b', b'c']
-    );
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 0.0);
-    // The server acknowledges it; a server message is delivered from byte 9 as text.
-    assert_eq!(link.bin(op::IN, 3.0, vec![2, 0, 0, 0, 0, 0, 0, 0, 1]), 0.0);
-    assert_eq!(link.num(op::STATUS + 3, 0.0, 0.0), 0.0);
-    let r = link.bin(op::IN, 4.0, vec![3, 0, 0, 0, 0, 0, 0, 0, 1, b'h']);
-    assert_eq!(r, (9 << 1 | 1) as f64);
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 2.0, "the ack");
-    // CLOSING: a send waits for the next link.
-    link.num(op::CLOSING, 5.0, 0.0);
-    assert_eq!(link.num(op::STATUS, 0.0, 0.0), 2.0, "readyState CLOSING");
-    // Too large for the queue (1 MiB by default): refused before any copy.
-    assert_eq!(link.num(op::ADMIT, 6.0, (2 << 20) as f64), 3.0);
-    assert_eq!(link.text(op::REFUSAL).as_deref(), Some("too-large"));
-    link.put(op::CLOSE, 7.0, 1000.0, "bye".into());
-    assert_eq!(link.num(op::NEXT, 0.0, 0.0), 4.0, "close");
-    assert_eq!(
-        (link.num(op::A, 0.0, 0.0), link.text(op::REASON).as_deref()),
-        (1000.0, Some("bye"))
-    );
-}
-
 fn dispatch(target: &str, kind: &str) {
     let f = js_sys::Function::new_no_args(&format!("{target}.dispatchEvent(new Event({kind:?}))"));
     f.call0(&JsValue::NULL).unwrap();
