@@ -56,6 +56,7 @@ class WebSocket extends EventEmitter {
     this._protocol = '';
     this._readyState = CONNECTING;
     this._engine = null;
+    this._engineOpen = true;
     this._engineArgs = null;
     this._socket = null;
     this._dispatching = false;
@@ -128,7 +129,7 @@ class WebSocket extends EventEmitter {
     // Before the socket is attached and after it closed, the state is the
     // socket's; in between it is the engine's (no engine yet = nothing happened).
     if (this._readyState !== OPEN || this._engine === null) return this._readyState;
-    return this._engine.state === 0 ? OPEN : CLOSING;
+    return this._engineOpen ? OPEN : CLOSING;
   }
 
   get url() {
@@ -209,6 +210,7 @@ class WebSocket extends EventEmitter {
       }
       const err = engineOf(this).close(closeCodeArg(code), reason);
       if (err) throw misuse(err);
+      syncState(this);
     }
     if (this._socket[kWebSocket] === undefined) return;
     this._flush();
@@ -350,6 +352,7 @@ class WebSocket extends EventEmitter {
    */
   _flush(cb) {
     const out = this._engine === null ? null : this._engine.takeOutput();
+    if (out !== null) syncState(this);
     let cbs = this._sendCallbacks;
     this._sendCallbacks = null;
     if (cb) {
@@ -429,6 +432,7 @@ class WebSocket extends EventEmitter {
     }
     if (this._socket) {
       engineOf(this).terminate();
+      syncState(this);
       this._socket.destroy();
     }
   }
@@ -485,11 +489,21 @@ defineEventTarget(WebSocket.prototype, webSocketEvents, ['open', 'error', 'close
 
 module.exports = WebSocket;
 
+/**
+ * Reads the engine's open/closing answer once after each call that may change it
+ * (feed, output taken, close, terminate, end, timeout), so `readyState`, which
+ * every send reads, costs no native call. The engine decides; this only caches it.
+ */
+function syncState(ws) {
+  ws._engineOpen = ws._engine !== null && ws._engine.state === 0;
+}
+
 function engineOf(ws) {
   if (ws._engine === null) {
     const [isServer, options, deflate] = ws._engineArgs;
     ws._engineArgs = null;
     ws._engine = new Engine(isServer, options, deflate);
+    ws._engineOpen = true;
   }
   return ws._engine;
 }
@@ -543,7 +557,10 @@ function maskKeyOf(ws) {
 function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   const key = mask ? maskKeyOf(ws) : undefined;
   const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
-  if (err) throw misuse(err);
+  if (err) {
+    syncState(ws);
+    throw misuse(err);
+  }
   ws._queued(cb);
 }
 
@@ -593,7 +610,8 @@ function applyLifecycle(ws) {
     return;
   }
   if (action === 1 && !socket.writableEnded) socket.end();
-  if (ws._closeTimer === null && engine.state !== 0) {
+  syncState(ws);
+  if (ws._closeTimer === null && !ws._engineOpen) {
     const now = Date.now();
     const at = engine.pollDeadline(now);
     if (at !== null) ws._closeTimer = setTimeout(closeTimerFired, Math.max(0, at - now), ws);
@@ -604,6 +622,7 @@ function closeTimerFired(ws) {
   ws._closeTimer = null;
   if (ws._engine === null) return;
   ws._engine.onTimeout(Date.now());
+  syncState(ws);
   applyLifecycle(ws);
 }
 
@@ -698,6 +717,7 @@ function socketOnData(chunk) {
 /** One napi call for the whole chunk, then its events in order. */
 function feedChunk(ws, chunk) {
   const events = engineOf(ws).feed(chunk);
+  syncState(ws);
   if (events !== null) ws._dispatch(events, 0, chunk);
 }
 
@@ -725,6 +745,7 @@ function socketOnClose() {
 function socketOnEnd() {
   const ws = this[kWebSocket];
   engineOf(ws).peerEnded();
+  syncState(ws);
   ws._flush();
   applyLifecycle(ws);
 }
@@ -735,6 +756,7 @@ function socketOnError() {
   this.on('error', NOOP);
   if (ws) {
     engineOf(ws).terminate();
+    syncState(ws);
     this.destroy();
   }
 }
