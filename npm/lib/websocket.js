@@ -33,6 +33,7 @@ const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
 const { enqueueBlob } = require('./blob-queue');
+const deadlines = require('./deadlines');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -49,7 +50,6 @@ class WebSocket extends EventEmitter {
     super();
 
     this._binaryType = BINARY_TYPES[0];
-    this._closeTimer = null;
     this._errorEmitted = false;
     this._extensions = '';
     this._paused = false;
@@ -598,7 +598,7 @@ function blobSink(ws) {
 
 /**
  * Does what the engine says the socket needs: end it once written, destroy it,
- * or arm the close timer (one per closing connection, as ws).
+ * or watch its close-timeout deadline (one timer for all connections: deadlines.js).
  */
 function applyLifecycle(ws) {
   const engine = ws._engine;
@@ -611,15 +611,14 @@ function applyLifecycle(ws) {
   }
   if (action === 1 && !socket.writableEnded) socket.end();
   syncState(ws);
-  if (ws._closeTimer === null && !ws._engineOpen) {
-    const now = Date.now();
-    const at = engine.pollDeadline(now);
-    if (at !== null) ws._closeTimer = setTimeout(closeTimerFired, Math.max(0, at - now), ws);
+  if (!ws._engineOpen) {
+    // The close timeout, swept with every other connection's (deadlines.js).
+    const at = engine.pollDeadline(Date.now());
+    if (at !== null) deadlines.watch(ws, at, closeTimerFired);
   }
 }
 
 function closeTimerFired(ws) {
-  ws._closeTimer = null;
   if (ws._engine === null) return;
   ws._engine.onTimeout(Date.now());
   syncState(ws);
@@ -737,8 +736,7 @@ function socketOnClose() {
   if (ws._engine !== null) ws._engine.terminate();
 
   this[kWebSocket] = undefined;
-  clearTimeout(ws._closeTimer);
-  ws._closeTimer = null;
+  deadlines.unwatch(ws);
   ws.emitClose();
 }
 

@@ -202,3 +202,35 @@ for (const [name, bad] of [
     });
   });
 }
+
+test('close timeouts of many connections share one timer', async () => {
+  const lib = h.ferrosocket;
+  const wss = await h.listen(lib, { closeTimeout: 200 });
+  const created = [];
+  const realSetTimeout = global.setTimeout;
+  let closes = 0;
+  wss.on('connection', (sock) => {
+    sock.on('close', () => closes++);
+    global.setTimeout = (...args) => {
+      created.push(args[1]);
+      return realSetTimeout(...args);
+    };
+    try {
+      sock.close(1000); // the raw peers never answer: each waits for its close timeout
+    } finally {
+      global.setTimeout = realSetTimeout;
+    }
+  });
+  const raws = await Promise.all(Array.from({ length: 30 }, () => h.rawClient(wss.address().port)));
+  await h.within(Promise.all(raws.map(closed)), 4000, 'all cut off');
+  await h.within(
+    (async () => {
+      while (closes < 30) await new Promise((r) => realSetTimeout(r, 10));
+    })(),
+    4000,
+    'close events'
+  );
+  // At most the first close arms a timer; later ones join the armed sweep.
+  assert.ok(created.length <= 2, `timers created by close(): ${created.length}`);
+  await h.closeServer(wss);
+});
