@@ -95,7 +95,7 @@ class WebSocket extends EventEmitter {
     if (!this._socket) return this._bufferedAmount;
     // Frames are written once per tick; someone asking how much is buffered
     // gets them handed to the socket now, so the figure is what ws reports.
-    if (this._engine !== null && !this._socket.destroyed && this._engine.outputLength > 0) {
+    if (this._engine !== null && !this._socket.destroyed && this._engine.hasOutput) {
       this._flush();
     }
     return (
@@ -114,7 +114,11 @@ class WebSocket extends EventEmitter {
    * with `Sender.frame()` through `_sender.sendFrame(list, cb)`.
    */
   get _sender() {
-    return { sendFrame: (list, cb) => sendFrames(this, list, cb) };
+    // Made on first use, then kept: engine.io reads it for every packet.
+    if (this._senderFacade === undefined) {
+      this._senderFacade = { sendFrame: (list, cb) => sendFrames(this, list, cb) };
+    }
+    return this._senderFacade;
   }
 
   get isPaused() {

@@ -104,19 +104,9 @@ impl SendQueue {
     /// Every unwritten segment, for a vectored write; returns how many slots were filled.
     pub(crate) fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for (i, seg) in self.segments.iter().enumerate() {
-            if n == out.len() {
-                break;
-            }
-            let bytes = if i == 0 {
-                &seg.bytes()[self.front_written..]
-            } else {
-                seg.bytes()
-            };
-            if !bytes.is_empty() {
-                out[n] = IoSlice::new(bytes);
-                n += 1;
-            }
+        for (slot, bytes) in out.iter_mut().zip(self.chunks()) {
+            *slot = IoSlice::new(bytes);
+            n += 1;
         }
         n
     }

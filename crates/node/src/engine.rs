@@ -409,17 +409,10 @@ impl Engine {
             .map(|e| CoreError::from(&e))
     }
 
-    /// Bytes waiting to be written.
+    /// Whether anything waits to be written (an owed close frame included).
     #[napi(getter)]
-    pub fn output_length(&self) -> u32 {
-        let owed = if self.conn.has_output() && self.conn.buffered() == 0 {
-            1
-        } else {
-            0
-        };
-        u32::try_from(self.conn.buffered())
-            .unwrap_or(u32::MAX)
-            .max(owed)
+    pub fn has_output(&self) -> bool {
+        self.conn.has_output()
     }
 
     /// Takes every byte waiting to be written (`null` when there is none).
