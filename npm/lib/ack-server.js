@@ -8,26 +8,12 @@
 // until the client acknowledges them and are sent again when it comes back.
 
 const EventEmitter = require('events');
-const { isUtf8 } = require('buffer');
 
-const { ACK_SUBPROTOCOL: SUBPROTOCOL } = require('./binding');
+// The protocol itself (frames, sequence numbers, de-duplication, replay buffer) is the
+// core's (`session::peer`); this file keeps the session table and moves frames.
+const { ACK_SUBPROTOCOL: SUBPROTOCOL, AckPeer, ackHello } = require('./binding');
 
-// Frame types and the header size (type byte + 64-bit big-endian sequence number).
-const HELLO = 1;
-const ACK = 2;
-const TEXT = 3;
-const BINARY = 4;
-const HEADER = 9;
-const HELLO_LEN = 25;
-
-function header(type, seq, extra = 0) {
-  const b = Buffer.allocUnsafe(HEADER + extra);
-  b[0] = type;
-  b.writeBigUInt64BE(BigInt(seq), 1);
-  return b;
-}
-
-const readSeq = (b, at) => Number(b.readBigUInt64BE(at));
+const PAYLOAD_AT = 9; // type byte + 64-bit sequence number (session::wire::HEADER_LEN)
 
 /** One client session: survives its connections; `send` is delivered once, in order. */
 class AckSession extends EventEmitter {
@@ -36,36 +22,25 @@ class AckSession extends EventEmitter {
     this.id = id;
     this._server = server;
     this._ws = null;
-    this._lastIn = lastIn; // highest client seq handed to the application
-    this._ackedIn = -1; // highest client seq acknowledged
+    const { maxReplayMessages, maxReplayBytes } = server.options;
+    this._peer = new AckPeer(lastIn, nextOut, maxReplayMessages, maxReplayBytes);
     this._ackScheduled = false;
-    this._nextOut = nextOut;
-    this._replay = []; // [seq, frame] not yet acknowledged by the client
-    this._replayBytes = 0;
     this._expiry = null;
   }
 
   /** The current connection, or null while the client is away. */
   get socket() { return this._ws; }
   /** Highest sequence number of the client's messages handed to the application. */
-  get lastDelivered() { return this._lastIn; }
+  get lastDelivered() { return this._peer.lastDelivered; }
   /** Messages sent but not acknowledged by the client. */
-  get pending() { return this._replay.length; }
+  get pending() { return this._peer.pending; }
 
   /** Sends a message (string = text, else binary); kept until the client acknowledges it. */
   send(data) {
-    const text = typeof data === 'string';
-    const payload = text ? Buffer.from(data) : Buffer.from(data.buffer ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data);
-    const frame = header(text ? TEXT : BINARY, this._nextOut, payload.length);
-    payload.copy(frame, HEADER);
-    this._replay.push([this._nextOut++, frame]);
-    this._replayBytes += frame.length;
-    const { maxReplayMessages, maxReplayBytes } = this._server.options;
-    while (this._replay.length > maxReplayMessages || this._replayBytes > maxReplayBytes) {
-      const [seq, old] = this._replay.shift();
-      this._replayBytes -= old.length;
-      this.emit('dropped', seq);
-    }
+    const payload = typeof data === 'string' || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data);
+    const frame = this._peer.send(payload);
+    const dropped = this._peer.takeDropped();
+    if (dropped !== null) for (const seq of dropped) this.emit('dropped', seq);
     if (this._ws) this._ws.send(frame);
   }
 
@@ -73,10 +48,9 @@ class AckSession extends EventEmitter {
     if (this._ws && this._ws !== ws) this._ws.terminate();
     clearTimeout(this._expiry);
     this._ws = ws;
-    this._trim(lastSeen);
-    this._ackedIn = -1;
+    const resend = this._peer.reattach(lastSeen);
     this._ack();
-    for (const [, frame] of this._replay) ws.send(frame);
+    for (const frame of resend) ws.send(frame);
   }
 
   _detach(ws) {
@@ -86,21 +60,10 @@ class AckSession extends EventEmitter {
     this._expiry.unref();
   }
 
-  _trim(seq) {
-    while (this._replay.length && this._replay[0][0] <= seq) this._replayBytes -= this._replay.shift()[1].length;
-  }
-
   _frame(ws, b) {
-    const type = b[0];
-    if (b.length < HEADER || (type !== ACK && type !== TEXT && type !== BINARY)) return ws.close(1002, 'invalid frame');
-    const seq = readSeq(b, 1);
-    if (type === ACK) return this._trim(seq);
-    const payload = b.subarray(HEADER);
-    if (type === TEXT && !isUtf8(payload)) return ws.close(1007, 'invalid UTF-8');
-    if (seq > this._lastIn) {
-      this._lastIn = seq;
-      this.emit('message', payload, type === BINARY, seq);
-    }
+    const r = this._peer.receive(b);
+    if (r < 0) return ws.close(-r, r === -1007 ? 'invalid UTF-8' : 'invalid frame');
+    if (r > 0) this.emit('message', b.subarray(PAYLOAD_AT), r === 2, this._peer.lastDelivered);
     // Acknowledged once the handlers ran; one ACK for everything that arrived in this turn.
     if (!this._ackScheduled) {
       this._ackScheduled = true;
@@ -110,10 +73,8 @@ class AckSession extends EventEmitter {
 
   _ack() {
     this._ackScheduled = false;
-    if (this._ws && this._ackedIn !== this._lastIn) {
-      this._ackedIn = this._lastIn;
-      this._ws.send(header(ACK, this._lastIn));
-    }
+    const frame = this._ws ? this._peer.ack() : null;
+    if (frame !== null) this._ws.send(frame);
   }
 }
 
@@ -158,8 +119,9 @@ class AckServer extends EventEmitter {
       }
       const b = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data.buffer ? data : new Uint8Array(data));
       if (session) return session._frame(ws, b);
-      if (b[0] !== HELLO || b.length !== HELLO_LEN) return ws.close(1002, 'HELLO expected');
-      session = this._hello(ws, b.toString('hex', 1, 17), readSeq(b, 17));
+      const hello = ackHello(b);
+      if (hello === null) return ws.close(1002, 'HELLO expected');
+      session = this._hello(ws, hello.id, hello.last);
     });
     ws.on('close', () => session && session._detach(ws));
   }

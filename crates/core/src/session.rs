@@ -23,6 +23,7 @@
 mod backoff;
 mod config;
 pub mod options;
+pub mod peer;
 #[cfg(test)]
 mod proptests;
 mod queue;

@@ -10,6 +10,7 @@
 //!
 //! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
 
+pub mod ack;
 pub mod engine;
 pub mod error;
 pub mod handshake;
