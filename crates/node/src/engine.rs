@@ -13,7 +13,7 @@ use crate::error::CoreError;
 use crate::handshake::DeflateHandle;
 
 /// Event kinds in the flat array `feed` returns.
-/// `TEXT, buf` | `BINARY, buf` | `PING, buf` | `PONG, buf` | `CLOSE, code, reasonBuf` | `ERROR, err`.
+/// `TEXT, buf` | `BINARY, buf` | `PING, buf` | `PONG, buf` | `CLOSE` | `ERROR, err`.
 const EV_TEXT: u32 = 1;
 const EV_BINARY: u32 = 2;
 const EV_PING: u32 = 3;
@@ -233,11 +233,11 @@ impl Engine {
                         arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
                         2
                     }
-                    Event::Close { code, reason } => {
+                    Event::Close { .. } => {
+                        // The code and reason stay in the engine (`closeCode`, `closeReason`),
+                        // read once when the socket closes.
                         arr.set(idx, EV_CLOSE)?;
-                        arr.set(idx + 1, u32::from(code.unwrap_or(1005)))?;
-                        arr.set(idx + 2, BufferSlice::copy_from(env, reason.as_bytes())?)?;
-                        3
+                        1
                     }
                     // An event kind this binding does not know yet: nothing to emit.
                     _ => 0,
