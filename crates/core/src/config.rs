@@ -1,5 +1,7 @@
 //! How a connection behaves: its role and its limits.
 
+use crate::keepalive::KeepaliveConfig;
+
 /// Which end of the connection this is; decides the masking rules (RFC 6455 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -37,7 +39,23 @@ pub struct Config {
     /// Bytes queued for sending above which a send reports
     /// [`SendStatus::OverHighWaterMark`](crate::SendStatus).
     pub high_water_mark: usize,
+    /// Bytes queued (here and, as told with
+    /// [`Connection::set_transport_buffered`](crate::Connection::set_transport_buffered),
+    /// in the transport) past which a data message is not queued but refused with
+    /// [`UsageError::BackpressureLimit`](crate::UsageError). `None`: no limit (as `ws`).
+    /// Control frames are never refused.
+    pub max_backpressure: Option<usize>,
+    /// At the `max_backpressure` limit, also start the close handshake with
+    /// [`BACKPRESSURE_CLOSE_CODE`] instead of only refusing the message.
+    pub close_on_backpressure_limit: bool,
+    /// Heartbeat, idle timeout and maximum lifetime of the open connection (all off by
+    /// default); started by the first [`Connection::poll_deadline`](crate::Connection::poll_deadline).
+    pub keepalive: KeepaliveConfig,
 }
+
+/// The close code sent when `close_on_backpressure_limit` closes a connection that
+/// does not read what it is sent (RFC 6455 §7.4.1: 1008, a policy violation).
+pub const BACKPRESSURE_CLOSE_CODE: u16 = 1008;
 
 impl Default for Config {
     fn default() -> Self {
@@ -51,6 +69,9 @@ impl Default for Config {
             compress_threshold: 1024,
             close_timeout: 30_000,
             high_water_mark: 16 * 1024,
+            max_backpressure: None,
+            close_on_backpressure_limit: false,
+            keepalive: KeepaliveConfig::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::config::{Config, Role};
 use crate::error::{ProtocolError, UsageError};
 use crate::event::{DataKind, Event, OwnedEvent};
 use crate::frame::{write_frame, OpCode};
+use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::lifecycle::{DestroyReason, Lifecycle, TransportAction};
 use crate::recv::{Codec, Incoming, Input, ReadLimits, Reader};
 use crate::rng;
@@ -123,6 +124,12 @@ impl FrameSpec {
     }
 }
 
+const TRAFFIC_RX: u8 = 1;
+const TRAFFIC_PONG: u8 = 2;
+const TRAFFIC_TX: u8 = 4;
+/// The keepalive was started once (it is not restarted after it ended).
+const KEEPALIVE_STARTED: u8 = 8;
+
 /// A WebSocket connection after a successful opening handshake (sans-IO).
 #[derive(Debug)]
 pub struct Connection {
@@ -133,6 +140,12 @@ pub struct Connection {
     life: Lifecycle,
     /// Some while a fragmented message is being sent: whether it is compressed.
     sending_fragmented: Option<bool>,
+    /// Heartbeat / idle / lifetime deadlines, once started (`Config::keepalive`).
+    keepalive: Option<Box<Keepalive>>,
+    /// Traffic since the keepalive was last told the time (`TRAFFIC_*` bits).
+    traffic: u8,
+    /// Bytes the transport holds beyond the send queue (for `max_backpressure`).
+    transport_buffered: usize,
     #[cfg(feature = "deflate")]
     codec: Option<Box<Codec>>,
     /// Compressed output before it is framed, released when large.
@@ -150,6 +163,9 @@ impl Connection {
             queue: SendQueue::default(),
             life: Lifecycle::default(),
             sending_fragmented: None,
+            keepalive: None,
+            traffic: 0,
+            transport_buffered: 0,
             #[cfg(feature = "deflate")]
             codec: None,
             #[cfg(feature = "deflate")]
@@ -248,10 +264,14 @@ impl Connection {
         #[cfg(not(feature = "deflate"))]
         let codec: Option<&mut Codec> = None;
         let (queue, life) = (&mut self.queue, &mut self.life);
+        let mut traffic = TRAFFIC_RX;
         let result = self
             .reader
             .read(data, limits, codec, |incoming| match incoming {
                 Incoming::Event(event) => {
+                    if let Event::Pong(_) = event {
+                        traffic |= TRAFFIC_PONG;
+                    }
                     if let Event::Ping(payload) = event {
                         if auto_pong && life.can_send() && life.admit_pong(max_pongs) {
                             queue_pong(queue, life, mask_pongs, payload);
@@ -268,6 +288,7 @@ impl Connection {
                     on_event(Event::Close { code, reason });
                 }
             });
+        self.traffic |= traffic;
         result.inspect_err(|e| self.life.on_failed(e.close_code()))
     }
 
@@ -302,8 +323,9 @@ impl Connection {
         }
     }
 
-    fn status(&self) -> SendStatus {
-        if self.queue.buffered() > self.config.high_water_mark {
+    fn status(&mut self) -> SendStatus {
+        self.traffic |= TRAFFIC_TX;
+        if self.queue.buffered() + self.transport_buffered > self.config.high_water_mark {
             SendStatus::OverHighWaterMark
         } else {
             SendStatus::Queued
@@ -320,6 +342,10 @@ impl Connection {
         opts: SendOptions,
     ) -> Result<SendStatus, UsageError> {
         self.check_open()?;
+        if self.sending_fragmented.is_none() {
+            // A message is refused whole: its later fragments follow the first.
+            self.admit(data.len())?;
+        }
         let mask = self.mask_key(opts.mask, opts.mask_key);
         let (opcode, compressed) = match self.sending_fragmented {
             Some(compressed) => (OpCode::Continuation, compressed),
@@ -354,6 +380,7 @@ impl Connection {
         if self.sending_fragmented.is_some() {
             return Err(UsageError::FragmentKindMismatch);
         }
+        self.admit(msg.frame.len())?;
         self.queue.push_shared(msg.frame.clone());
         Ok(self.status())
     }
@@ -363,8 +390,56 @@ impl Connection {
     /// role and extensions: they are not checked.
     pub fn send_frame(&mut self, frames: impl Into<Bytes>) -> Result<SendStatus, UsageError> {
         self.check_open()?;
-        self.queue.push_shared(frames.into());
+        let frames = frames.into();
+        self.admit(frames.len())?;
+        self.queue.push_shared(frames);
         Ok(self.status())
+    }
+
+    /// The caller writes `len` bytes of whole frames to the transport itself, after all
+    /// the output it has taken so far (a frame shared by many connections, written as it
+    /// is: no copy into this queue). Checked like a send — open, server, between
+    /// messages, `Config::max_backpressure` — and reported the same way.
+    pub fn admit_external(&mut self, len: usize) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        if self.role == Role::Client {
+            return Err(UsageError::PreparedFrameOnClient);
+        }
+        if self.sending_fragmented.is_some() {
+            return Err(UsageError::FragmentKindMismatch);
+        }
+        self.admit(len)?;
+        self.transport_buffered += len;
+        let status = self.status();
+        self.transport_buffered -= len;
+        Ok(status)
+    }
+
+    /// Bytes the transport holds that it has taken from the output but not yet written
+    /// (e.g. a Node socket's `writableLength`): counted with the send queue for the high
+    /// water mark and `Config::max_backpressure`.
+    pub fn set_transport_buffered(&mut self, bytes: usize) {
+        self.transport_buffered = bytes;
+    }
+
+    /// `Config::max_backpressure`: room for `len` more bytes? At the limit the message
+    /// is refused (and, with `close_on_backpressure_limit`, the close handshake starts;
+    /// the close frame is a control frame and is queued regardless).
+    fn admit(&mut self, len: usize) -> Result<(), UsageError> {
+        let Some(max) = self.config.max_backpressure else {
+            return Ok(());
+        };
+        let after = self.queue.buffered() + self.transport_buffered + len;
+        if after <= max {
+            return Ok(());
+        }
+        if self.config.close_on_backpressure_limit {
+            let _ = self.close(
+                Some(crate::config::BACKPRESSURE_CLOSE_CODE),
+                "backpressure limit",
+            );
+        }
+        Err(UsageError::BackpressureLimit)
     }
 
     #[cfg(feature = "deflate")]
@@ -612,19 +687,100 @@ impl Connection {
 
     /// The next time (the caller's clock, in ms) at which [`on_timeout`](Self::on_timeout)
     /// must be called, if any. A deadline that started since the last call (the close
-    /// timeout, once a close frame is queued or owed) starts at `now`: call this after
-    /// every batch of calls that may queue a close.
+    /// timeout, once a close frame is queued or owed; the keepalive of
+    /// `Config::keepalive`, from the first call on an open connection) starts at `now`:
+    /// call this after every batch of calls that may queue a close.
     pub fn poll_deadline(&mut self, now: u64) -> Option<u64> {
         if self.life.destroyed().is_some() {
             return None;
         }
-        self.life.poll_deadline(now, self.config.close_timeout)
+        let close = self.life.poll_deadline(now, self.config.close_timeout);
+        let keepalive = self.keepalive_deadline(now);
+        match (close, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Time has come (`now` ≥ the deadline): past the close timeout the transport is
-    /// to be destroyed ([`TransportAction::Destroy`]).
+    /// to be destroyed ([`TransportAction::Destroy`]); a heartbeat ping may be queued
+    /// (take the output), or the keepalive ends the connection: an unanswered ping
+    /// destroys it (1006, "heartbeat timeout"), the idle timeout and the maximum
+    /// lifetime start the close handshake with 1001 (RFC 6455 §7.4.1, going away).
     pub fn on_timeout(&mut self, now: u64) {
         self.life.on_timeout(now);
+        if !self.life.can_send() {
+            self.keepalive = None;
+        }
+        self.note_traffic(now);
+        while let Some(due) = self.keepalive.as_mut().and_then(|k| k.poll(now)) {
+            match due {
+                KeepaliveAction::Ping => {
+                    // Our own heartbeat is not traffic for the idle timeout.
+                    let traffic = self.traffic;
+                    let _ = self.control(OpCode::Ping, &[], true, None);
+                    self.traffic = traffic;
+                }
+                KeepaliveAction::Timeout => {
+                    self.keepalive = None;
+                    self.life.destroy(DestroyReason::HeartbeatTimeout);
+                }
+                KeepaliveAction::Idle => {
+                    self.keepalive = None;
+                    let _ = self.close(Some(1001), "idle timeout");
+                }
+                _ => {
+                    self.keepalive = None;
+                    let _ = self.close(Some(1001), "max lifetime reached");
+                }
+            }
+        }
+    }
+
+    /// Tells the keepalive that what was received and sent since the last call happened
+    /// by `now` (the caller's clock). Cheap when no keepalive runs; a transport that
+    /// reads a clock anyway calls it after each batch, for exact idle and heartbeat
+    /// times (otherwise traffic counts from the next deadline, one interval late).
+    pub fn note_traffic(&mut self, now: u64) {
+        let traffic = self.traffic & !KEEPALIVE_STARTED;
+        if traffic == 0 {
+            return;
+        }
+        self.traffic &= KEEPALIVE_STARTED;
+        let Some(k) = self.keepalive.as_mut() else {
+            return;
+        };
+        if traffic & TRAFFIC_PONG != 0 {
+            k.on_pong(now);
+        }
+        if traffic & TRAFFIC_RX != 0 {
+            k.on_received(now);
+        }
+        if traffic & TRAFFIC_TX != 0 {
+            k.on_sent(now);
+        }
+    }
+
+    /// Whether a keepalive runs (the transport then calls [`note_traffic`](Self::note_traffic)).
+    pub fn keepalive_active(&self) -> bool {
+        self.keepalive.is_some()
+    }
+
+    fn keepalive_deadline(&mut self, now: u64) -> Option<u64> {
+        if !self.life.can_send() {
+            // Closing: the close timeout is what counts now.
+            self.keepalive = None;
+            return None;
+        }
+        if self.traffic & KEEPALIVE_STARTED == 0 {
+            self.traffic = KEEPALIVE_STARTED;
+            let c = self.config.keepalive;
+            if c.ping_interval_ms > 0 || c.idle_timeout_ms > 0 || c.max_lifetime_ms > 0 {
+                self.keepalive = Some(Box::new(Keepalive::new(c, now)));
+            }
+        }
+        self.note_traffic(now);
+        self.keepalive.as_ref().and_then(|k| k.next_deadline())
     }
 
     // ---- output ------------------------------------------------------------------------

@@ -128,6 +128,9 @@ pub enum UsageError {
     PreparedFrameOnClient,
     /// A reserved opcode asked for (RFC 6455 §5.2).
     InvalidOpcode(u8),
+    /// The message would take the send queue past `Config::max_backpressure`: it was
+    /// not queued (with `close_on_backpressure_limit`, the close handshake started).
+    BackpressureLimit,
 }
 
 impl UsageError {
@@ -141,6 +144,7 @@ impl UsageError {
             UsageError::FragmentKindMismatch => "ERR_WS_FRAGMENT_KIND",
             UsageError::PreparedFrameOnClient => "ERR_WS_PREPARED_FRAME_ON_CLIENT",
             UsageError::InvalidOpcode(_) => "ERR_WS_INVALID_OPCODE",
+            UsageError::BackpressureLimit => "ERR_WS_BACKPRESSURE_LIMIT",
         }
     }
 
@@ -151,7 +155,9 @@ impl UsageError {
             UsageError::InvalidCloseCode(_)
             | UsageError::FragmentKindMismatch
             | UsageError::InvalidOpcode(_) => "TypeError",
-            UsageError::NotOpen | UsageError::PreparedFrameOnClient => "Error",
+            UsageError::NotOpen
+            | UsageError::PreparedFrameOnClient
+            | UsageError::BackpressureLimit => "Error",
         }
     }
 }
@@ -180,6 +186,10 @@ impl fmt::Display for UsageError {
                 )
             }
             UsageError::InvalidOpcode(op) => write!(f, "Invalid opcode {op}"),
+            UsageError::BackpressureLimit => write!(
+                f,
+                "The message was dropped: the send queue is over maxBackpressure"
+            ),
         }
     }
 }

@@ -19,12 +19,13 @@ mod recv;
 mod rng;
 mod send_queue;
 pub mod session;
+pub mod topics;
 #[doc(hidden)]
 /// UTF-8 kernel, public for the benchmarks and fuzz targets only.
 pub mod utf8;
 pub mod ws;
 
-pub use config::{Config, Role};
+pub use config::{Config, Role, BACKPRESSURE_CLOSE_CODE};
 pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{DataKind, Event, OwnedEvent};

@@ -27,6 +27,18 @@ pub enum DestroyReason {
     CloseTimeout,
     /// The peer kept pinging without reading our pongs (`Config::max_pending_pongs`).
     TooManyPendingPongs,
+    /// A heartbeat ping got no answer (pong or any data) within its timeout.
+    HeartbeatTimeout,
+}
+
+impl DestroyReason {
+    /// The reason the application is told with 1006 (empty where `ws` says nothing).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DestroyReason::HeartbeatTimeout => "heartbeat timeout",
+            _ => "",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -216,7 +228,7 @@ impl Lifecycle {
     pub(crate) fn close_status(&self) -> (u16, &str) {
         match &self.close_received {
             Some((code, reason)) => (code.unwrap_or(1005), reason),
-            None => (1006, ""),
+            None => (1006, self.destroyed.map_or("", |d| d.reason())),
         }
     }
 }
