@@ -67,15 +67,27 @@ export declare class Engine {
   /**
    * Frames a data message (or a fragment when `fin` is false) into the output.
    * `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
-   * optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
-   * object on misuse.
+   * optional 4-byte `maskKey` are ws's `mask` and `generateMask`; `socketBuffered` is
+   * what the socket holds unwritten (for the high-water mark and `maxBackpressure`).
+   * Answers as [`send_answer`].
    */
-  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null, socketBuffered?: number | undefined | null): number | CoreError | null
   /**
    * Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
    * the other sends.
    */
   sendFrame(frame: Buffer): CoreError | null
+  /**
+   * JS writes a frame shared by many connections (`publish`) to the socket itself,
+   * after taking the output: may it, `len` bytes, with `socketBuffered` unwritten?
+   * Answers as [`send_answer`].
+   */
+  admitExternal(len: number, socketBuffered: number): number | CoreError | null
+  /**
+   * Whether the connection runs a heartbeat, idle timeout or max lifetime (the
+   * façade then asks `pollDeadline` after opening).
+   */
+  get hasKeepalive(): boolean
   /** Queues a ping frame (payload ≤ 125 bytes); masking as in `send`. */
   ping(data: string | Buffer, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
   /** Queues a pong frame (payload ≤ 125 bytes); masking as in `send`. */
@@ -204,6 +216,22 @@ export declare class Session {
   get reconnectAt(): number | null
 }
 
+/** Topics and their subscribers (ids). Matching is exact. */
+export declare class TopicTable {
+  constructor()
+  /** 0 = already subscribed, 1 = subscribed, 2 = subscribed and the topic's first. */
+  subscribe(id: number, topic: string): number
+  /** 0 = was not subscribed, 1 = unsubscribed, 2 = unsubscribed and the topic's last. */
+  unsubscribe(id: number, topic: string): number
+  /** Drops `id` from every topic; returns the topics left without subscribers. */
+  remove(id: number): Array<string>
+  isSubscribed(id: number, topic: string): boolean
+  topicsOf(id: number): Array<string>
+  /** The subscribers' ids, copied out once per publish. */
+  subscribers(topic: string): Uint32Array
+  count(topic: string): number
+}
+
 /**
  * The acknowledged-delivery subprotocol name (`session::wire::SUBPROTOCOL`), for the server
  * half in npm/lib/ack-server.js.
@@ -261,6 +289,20 @@ export interface EngineOptions {
   closeTimeout?: number
   /** ws `maxPendingAutoPongs` (0 = no bound). */
   maxPendingAutoPongs?: number
+  /** `highWaterMark` (bytes): a send past it answers `false`. */
+  highWaterMark?: number
+  /** `maxBackpressure` (bytes; absent or 0 = no limit, as ws). */
+  maxBackpressure?: number
+  /** `closeOnBackpressureLimit`. */
+  closeOnBackpressureLimit?: boolean
+  /** `heartbeat.interval` (ms): ping a peer quiet this long. */
+  heartbeatInterval?: number
+  /** `heartbeat.timeout` (ms): no pong or data this long after the ping = dead. */
+  heartbeatTimeout?: number
+  /** `idleTimeout` (ms): no traffic either way this long = close 1001. */
+  idleTimeout?: number
+  /** `maxLifetime` (ms): close 1001 this long after the open. */
+  maxLifetime?: number
 }
 
 /** A refused handshake as JS answers it: status, ws's message, extra response headers. */

@@ -19,6 +19,15 @@ module.exports = {
   kSetUrl: Symbol('setUrl'),
   kFailHandshake: Symbol('failHandshake'),
   kHandshakeAborting: Symbol('handshakeAborting'),
+  // The server additions (features.js, pubsub.js): the checked feature options on an
+  // options object, a server connection's topic hub, and its publish delivery.
+  kFeatures: Symbol('features'),
+  kHub: Symbol('hub'),
+  kPublish: Symbol('publish'),
+  PUBLISH_SKIPPED: 0,
+  PUBLISH_REACHED: 1,
+  PUBLISH_DROPPED: 2,
+  PUBLISH_CLOSED: 3,
   NOOP: () => {},
   // Event kinds of Engine#feed (crates/node/src/engine.rs).
   EV_TEXT: 1,

@@ -19,6 +19,12 @@ const {
   kSetUrl,
   kFailHandshake,
   kHandshakeAborting,
+  kHub,
+  kPublish,
+  PUBLISH_SKIPPED,
+  PUBLISH_REACHED,
+  PUBLISH_DROPPED,
+  PUBLISH_CLOSED,
   NOOP,
   EV_TEXT,
   EV_BINARY,
@@ -65,6 +71,8 @@ class WebSocket extends EventEmitter {
     this._blobQueue = null;
     this._generateMask = null;
     this._closedBytes = 0;
+    this._features = null;
+    this._needDrain = false;
 
     if (address !== null) {
       this._bufferedAmount = 0;
@@ -159,11 +167,13 @@ class WebSocket extends EventEmitter {
         skipUtf8Validation: !!options.skipUTF8Validation,
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
-        maxPendingAutoPongs: options.maxPendingAutoPongs
+        maxPendingAutoPongs: options.maxPendingAutoPongs,
+        ...engineFeatureOptions(options.features)
       },
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;
+    this._features = options.features || null;
     if (options.protocol !== undefined) this._protocol = options.protocol;
     if (options.extensions !== undefined) this._extensions = options.extensions;
     this._allowSync = options.allowSynchronousEvents !== false;
@@ -183,6 +193,8 @@ class WebSocket extends EventEmitter {
     socket.on('error', socketOnError);
 
     this._readyState = OPEN;
+    // Heartbeat / idle timeout / max lifetime: the engine's deadlines start now.
+    if (this._features !== null && this._features.keepalive) scheduleDeadline(engineOf(this), this);
     this.emit('open');
   }
 
@@ -285,7 +297,7 @@ class WebSocket extends EventEmitter {
 
     if (state !== OPEN) {
       this._sendAfterClose(data, cb);
-      return;
+      return false;
     }
 
     let binary = typeof data !== 'string';
@@ -310,10 +322,10 @@ class WebSocket extends EventEmitter {
         mask,
         cb
       });
-      return;
+      return true;
     }
 
-    sendNow(this, toSendable(data), binary, compress, fin, mask, cb);
+    return sendNow(this, toSendable(data), binary, compress, fin, mask, cb);
   }
 
   /**
@@ -362,6 +374,11 @@ class WebSocket extends EventEmitter {
     if (cb) {
       if (cbs === null) cbs = [cb];
       else cbs.push(cb);
+    }
+    if (this._needDrain) {
+      const user = cbs;
+      cbs = [() => checkDrain(this)];
+      if (user !== null) cbs = user.concat(cbs);
     }
     if (out === null) {
       if (cbs !== null) process.nextTick(runCallbacks, cbs, undefined);
@@ -489,6 +506,61 @@ WebSocket.prototype[kWasClean] = function wasClean() {
   return this._engine !== null && this._engine.wasClean;
 };
 
+/**
+ * pubsub.js delivers a published message: `frame` is framed once for every
+ * subscriber and written as it is, after what this socket queued before (order with
+ * send() is kept); a subscriber that compresses gets its own compressed frame.
+ */
+WebSocket.prototype[kPublish] = function publish(frame, data, binary, compress) {
+  if (this.readyState !== OPEN) return PUBLISH_SKIPPED;
+  if (compress && this._extensions !== '') {
+    const answer = engineOf(this).send(data, binary, true, true, false, undefined, this._socket.writableLength);
+    return publishResult(this, answer, data, binary);
+  }
+  if (this._engine !== null && this._engine.hasOutput) this._flush();
+  if (this._features !== null) {
+    const answer = engineOf(this).admitExternal(frame.length, this._socket.writableLength);
+    if (answer !== null) {
+      const result = publishResult(this, answer, data, binary);
+      if (result !== PUBLISH_REACHED) return result;
+    }
+  }
+  if (this._needDrain) this._socket.write(frame, () => checkDrain(this));
+  else this._socket.write(frame);
+  return PUBLISH_REACHED;
+};
+
+function hubOf(ws) {
+  const hub = ws[kHub];
+  if (hub === undefined) {
+    throw new Error('Topics are for the connections of a WebSocketServer');
+  }
+  return hub;
+}
+
+Object.assign(WebSocket.prototype, {
+  /** Subscribes to `topic` (exact match); `true` if it was not subscribed yet. */
+  subscribe(topic) {
+    const hub = hubOf(this);
+    if (this._readyState === CLOSED) return false;
+    return hub.subscribe(this, topic);
+  },
+  /** Leaves `topic`; `true` if it was subscribed. */
+  unsubscribe(topic) {
+    return hubOf(this).unsubscribe(this, topic);
+  },
+  isSubscribed(topic) {
+    return hubOf(this).isSubscribed(this, topic);
+  }
+});
+
+Object.defineProperty(WebSocket.prototype, 'topics', {
+  /** The topics this connection subscribes to (a new array). */
+  get() {
+    return this[kHub] === undefined ? [] : this[kHub].topicsOf(this);
+  }
+});
+
 defineEventTarget(WebSocket.prototype, webSocketEvents, ['open', 'error', 'close', 'message']);
 
 module.exports = WebSocket;
@@ -560,12 +632,93 @@ function maskKeyOf(ws) {
 
 function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   const key = mask ? maskKeyOf(ws) : undefined;
-  const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
-  if (err) {
-    syncState(ws);
-    throw misuse(err);
+  const answer = engineOf(ws).send(
+    payload,
+    binary,
+    fin,
+    compress,
+    mask,
+    key,
+    ws._socket.writableLength
+  );
+  if (answer === null) {
+    ws._queued(cb);
+    return true;
   }
-  ws._queued(cb);
+  if (answer === 1) {
+    // Over the high-water mark: send() says false, 'drain' follows (stream.write()).
+    ws._needDrain = true;
+    ws._queued(cb);
+    return false;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    dropped(ws, answer, payload, binary, cb);
+    return false;
+  }
+  syncState(ws);
+  throw misuse(answer);
+}
+
+const BACKPRESSURE_LIMIT = 'ERR_WS_BACKPRESSURE_LIMIT';
+
+/**
+ * `maxBackpressure` refused a message: its callback gets the error, the socket emits
+ * 'dropped'; with `closeOnBackpressureLimit` the engine has started the close.
+ */
+function dropped(ws, info, data, binary, cb) {
+  syncState(ws);
+  if (cb) {
+    const err = new Error(info.message);
+    err.code = info.code;
+    process.nextTick(cb, err);
+  }
+  process.nextTick(emitDropped, ws, data, binary);
+  if (!ws._engineOpen) {
+    ws._flush();
+    applyLifecycle(ws);
+  }
+}
+
+function emitDropped(ws, data, binary) {
+  ws.emit('dropped', data, binary);
+}
+
+/** What a publish did to one subscriber, from the engine's answer. */
+function publishResult(ws, answer, data, binary) {
+  if (answer === null) return PUBLISH_REACHED;
+  if (answer === 1) {
+    ws._needDrain = true;
+    return PUBLISH_REACHED;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    dropped(ws, answer, data, binary);
+    return ws._engineOpen ? PUBLISH_DROPPED : PUBLISH_CLOSED;
+  }
+  syncState(ws);
+  return PUBLISH_SKIPPED;
+}
+
+/** 'drain' once everything queued has been written after a send() said false. */
+function checkDrain(ws) {
+  const socket = ws._socket;
+  if (!ws._needDrain || socket === null || socket.destroyed) return;
+  if (socket.writableLength !== 0 || (ws._engine !== null && ws._engine.hasOutput)) return;
+  ws._needDrain = false;
+  ws.emit('drain');
+}
+
+/** The engine's option fields for the server additions (features.js). */
+function engineFeatureOptions(f) {
+  if (!f) return undefined;
+  return {
+    highWaterMark: f.highWaterMark,
+    maxBackpressure: f.maxBackpressure,
+    closeOnBackpressureLimit: f.closeOnBackpressureLimit,
+    heartbeatInterval: f.heartbeatInterval,
+    heartbeatTimeout: f.heartbeatTimeout,
+    idleTimeout: f.idleTimeout,
+    maxLifetime: f.maxLifetime
+  };
 }
 
 function sendFrames(ws, list, cb) {
@@ -576,6 +729,10 @@ function sendFrames(ws, list, cb) {
   const engine = engineOf(ws);
   for (let i = 0; i < list.length; i++) {
     const err = engine.sendFrame(list[i]);
+    if (err && err.code === BACKPRESSURE_LIMIT) {
+      dropped(ws, err, list[i], true, cb);
+      return;
+    }
     if (err) throw misuse(err);
   }
   ws._queued(cb);
@@ -615,17 +772,26 @@ function applyLifecycle(ws) {
   }
   if (action === 1 && !socket.writableEnded) socket.end();
   syncState(ws);
-  if (!ws._engineOpen) {
-    // The close timeout, swept with every other connection's (deadlines.js).
-    const at = engine.pollDeadline(Date.now());
-    if (at !== null) deadlines.watch(ws, at, closeTimerFired);
+  if (!ws._engineOpen || (ws._features !== null && ws._features.keepalive)) {
+    // The close timeout, heartbeat, idle timeout: swept with every other
+    // connection's (deadlines.js).
+    scheduleDeadline(engine, ws);
   }
 }
 
-function closeTimerFired(ws) {
-  if (ws._engine === null) return;
-  ws._engine.onTimeout(Date.now());
+function scheduleDeadline(engine, ws) {
+  const at = engine.pollDeadline(Date.now());
+  if (at !== null) deadlines.watch(ws, at, deadlineDue);
+}
+
+function deadlineDue(ws) {
+  const engine = ws._engine;
+  const socket = ws._socket;
+  if (engine === null || socket === null || socket.destroyed) return;
+  engine.onTimeout(Date.now());
   syncState(ws);
+  // A heartbeat ping or the idle timeout's close frame may be queued.
+  if (engine.hasOutput && engine.transportAction !== 2) ws._flush();
   applyLifecycle(ws);
 }
 
@@ -741,6 +907,7 @@ function socketOnClose() {
 
   this[kWebSocket] = undefined;
   deadlines.unwatch(ws);
+  if (ws[kHub] !== undefined) ws[kHub].remove(ws);
   ws.emitClose();
 }
 

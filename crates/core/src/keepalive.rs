@@ -137,7 +137,8 @@ impl Keepalive {
             Some(t) if c.pong_timeout_ms > 0 => Some(t.saturating_add(c.pong_timeout_ms)),
             _ => None,
         };
-        let idle = (c.idle_timeout_ms > 0).then(|| self.last_activity().saturating_add(c.idle_timeout_ms));
+        let idle =
+            (c.idle_timeout_ms > 0).then(|| self.last_activity().saturating_add(c.idle_timeout_ms));
         let life = (c.max_lifetime_ms > 0).then(|| self.opened.saturating_add(c.max_lifetime_ms));
         [ping, pong, idle, life].into_iter().flatten().min()
     }
@@ -270,7 +271,11 @@ mod tests {
         };
         let mut k = Keepalive::new(cfg, 0);
         k.on_received(700);
-        assert_eq!(k.next_deadline(), Some(1_700), "quiet for an interval first");
+        assert_eq!(
+            k.next_deadline(),
+            Some(1_700),
+            "quiet for an interval first"
+        );
         assert_eq!(k.poll(1_000), None);
         assert_eq!(k.poll(1_700), Some(KeepaliveAction::Ping));
         k.on_received(1_900); // data, not a pong, answers it

@@ -36,7 +36,11 @@ fn heartbeat(interval: u64, timeout: u64) -> Config {
 #[test]
 fn heartbeat_pings_a_quiet_peer_and_terminates_one_that_does_not_answer() {
     let (mut client, mut server) = server(heartbeat(1_000, 500));
-    assert_eq!(server.poll_deadline(0), Some(1_000), "the first call starts it");
+    assert_eq!(
+        server.poll_deadline(0),
+        Some(1_000),
+        "the first call starts it"
+    );
     server.on_timeout(1_000);
     assert!(server.has_output(), "a ping is queued");
     let ev = pump(&mut server, &mut client);
@@ -229,7 +233,10 @@ fn close_on_backpressure_limit_starts_the_close_handshake() {
     assert_eq!(ev.len(), 2, "the accepted message, then the close");
     assert!(matches!(
         ev[1],
-        OwnedEvent::Close { code: Some(BACKPRESSURE_CLOSE_CODE), .. }
+        OwnedEvent::Close {
+            code: Some(BACKPRESSURE_CLOSE_CODE),
+            ..
+        }
     ));
 }
 

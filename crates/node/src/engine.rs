@@ -2,8 +2,12 @@
 //! The connection decides the lifecycle (close handshake, pong bound, close timeout,
 //! when the socket is ended or destroyed); JS asks it and moves bytes.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ferrosocket_core::keepalive::KeepaliveConfig;
 use ferrosocket_core::{
-    ws, Config, Connection, DataKind, Event, FrameSpec, Role, SendOptions, State, TransportAction,
+    ws, Config, Connection, DataKind, Event, FrameSpec, Role, SendOptions, SendStatus, State,
+    TransportAction, UsageError,
 };
 use napi::bindgen_prelude::{Array, Buffer, BufferSlice, Either};
 use napi::{Env, Result};
@@ -45,6 +49,33 @@ pub struct EngineOptions {
     pub close_timeout: Option<f64>,
     /// ws `maxPendingAutoPongs` (0 = no bound).
     pub max_pending_auto_pongs: Option<f64>,
+    /// `highWaterMark` (bytes): a send past it answers `false`.
+    pub high_water_mark: Option<f64>,
+    /// `maxBackpressure` (bytes; absent or 0 = no limit, as ws).
+    pub max_backpressure: Option<f64>,
+    /// `closeOnBackpressureLimit`.
+    pub close_on_backpressure_limit: Option<bool>,
+    /// `heartbeat.interval` (ms): ping a peer quiet this long.
+    pub heartbeat_interval: Option<f64>,
+    /// `heartbeat.timeout` (ms): no pong or data this long after the ping = dead.
+    pub heartbeat_timeout: Option<f64>,
+    /// `idleTimeout` (ms): no traffic either way this long = close 1001.
+    pub idle_timeout: Option<f64>,
+    /// `maxLifetime` (ms): close 1001 this long after the open.
+    pub max_lifetime: Option<f64>,
+}
+
+/// A duration option in ms: absent, 0, negative or not finite = off.
+fn millis(v: Option<f64>) -> u64 {
+    v.filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(0, |v| v as u64)
+}
+
+/// The wall clock in ms, as JS `Date.now()` (the deadlines JS sweeps are on it).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// ws's defaults, from the core's one table (`ferrosocket_core::ws`), so the JS
@@ -105,7 +136,36 @@ fn config(opts: &EngineOptions) -> Config {
             .filter(|t| t.is_finite())
             .map(|t| t.max(0.0) as u64)
             .unwrap_or(defaults.close_timeout),
+        high_water_mark: opts
+            .high_water_mark
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map_or(defaults.high_water_mark, |v| v as usize),
+        max_backpressure: opts
+            .max_backpressure
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|v| v as usize),
+        close_on_backpressure_limit: opts.close_on_backpressure_limit.unwrap_or(false),
+        keepalive: KeepaliveConfig {
+            ping_interval_ms: millis(opts.heartbeat_interval),
+            pong_timeout_ms: millis(opts.heartbeat_timeout),
+            idle_timeout_ms: millis(opts.idle_timeout),
+            max_lifetime_ms: millis(opts.max_lifetime),
+            // A server heartbeat: a peer that talks is alive; idle = quiet both ways.
+            inbound_answers_ping: true,
+            idle_counts_outbound: true,
+            ping_when_quiet: false,
+        },
         ..defaults
+    }
+}
+
+/// A send's answer to JS: `null` = queued, `1` = queued and over the high-water mark
+/// (JS `send()` returns `false`), an error object = refused.
+fn send_answer(res: std::result::Result<SendStatus, UsageError>) -> Option<Either<u32, CoreError>> {
+    match res {
+        Ok(SendStatus::OverHighWaterMark) => Some(Either::A(1)),
+        Ok(_) => None,
+        Err(e) => Some(Either::B(CoreError::from(&e))),
     }
 }
 
@@ -252,6 +312,7 @@ impl Engine {
         if let Some(e) = failure {
             return Err(e);
         }
+        self.touch();
         if let Err(err) = res {
             let arr = match out.as_mut() {
                 Some(a) => a,
@@ -265,9 +326,11 @@ impl Engine {
 
     /// Frames a data message (or a fragment when `fin` is false) into the output.
     /// `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
-    /// optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
-    /// object on misuse.
+    /// optional 4-byte `maskKey` are ws's `mask` and `generateMask`; `socketBuffered` is
+    /// what the socket holds unwritten (for the high-water mark and `maxBackpressure`).
+    /// Answers as [`send_answer`].
     #[napi]
+    #[allow(clippy::too_many_arguments)]
     pub fn send(
         &mut self,
         data: Either<String, BufferSlice>,
@@ -276,7 +339,8 @@ impl Engine {
         compress: bool,
         mask: bool,
         mask_key: Option<BufferSlice>,
-    ) -> Option<CoreError> {
+        socket_buffered: Option<f64>,
+    ) -> Option<Either<u32, CoreError>> {
         let kind = if binary {
             DataKind::Binary
         } else {
@@ -288,18 +352,44 @@ impl Engine {
             mask,
             mask_key: mask_key_of(mask_key),
         };
+        self.conn
+            .set_transport_buffered(socket_buffered.map_or(0, |b| b.max(0.0) as usize));
         let res = self.conn.send(kind, bytes(&data), opts);
-        res.err().map(|e| CoreError::from(&e))
+        self.touch();
+        send_answer(res)
     }
 
     /// Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
     /// the other sends.
     #[napi]
     pub fn send_frame(&mut self, frame: BufferSlice) -> Option<CoreError> {
+        let res = self.conn.send_frame(frame.to_vec());
+        self.touch();
+        res.err().map(|e| CoreError::from(&e))
+    }
+
+    /// JS writes a frame shared by many connections (`publish`) to the socket itself,
+    /// after taking the output: may it, `len` bytes, with `socketBuffered` unwritten?
+    /// Answers as [`send_answer`].
+    #[napi]
+    pub fn admit_external(
+        &mut self,
+        len: f64,
+        socket_buffered: f64,
+    ) -> Option<Either<u32, CoreError>> {
         self.conn
-            .send_frame(frame.to_vec())
-            .err()
-            .map(|e| CoreError::from(&e))
+            .set_transport_buffered(socket_buffered.max(0.0) as usize);
+        let res = self.conn.admit_external(len.max(0.0) as usize);
+        self.touch();
+        send_answer(res)
+    }
+
+    /// Whether the connection runs a heartbeat, idle timeout or max lifetime (the
+    /// façade then asks `pollDeadline` after opening).
+    #[napi(getter)]
+    pub fn has_keepalive(&self) -> bool {
+        let k = &self.conn.config().keepalive;
+        k.ping_interval_ms > 0 || k.idle_timeout_ms > 0 || k.max_lifetime_ms > 0
     }
 
     /// Queues a ping frame (payload ≤ 125 bytes); masking as in `send`.
@@ -449,6 +539,15 @@ impl Engine {
         match self.conn.state() {
             State::Closed => 2,
             _ => 1,
+        }
+    }
+}
+
+impl Engine {
+    /// Reports traffic to a running keepalive at the clock JS sweeps deadlines on.
+    fn touch(&mut self) {
+        if self.conn.keepalive_active() {
+            self.conn.note_traffic(now_ms());
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   response checks, subprotocol and permessage-deflate negotiation, the `101` — every
 //!   protocol decision of the opening handshake.
 //!
+//! * [`topics::TopicTable`]: the core's pub/sub topic table, one per server.
+//!
 //! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
 
 pub mod ack;
@@ -15,3 +17,4 @@ pub mod engine;
 pub mod error;
 pub mod handshake;
 mod session;
+pub mod topics;
