@@ -49,6 +49,10 @@ interface WebSocketEvents {
     pong: [data: Buffer];
     redirect: [url: string, request: ClientRequest];
     "unexpected-response": [request: ClientRequest, response: IncomingMessage];
+    /** send() said false and everything has been written since. */
+    drain: [];
+    /** maxBackpressure refused this message. */
+    dropped: [data: Buffer, isBinary: boolean];
 }
 
 declare class WebSocket extends EventEmitter {
@@ -86,7 +90,8 @@ declare class WebSocket extends EventEmitter {
     close(code?: number, data?: string | Buffer): void;
     ping(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
     pong(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
-    send(data: BufferLike, cb?: (err?: Error) => void): void;
+    /** `false` once over `highWaterMark` ('drain' follows) or dropped by `maxBackpressure`. */
+    send(data: BufferLike, cb?: (err?: Error) => void): boolean;
     send(
         data: BufferLike,
         options: {
@@ -96,7 +101,12 @@ declare class WebSocket extends EventEmitter {
             fin?: boolean | undefined;
         },
         cb?: (err?: Error) => void,
-    ): void;
+    ): boolean;
+    /** Pub/sub (server connections): exact-match topics; `true` when it changed something. */
+    subscribe(topic: string): boolean;
+    unsubscribe(topic: string): boolean;
+    isSubscribed(topic: string): boolean;
+    readonly topics: string[];
     terminate(): void;
     pause(): void;
     resume(): void;
@@ -262,7 +272,66 @@ declare namespace WebSocket {
         maxPendingAutoPongs?: number | undefined;
         skipUTF8Validation?: boolean | undefined;
         WebSocket?: U | undefined;
+        /** Ping a peer quiet for `interval` ms; terminate (1006) when nothing answers within `timeout`. */
+        heartbeat?: { interval: number; timeout?: number } | false | undefined;
+        /** Close with 1001 after this many ms without traffic either way. */
+        idleTimeout?: number | undefined;
+        /** Close with 1001 this many ms after the connection opened. */
+        maxLifetime?: number | undefined;
+        /** Bytes buffered past which `send()` returns false (default 16 KiB). */
+        highWaterMark?: number | undefined;
+        /** Bytes buffered past which messages are dropped ('dropped'); default: no limit. */
+        maxBackpressure?: number | undefined;
+        /** At `maxBackpressure`, close with 1008 instead of only dropping. */
+        closeOnBackpressureLimit?: boolean | undefined;
+        /** Pub/sub across processes (createRedisAdapter()). */
+        adapter?: PubSubAdapter | undefined;
     }
+
+    interface PublishOptions {
+        binary?: boolean | undefined;
+        /** Compress for subscribers that negotiated permessage-deflate (default false). */
+        compress?: boolean | undefined;
+        /** A subscriber not to deliver to (usually the sender). */
+        except?: WebSocket | undefined;
+    }
+
+    interface PublishResult {
+        reached: number;
+        dropped: number;
+        closed: number;
+    }
+
+    interface PubSubHub {
+        deliver(topic: string, data: Buffer, binary: boolean): PublishResult;
+    }
+
+    interface PubSubAdapter {
+        attach(hub: PubSubHub): void;
+        subscribe(topic: string): void;
+        unsubscribe(topic: string): void;
+        publish(topic: string, data: Buffer, binary: boolean): void;
+        close(): void;
+    }
+
+    interface RedisAdapterOptions {
+        url?: string | undefined;
+        client?: any;
+        prefix?: string | undefined;
+        sharded?: boolean | 'auto' | undefined;
+        reconnectDelay?: number | undefined;
+    }
+
+    interface RedisAdapter extends PubSubAdapter, EventEmitter {
+        readonly ready: Promise<RedisAdapter>;
+        readonly connected: boolean;
+        readonly stats: { published: number; received: number; lost: number; outages: number };
+        on(event: 'down', listener: (info: { error: Error }) => void): this;
+        on(event: 'up', listener: (info: { duration: number }) => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+
+    function createRedisAdapter(options?: RedisAdapterOptions): RedisAdapter;
 
     interface AddressInfo {
         address: string;
@@ -291,6 +360,9 @@ declare namespace WebSocket {
 
         address(): AddressInfo | string | null;
         close(cb?: (err?: Error) => void): void;
+        /** Publishes to every subscriber of `topic`, framed once (and via the adapter, beyond). */
+        publish(topic: string, data: BufferLike, options?: PublishOptions): PublishResult;
+        subscribers(topic: string): InstanceType<T>[];
         handleUpgrade(
             request: InstanceType<U>,
             socket: Duplex,

@@ -13,5 +13,6 @@ WebSocket.Sender = require('./lib/sender');
 
 WebSocket.ReconnectingWebSocket = require('./lib/reconnecting');
 WebSocket.AckServer = require('./lib/ack-server');
+WebSocket.createRedisAdapter = require('./lib/redis-adapter').createRedisAdapter;
 
 module.exports = WebSocket;

@@ -116,7 +116,9 @@ class TopicHub {
     if (binary === undefined) binary = typeof data !== 'string';
     binary = !!binary;
     const counts = this._deliver(topic, payload, binary, compress, except);
-    if (this._adapter !== null) this._adapter.publish(topic, payload, binary);
+    if (this._adapter !== null) {
+      this._adapter.publish(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), binary);
+    }
     return counts;
   }
 
