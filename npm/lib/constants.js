@@ -24,10 +24,13 @@ module.exports = {
   kFeatures: Symbol('features'),
   kHub: Symbol('hub'),
   kPublish: Symbol('publish'),
+  kShared: Symbol('shared'), // published frames waiting for this socket (owned by pubsub.js)
+  kWriteShared: Symbol('writeShared'),
   PUBLISH_SKIPPED: 0,
   PUBLISH_REACHED: 1,
   PUBLISH_DROPPED: 2,
   PUBLISH_CLOSED: 3,
+  PUBLISH_SENT: 4,
   NOOP: () => {},
   // Event kinds of Engine#feed (crates/node/src/engine.rs).
   EV_TEXT: 1,

@@ -21,6 +21,9 @@ const {
   kHandshakeAborting,
   kHub,
   kPublish,
+  kShared,
+  kWriteShared,
+  PUBLISH_SENT,
   PUBLISH_SKIPPED,
   PUBLISH_REACHED,
   PUBLISH_DROPPED,
@@ -73,6 +76,7 @@ class WebSocket extends EventEmitter {
     this._closedBytes = 0;
     this._features = null;
     this._needDrain = false;
+    this[kShared] = null;
 
     if (address !== null) {
       this._bufferedAmount = 0;
@@ -103,7 +107,10 @@ class WebSocket extends EventEmitter {
     if (!this._socket) return this._bufferedAmount;
     // Frames are written once per tick; someone asking how much is buffered
     // gets them handed to the socket now, so the figure is what ws reports.
-    if (this._engine !== null && !this._socket.destroyed && this._engine.hasOutput) {
+    if (
+      !this._socket.destroyed &&
+      ((this._engine !== null && this._engine.hasOutput) || this[kShared] !== null)
+    ) {
       this._flush();
     }
     return (
@@ -367,6 +374,8 @@ class WebSocket extends EventEmitter {
    * @private
    */
   _flush(cb) {
+    // Frames published before what the engine holds go first (pubsub.js).
+    if (this[kShared] !== null) this[kHub].writeShared(this);
     const out = this._engine === null ? null : this._engine.takeOutput();
     if (out !== null) syncState(this);
     let cbs = this._sendCallbacks;
@@ -507,27 +516,37 @@ WebSocket.prototype[kWasClean] = function wasClean() {
 };
 
 /**
- * pubsub.js delivers a published message: `frame` is framed once for every
- * subscriber and written as it is, after what this socket queued before (order with
- * send() is kept); a subscriber that compresses gets its own compressed frame.
+ * pubsub.js asks whether a published message may go to this socket: `frameLength`
+ * bytes of a frame made once for all subscribers, behind `pendingBytes` of earlier
+ * published frames not yet written. PUBLISH_REACHED = yes, the hub writes the shared
+ * frame (after what this socket queued before: order with send() is kept);
+ * PUBLISH_SENT = sent here, compressed for this receiver; otherwise skipped or dropped.
  */
-WebSocket.prototype[kPublish] = function publish(frame, data, binary, compress) {
+WebSocket.prototype[kPublish] = function publish(frameLength, pendingBytes, data, binary, compress) {
   if (this.readyState !== OPEN) return PUBLISH_SKIPPED;
+  const buffered = this._socket.writableLength + pendingBytes;
   if (compress && this._extensions !== '') {
-    const answer = engineOf(this).send(data, binary, true, true, false, undefined, this._socket.writableLength);
-    return publishResult(this, answer, data, binary);
+    const answer = engineOf(this).send(data, binary, true, true, false, undefined, buffered);
+    const result = publishResult(this, answer, data, binary);
+    if (result !== PUBLISH_REACHED) return result;
+    this._queued(undefined);
+    return PUBLISH_SENT;
   }
+  // What send() queued goes out first; shared frames are written by the hub.
   if (this._engine !== null && this._engine.hasOutput) this._flush();
   if (this._features !== null) {
-    const answer = engineOf(this).admitExternal(frame.length, this._socket.writableLength);
-    if (answer !== null) {
-      const result = publishResult(this, answer, data, binary);
-      if (result !== PUBLISH_REACHED) return result;
-    }
+    const answer = engineOf(this).admitExternal(frameLength, buffered);
+    if (answer !== null) return publishResult(this, answer, data, binary);
   }
-  if (this._needDrain) this._socket.write(frame, () => checkDrain(this));
-  else this._socket.write(frame);
   return PUBLISH_REACHED;
+};
+
+/** The hub writes this socket's published frames (one Buffer, often shared). */
+WebSocket.prototype[kWriteShared] = function writeShared(buf) {
+  const socket = this._socket;
+  if (socket === null || socket.destroyed) return;
+  if (this._needDrain) socket.write(buf, () => checkDrain(this));
+  else socket.write(buf);
 };
 
 function hubOf(ws) {
