@@ -9,6 +9,11 @@
 // While any deadline is pending the process stays alive, as it does with ws's
 // per-connection close timer.
 
+// Deadlines are served on a 50 ms grid: those that fall in one slot are swept by one
+// timer (connections opened at different times have heartbeats a few ms apart), at
+// the cost of being up to 50 ms late.
+const RESOLUTION_MS = 50;
+
 const pending = new Map(); // key -> { at, onDue } (the live entry)
 const heap = []; // entries ordered by `at`, stale ones included
 let timer = null;
@@ -48,9 +53,13 @@ function unwatch(key) {
 }
 
 function arm(at) {
-  if (timer !== null) clearTimeout(timer);
-  timerAt = at;
-  timer = setTimeout(sweep, Math.max(0, at - Date.now()));
+  const slot = Math.ceil(at / RESOLUTION_MS) * RESOLUTION_MS;
+  if (timer !== null) {
+    if (slot === timerAt) return;
+    clearTimeout(timer);
+  }
+  timerAt = slot;
+  timer = setTimeout(sweep, Math.max(0, slot - Date.now()));
 }
 
 function sweep() {

@@ -360,3 +360,34 @@ test('topics are for server connections', async () => {
     await h.closeServer(wss);
   }
 });
+
+test('one timer sweeps the heartbeats of every connection', async () => {
+  const wss = await h.listen({ WebSocketServer }, { heartbeat: { interval: 60, timeout: 500 } });
+  const realSetTimeout = global.setTimeout;
+  let timers = 0;
+  try {
+    const clients = [];
+    for (let i = 0; i < 50; i++) {
+      const c = new WebSocket(h.url(wss));
+      clients.push(c);
+      await h.once(c, 'open');
+    }
+    global.setTimeout = function (...args) {
+      timers++;
+      return realSetTimeout.apply(this, args);
+    };
+    let pings = 0;
+    for (const s of wss.clients) s.on('pong', () => pings++);
+    await new Promise((r) => realSetTimeout(r, 400));
+    global.setTimeout = realSetTimeout;
+    assert.ok(pings >= 50 * 3, `every connection pinged several times (${pings} pongs)`);
+    assert.ok(timers <= pings / 10, `${timers} timers armed for ${pings} heartbeats`);
+    const { stats } = require('../../npm/lib/deadlines');
+    const s = stats();
+    assert.ok(s.entries <= 2 * s.pending + 64, `no pile of stale deadlines (${JSON.stringify(s)})`);
+    for (const c of clients) c.terminate();
+  } finally {
+    global.setTimeout = realSetTimeout;
+    await h.closeServer(wss);
+  }
+});
