@@ -158,7 +158,23 @@ declare namespace WebSocket {
 
     type FinishRequestCallback = (request: ClientRequest, websocket: WebSocket) => void;
 
-    interface ClientOptions extends SecureContextOptions {
+    /** The opt-in additions (heartbeat, idle reaping, backpressure), on servers and clients. */
+    interface ConnectionFeatureOptions {
+        /** Ping a peer quiet for `interval` ms; terminate (1006) when nothing answers within `timeout`. */
+        heartbeat?: { interval: number; timeout?: number } | false | undefined;
+        /** Close with 1001 after this many ms without traffic either way. */
+        idleTimeout?: number | undefined;
+        /** Close with 1001 this many ms after the connection opened. */
+        maxLifetime?: number | undefined;
+        /** Bytes buffered past which `send()` returns false (default 16 KiB). */
+        highWaterMark?: number | undefined;
+        /** Bytes buffered past which messages are dropped ('dropped'); default: no limit. */
+        maxBackpressure?: number | undefined;
+        /** At `maxBackpressure`, close with 1008 instead of only dropping. */
+        closeOnBackpressureLimit?: boolean | undefined;
+    }
+
+    interface ClientOptions extends SecureContextOptions, ConnectionFeatureOptions {
         protocol?: string | undefined;
         followRedirects?: boolean | undefined;
         generateMask?(mask: Buffer): void;
@@ -249,7 +265,7 @@ declare namespace WebSocket {
     interface ServerOptions<
         U extends typeof WebSocket = typeof WebSocket,
         V extends typeof IncomingMessage = typeof IncomingMessage,
-    > {
+    > extends ConnectionFeatureOptions {
         host?: string | undefined;
         port?: number | undefined;
         backlog?: number | undefined;
@@ -272,18 +288,6 @@ declare namespace WebSocket {
         maxPendingAutoPongs?: number | undefined;
         skipUTF8Validation?: boolean | undefined;
         WebSocket?: U | undefined;
-        /** Ping a peer quiet for `interval` ms; terminate (1006) when nothing answers within `timeout`. */
-        heartbeat?: { interval: number; timeout?: number } | false | undefined;
-        /** Close with 1001 after this many ms without traffic either way. */
-        idleTimeout?: number | undefined;
-        /** Close with 1001 this many ms after the connection opened. */
-        maxLifetime?: number | undefined;
-        /** Bytes buffered past which `send()` returns false (default 16 KiB). */
-        highWaterMark?: number | undefined;
-        /** Bytes buffered past which messages are dropped ('dropped'); default: no limit. */
-        maxBackpressure?: number | undefined;
-        /** At `maxBackpressure`, close with 1008 instead of only dropping. */
-        closeOnBackpressureLimit?: boolean | undefined;
         /** Pub/sub across processes (createRedisAdapter()). */
         adapter?: PubSubAdapter | undefined;
     }

@@ -41,6 +41,30 @@ const s = WebSocket.createWebSocketStream(c, { encoding: 'utf8' });
 s.end();
 const x: WebSocket.WebSocket = new WebSocket.WebSocket('ws://x');
 void x;
+// The server additions.
+const adapter = WebSocket.createRedisAdapter({ url: 'redis://127.0.0.1:1' });
+adapter.on('up', (info) => info.duration);
+const wss3 = new WebSocket.WebSocketServer({
+  noServer: true,
+  heartbeat: { interval: 30000, timeout: 10000 },
+  idleTimeout: 60000,
+  maxLifetime: 3600000,
+  highWaterMark: 65536,
+  maxBackpressure: 1 << 22,
+  closeOnBackpressureLimit: true,
+  adapter
+});
+wss3.on('connection', (ws) => {
+  const subscribed: boolean = ws.subscribe('chat') && ws.isSubscribed('chat');
+  const topics: string[] = ws.topics;
+  const more: boolean = ws.send('x');
+  ws.on('drain', () => ws.unsubscribe('chat'));
+  ws.on('dropped', (data: Buffer, isBinary: boolean) => void [data, isBinary]);
+  const r: WebSocket.PublishResult = wss3.publish('chat', 'hi', { binary: false, except: ws });
+  void [subscribed, topics, more, r.reached + r.dropped + r.closed, wss3.subscribers('chat').length];
+});
+const c2 = new WebSocket('ws://127.0.0.1', { heartbeat: { interval: 1000 }, idleTimeout: 5000 });
+void c2;
 `
   );
   const program = ts.createProgram([file], {
