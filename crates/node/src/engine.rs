@@ -155,7 +155,6 @@ fn config(opts: &EngineOptions) -> Config {
             idle_counts_outbound: true,
             ping_when_quiet: false,
         },
-        ..defaults
     }
 }
 
