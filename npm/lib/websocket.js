@@ -27,12 +27,14 @@ const {
   EV_CLOSE,
   EV_ERROR,
   EV_TEXT_AT,
-  EV_BINARY_AT
+  EV_BINARY_AT,
+  EV_FRAME_ENDS
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
 const { enqueueBlob } = require('./blob-queue');
+const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
 
 const CONNECTING = 0;
@@ -156,6 +158,7 @@ class WebSocket extends EventEmitter {
       {
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
+        maxBufferedChunks: options.maxBufferedChunks,
         skipUtf8Validation: !!options.skipUTF8Validation,
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
@@ -381,19 +384,28 @@ class WebSocket extends EventEmitter {
    */
   _dispatch(events, i, chunk) {
     this._dispatching = true;
+    let ends = null;
     try {
       const n = events.length;
       while (i < n) {
         const kind = events[i];
+        if (kind === EV_FRAME_ENDS) {
+          // The next binary message came in several frames (binaryType 'fragments').
+          ends = events[i + 1];
+          i += 2;
+          continue;
+        }
         if (kind === EV_BINARY_AT) {
           const data = chunk.subarray(events[i + 1], events[i + 2]);
-          this.emit('message', convertBinary(this, data), true);
+          this.emit('message', toBinaryType(data, this._binaryType, ends), true);
+          ends = null;
           i += 3;
         } else if (kind === EV_TEXT_AT) {
           this.emit('message', chunk.subarray(events[i + 1], events[i + 2]), false);
           i += 3;
         } else if (kind === EV_BINARY) {
-          this.emit('message', convertBinary(this, events[i + 1]), true);
+          this.emit('message', toBinaryType(events[i + 1], this._binaryType, ends), true);
+          ends = null;
           i += 2;
         } else if (kind === EV_TEXT) {
           this.emit('message', events[i + 1], false);
@@ -636,24 +648,6 @@ function flushTick(ws) {
 
 function runCallbacks(cbs, err) {
   for (let i = 0; i < cbs.length; i++) cbs[i](err);
-}
-
-function convertBinary(ws, buf) {
-  switch (ws._binaryType) {
-    case 'nodebuffer':
-      return buf;
-    case 'arraybuffer':
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-        return buf.buffer;
-      }
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    case 'fragments':
-      return [buf];
-    case 'blob':
-      return new Blob([buf]);
-    default:
-      return buf;
-  }
 }
 
 /**

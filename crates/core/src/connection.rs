@@ -238,6 +238,8 @@ impl Connection {
             max_message_size: self.config.max_message_size,
             max_frame_size: self.config.max_frame_size,
             max_fragments: self.config.max_fragments,
+            max_buffered_chunks: self.config.max_buffered_chunks,
+            report_fragments: self.config.report_fragments,
             validate_utf8: self.config.validate_utf8,
         };
         let auto_pong = self.config.auto_pong;

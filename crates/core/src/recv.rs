@@ -26,6 +26,8 @@ pub(crate) struct ReadLimits {
     pub(crate) max_message_size: usize,
     pub(crate) max_frame_size: usize,
     pub(crate) max_fragments: usize,
+    pub(crate) max_buffered_chunks: usize,
+    pub(crate) report_fragments: bool,
     pub(crate) validate_utf8: bool,
 }
 
@@ -118,11 +120,54 @@ pub(crate) struct Reader {
     inflated: Vec<u8>,
     /// A close frame was read: nothing after it is parsed (RFC 6455 §5.5.1).
     closed: bool,
+    /// End offset of each non-empty frame of the message being assembled (only with
+    /// `report_fragments`).
+    frame_ends: Vec<usize>,
+    /// How many received chunks hold the unread part of the current frame step, counted
+    /// as `ws`'s receiver counts its buffered chunks (`maxBufferedChunks`).
+    pending_chunks: usize,
 }
 
 impl Reader {
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.msg.capacity() + self.control.capacity() + self.inflated.capacity()
+        self.msg.capacity()
+            + self.control.capacity()
+            + self.inflated.capacity()
+            + self.frame_ends.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// Bytes of the current frame step already received, where `ws`'s receiver steps
+    /// are: the first two header bytes, the extended length, the mask key, the payload.
+    /// 0 at a step boundary.
+    fn step_bytes(&self) -> usize {
+        if let Some(f) = &self.frame {
+            return usize::try_from(f.done).unwrap_or(usize::MAX);
+        }
+        let h = self.hdr_len;
+        if h < 2 {
+            return h;
+        }
+        let ext = match self.hdr[1] & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        if h < 2 + ext {
+            h - 2
+        } else {
+            h - 2 - ext
+        }
+    }
+
+    /// After a chunk of `len` bytes: the unread step began in this chunk (1 chunk holds
+    /// it) or before it (one more chunk holds it).
+    fn count_pending_chunks(&mut self, len: usize) {
+        let pending = self.step_bytes();
+        self.pending_chunks = match pending {
+            0 => 0,
+            p if p <= len => 1,
+            _ => self.pending_chunks.saturating_add(1),
+        };
     }
 }
 
@@ -181,6 +226,13 @@ impl Reader {
         codec: Option<&mut Codec>,
         on: F,
     ) -> Result<(), Error> {
+        let len = data.bytes().len();
+        if self.closed || len == 0 {
+            return Ok(());
+        }
+        if self.pending_chunks >= limits.max_buffered_chunks {
+            return Err(Error::TooManyBufferedChunks);
+        }
         let mut cx = Ctx { limits, codec, on };
         let mut result = Ok(());
         while !data.bytes().is_empty() && !self.closed {
@@ -193,6 +245,9 @@ impl Reader {
             }
         }
         self.release_buffers();
+        if result.is_ok() {
+            self.count_pending_chunks(len);
+        }
         result
     }
 
@@ -203,6 +258,9 @@ impl Reader {
             release(&mut self.msg);
         }
         release(&mut self.inflated);
+        if self.msg_kind.is_none() && self.frame_ends.capacity() > 64 {
+            self.frame_ends = Vec::new();
+        }
     }
 
     /// Reads one header or one piece of payload; returns the rest of the input.
@@ -306,6 +364,7 @@ impl Reader {
                 });
                 self.msg_compressed = h.rsv1;
                 self.fragments = 0;
+                self.frame_ends.clear();
                 self.utf8.reset();
             }
             self.fragments += 1;
@@ -424,6 +483,9 @@ impl Reader {
         f: Frame,
         cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
+        if cx.limits.report_fragments && f.done > 0 {
+            self.frame_ends.push(self.msg.len());
+        }
         if !f.fin {
             return Ok(());
         }
@@ -434,6 +496,9 @@ impl Reader {
             .expect("a data frame belongs to a message");
         if self.msg_compressed {
             return self.inflate_and_emit(kind, cx);
+        }
+        if kind == DataKind::Binary && self.frame_ends.len() > 1 {
+            (cx.on)(Incoming::Event(Event::FrameEnds(&self.frame_ends)));
         }
         if kind == DataKind::Text && validate {
             self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
@@ -469,5 +534,84 @@ impl Reader {
         _cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
         Err(Error::Rsv1Set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Connection, OwnedEvent, ProtocolError, Role};
+
+    /// A masked client frame (mask key 0: the payload reads as is).
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() < 126);
+        let mut f = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn server(config: Config) -> Connection {
+        Connection::new(Role::Server, config)
+    }
+
+    #[test]
+    fn rfc6455_5_4_frame_ends_of_a_fragmented_binary_message() {
+        let mut c = server(Config {
+            report_fragments: true,
+            ..Config::default()
+        });
+        let mut bytes = frame(0x02, b"ab");
+        bytes.extend(frame(0x00, b""));
+        bytes.extend(frame(0x00, b"cde"));
+        bytes.extend(frame(0x80, b"f"));
+        bytes.extend(frame(0x82, b"whole"));
+        let mut out = Vec::new();
+        c.feed_owned(&bytes, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                OwnedEvent::FrameEnds(vec![2, 5, 6]),
+                OwnedEvent::Binary(b"abcdef".to_vec()),
+                OwnedEvent::Binary(b"whole".to_vec()),
+            ]
+        );
+        // Off by default: no extra event.
+        let mut c = server(Config::default());
+        let mut out = Vec::new();
+        c.feed_owned(&bytes, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn trickled_frame_steps_count_chunks_as_ws() {
+        let config = Config {
+            max_buffered_chunks: 3,
+            ..Config::default()
+        };
+        let f = frame(0x82, b"hello");
+        // Whole steps per chunk (2 header bytes, mask key, payload): nothing is
+        // buffered between chunks, any number of chunks is fine.
+        let mut c = server(config.clone());
+        let mut out = Vec::new();
+        for piece in [&f[..2], &f[2..6], &f[6..]] {
+            c.feed_owned(piece, &mut out).unwrap();
+        }
+        assert_eq!(out, vec![OwnedEvent::Binary(b"hello".to_vec())]);
+        // The payload in single bytes: the 4th chunk finds 3 chunks buffered.
+        let mut c = server(config.clone());
+        let mut out = Vec::new();
+        c.feed_owned(&f[..6], &mut out).unwrap();
+        for b in &f[6..9] {
+            c.feed_owned(std::slice::from_ref(b), &mut out).unwrap();
+        }
+        assert_eq!(
+            c.feed_owned(&f[9..10], &mut out),
+            Err(ProtocolError::TooManyBufferedChunks)
+        );
+        let e = ProtocolError::TooManyBufferedChunks;
+        assert_eq!(
+            (e.close_code(), e.ws_code()),
+            (1008, "WS_ERR_TOO_MANY_BUFFERED_PARTS")
+        );
+        assert_eq!(e.to_string(), "Too many buffered chunks");
     }
 }

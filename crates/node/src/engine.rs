@@ -24,6 +24,9 @@ const EV_ERROR: u32 = 6;
 /// (unmasked in place by the core), so JS takes a `subarray` instead of a copy.
 const EV_TEXT_AT: u32 = 7;
 const EV_BINARY_AT: u32 = 8;
+/// `FRAME_ENDS, [end, ...]`: the next binary message came in several frames, each
+/// ending at these offsets (ws's `binaryType = 'fragments'`).
+const EV_FRAME_ENDS: u32 = 9;
 
 /// Above this size the output is handed to JS by moving the Rust buffer (an external
 /// buffer costs a finalizer; below it a copy is cheaper).
@@ -37,6 +40,8 @@ pub struct EngineOptions {
     pub max_payload: Option<f64>,
     /// ws `maxFragments` (0 = no limit).
     pub max_fragments: Option<f64>,
+    /// ws `maxBufferedChunks` (0 = no limit).
+    pub max_buffered_chunks: Option<f64>,
     /// ws `skipUTF8Validation`.
     pub skip_utf8_validation: Option<bool>,
     /// ws `perMessageDeflate.threshold`.
@@ -87,6 +92,9 @@ fn config(opts: &EngineOptions) -> Config {
         max_message_size,
         max_frame_size: max_message_size,
         max_fragments: limit(opts.max_fragments, defaults.max_fragments),
+        max_buffered_chunks: limit(opts.max_buffered_chunks, defaults.max_buffered_chunks),
+        // Cheap (fragmented binary messages only) and read by binaryType 'fragments'.
+        report_fragments: true,
         // The façade answers pings while it emits the events (`answerPing`), so a pong
         // follows the replies to earlier messages as in ws.
         auto_pong: false,
@@ -231,6 +239,15 @@ impl Engine {
                     Event::Pong(b) => {
                         arr.set(idx, EV_PONG)?;
                         arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                        2
+                    }
+                    Event::FrameEnds(ends) => {
+                        arr.set(idx, EV_FRAME_ENDS)?;
+                        let ends: Vec<u32> = ends
+                            .iter()
+                            .map(|&e| u32::try_from(e).unwrap_or(u32::MAX))
+                            .collect();
+                        arr.set(idx + 1, ends)?;
                         2
                     }
                     Event::Close { .. } => {

@@ -13,5 +13,6 @@
 pub mod ack;
 pub mod engine;
 pub mod error;
+pub mod extensions;
 pub mod handshake;
 mod session;
