@@ -219,6 +219,12 @@ export interface AckHello {
   last: number
 }
 
+/**
+ * Checks a close code and reason as `close()` would (ws throws before anything is
+ * queued), without closing: for a close that must wait behind queued sends.
+ */
+export declare function checkClose(code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
+
 /** A core error as the façade needs it to build the same error object `ws` emits or throws. */
 export interface CoreError {
   /** Close code the core queued (1002, 1007, 1009, ...); 0 for a misuse. */

@@ -9,7 +9,7 @@
 
 const EventEmitter = require('events');
 
-const { Engine } = require('./binding');
+const { Engine, checkClose } = require('./binding');
 const {
   BINARY_TYPES,
   EMPTY_BUFFER,
@@ -33,7 +33,7 @@ const {
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
-const { enqueueBlob } = require('./blob-queue');
+const { enqueueBlob, enqueueClose } = require('./blob-queue');
 const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
 
@@ -215,11 +215,20 @@ class WebSocket extends EventEmitter {
       if (data !== undefined && code !== undefined) {
         reason = typeof data === 'string' ? data : Buffer.from(data).toString();
       }
+      if (this._blobQueue !== null) {
+        // Sends queued behind a Blob go out first, then the close frame (ws's order).
+        const bad = checkClose(closeCodeArg(code), reason);
+        if (bad) throw misuse(bad);
+        this._readyState = CLOSING;
+        enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+        return;
+      }
       const err = engineOf(this).close(closeCodeArg(code), reason);
       if (err) throw misuse(err);
       syncState(this);
     }
-    if (this._socket[kWebSocket] === undefined) return;
+    // A handshake failing (CLOSING, no socket yet) or a socket already gone.
+    if (this._socket === null || this._socket[kWebSocket] === undefined) return;
     this._flush();
     applyLifecycle(this);
   }
@@ -447,6 +456,9 @@ class WebSocket extends EventEmitter {
       return;
     }
     if (this._socket) {
+      // What was sent before terminate() is handed to the socket first, as ws writes
+      // each frame at once; destroy() then drops what the kernel did not take.
+      if (this._engine !== null && this._engine.hasOutput && !this._socket.destroyed) this._flush();
       engineOf(this).terminate();
       syncState(this);
       this._socket.destroy();
@@ -596,10 +608,25 @@ function sendFrames(ws, list, cb) {
 /** What the Blob queue needs from its WebSocket (blob-queue.js). */
 function blobSink(ws) {
   return {
-    isOpen: () => ws.readyState === OPEN,
+    // The engine decides (a close queued behind the Blob has not reached it yet).
+    canSend: () =>
+      ws._socket !== null &&
+      ws._socket[kWebSocket] !== undefined &&
+      (ws._engine === null || ws._engine.state === 0),
+    destroyed: () => ws._socket === null || ws._socket.destroyed,
     send: (data, o) => sendNow(ws, toSendable(data), o.binary, o.compress, o.fin, o.mask, o.cb),
     sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    close: (code, reason) => {
+      if (ws._socket === null || ws._socket[kWebSocket] === undefined) return;
+      ws._readyState = OPEN;
+      const err = engineOf(ws).close(code, reason);
+      if (err) throw misuse(err);
+      syncState(ws);
+      ws._flush();
+      applyLifecycle(ws);
+    },
     fail: (err) => {
+      if (ws.readyState === CLOSED) return;
       if (!ws._errorEmitted) {
         ws._errorEmitted = true;
         ws.emit('error', err);

@@ -144,6 +144,17 @@ pub fn encode_frame(
     }
 }
 
+/// Checks a close code and reason as `close()` would (ws throws before anything is
+/// queued), without closing: for a close that must wait behind queued sends.
+#[napi]
+pub fn check_close(code: Option<u32>, reason: Option<String>) -> Option<CoreError> {
+    let code = code.map(|c| u16::try_from(c).unwrap_or(0));
+    let mut scratch = Vec::new();
+    ferrosocket_core::close::build_payload(code, reason.as_deref().unwrap_or(""), &mut scratch)
+        .err()
+        .map(|e| CoreError::from(&e))
+}
+
 /// The bytes of a string or a Buffer argument.
 fn bytes<'a>(data: &'a Either<String, BufferSlice<'_>>) -> &'a [u8] {
     match data {
