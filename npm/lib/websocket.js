@@ -457,10 +457,12 @@ class WebSocket extends EventEmitter {
     }
     if (this._socket) {
       // What was sent before terminate() is handed to the socket first, as ws writes
-      // each frame at once; destroy() then drops what the kernel did not take.
-      if (this._engine !== null && this._engine.hasOutput && !this._socket.destroyed) this._flush();
+      // each frame at once; destroy() then drops what the kernel did not take. The
+      // engine is terminated first: a close it owes for a violation later in the same
+      // chunk is not written (ws had not parsed that far when terminate() was called).
       engineOf(this).terminate();
       syncState(this);
+      if (this._engine.hasOutput && !this._socket.destroyed) this._flush();
       this._socket.destroy();
     }
   }

@@ -270,12 +270,12 @@ impl Reader {
         cx: &mut Ctx<'_, F>,
     ) -> Result<I, Error> {
         if self.frame.is_none() {
-            let (header, rest) = self.read_header(data)?;
+            let (header, rest) = self.read_header(data, cx.limits, cx.codec.is_some())?;
             data = rest;
             let Some(header) = header else {
                 return Ok(data);
             };
-            self.begin_frame(header, cx.limits, cx.codec.is_some())?;
+            self.begin_frame(header);
             if header.payload_len == 0 {
                 self.end_frame(cx)?;
                 return Ok(data);
@@ -287,16 +287,23 @@ impl Reader {
     fn read_header<'a, I: Input<'a>>(
         &mut self,
         data: I,
+        limits: ReadLimits,
+        deflate: bool,
     ) -> Result<(Option<FrameHeader>, I), Error> {
         if self.hdr_len == 0 {
+            self.check_header_prefix(data.bytes(), limits, deflate)?;
             if let Some((h, n)) = FrameHeader::decode(data.bytes())? {
                 return Ok((Some(h), data.split_front(n).1));
             }
         }
         // The header is cut: gather it in `hdr`.
         let take = (MAX_HEADER_LEN - self.hdr_len).min(data.bytes().len());
-        self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
-        match FrameHeader::decode(&self.hdr[..self.hdr_len + take])? {
+        let mut hdr = self.hdr;
+        hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
+        self.hdr = hdr;
+        // What has arrived of the header is checked at once, as `ws` checks each piece.
+        self.check_header_prefix(&hdr[..self.hdr_len + take], limits, deflate)?;
+        match FrameHeader::decode(&hdr[..self.hdr_len + take])? {
             None => {
                 self.hdr_len += take;
                 Ok((None, data.split_front(take).1))
@@ -309,74 +316,98 @@ impl Reader {
         }
     }
 
-    /// Checks a header against RFC 6455 §5 and the limits (in `ws`'s order, so the same
-    /// input yields the same error).
-    fn begin_frame(
-        &mut self,
-        h: FrameHeader,
+    /// Checks the received start of a header against RFC 6455 §5 and the limits, in
+    /// `ws`'s order and as soon as `ws` does: the first two bytes (reserved bits,
+    /// opcode and sequence, control frame rules, masking), then the length (its 64-bit
+    /// range, the message size limit), whatever has arrived of the rest.
+    fn check_header_prefix(
+        &self,
+        bytes: &[u8],
         limits: ReadLimits,
         deflate: bool,
     ) -> Result<(), Error> {
-        if h.rsv2 || h.rsv3 {
+        if bytes.len() < 2 {
+            return Ok(());
+        }
+        let (b0, b1) = (bytes[0], bytes[1]);
+        let (fin, rsv1, opcode, len7) = (b0 & 0x80 != 0, b0 & 0x40 != 0, b0 & 0x0f, b1 & 0x7f);
+        if b0 & 0x30 != 0 {
             return Err(Error::Rsv23Set); // §5.2
         }
-        let op = OpCode::from_u8(h.opcode)?;
-        match op {
-            OpCode::Continuation => {
-                if h.rsv1 {
+        if rsv1 && !deflate {
+            return Err(Error::Rsv1Set); // §5.2: no extension defines it
+        }
+        match opcode {
+            0 => {
+                if rsv1 {
                     return Err(Error::Rsv1Set); // RFC 7692 §6.1: RSV1 on the first frame only
                 }
                 if self.msg_kind.is_none() {
                     return Err(Error::InvalidOpcode(0)); // §5.4: nothing to continue
                 }
             }
-            OpCode::Text | OpCode::Binary => {
-                if h.rsv1 && !deflate {
-                    return Err(Error::Rsv1Set);
-                }
+            1 | 2 => {
                 if self.msg_kind.is_some() {
-                    return Err(Error::InvalidOpcode(h.opcode)); // §5.4: interleaved message
+                    return Err(Error::InvalidOpcode(opcode)); // §5.4: interleaved message
                 }
             }
-            _ => {
-                if !h.fin {
+            8..=10 => {
+                if !fin {
                     return Err(Error::FragmentedControl); // §5.5
                 }
-                if h.rsv1 {
+                if rsv1 {
                     return Err(Error::Rsv1Set);
                 }
-                if h.payload_len > 125 || (op == OpCode::Close && h.payload_len == 1) {
-                    return Err(Error::InvalidControlLength(h.payload_len)); // §5.5, §5.5.1
+                if len7 > 125 || (opcode == 8 && len7 == 1) {
+                    // §5.5, §5.5.1 (ws names the 7-bit length field)
+                    return Err(Error::InvalidControlLength(u64::from(len7)));
                 }
             }
+            _ => return Err(Error::InvalidOpcode(opcode)),
         }
-        match (limits.role, h.mask.is_some()) {
+        match (limits.role, b1 & 0x80 != 0) {
             (Role::Server, false) => return Err(Error::ExpectedMask), // §5.1
             (Role::Client, true) => return Err(Error::UnexpectedMask),
             _ => {}
         }
-        if !op.is_control() {
-            if op != OpCode::Continuation {
-                self.msg_kind = Some(if op == OpCode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                });
-                self.msg_compressed = h.rsv1;
-                self.fragments = 0;
-                self.frame_ends.clear();
-                self.utf8.reset();
+        let len = match len7 {
+            126 if bytes.len() >= 4 => u64::from(u16::from_be_bytes([bytes[2], bytes[3]])),
+            127 if bytes.len() >= 10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&bytes[2..10]);
+                let n = u64::from_be_bytes(b);
+                // §5.2: the most significant bit MUST be 0; ws also refuses > 2^53 - 1.
+                if n > (1u64 << 53) - 1 {
+                    return Err(Error::UnsupportedLength);
+                }
+                n
             }
-            self.fragments += 1;
-            if self.fragments > limits.max_fragments {
-                return Err(Error::TooManyFragments);
-            }
-            let limit = limits.max_message_size as u64;
-            if h.payload_len > limits.max_frame_size as u64
-                || self.msg.len() as u64 + h.payload_len > limit
-            {
-                return Err(Error::MessageTooBig);
-            }
+            126 | 127 => return Ok(()),
+            n => u64::from(n),
+        };
+        if opcode < 8
+            && len > 0
+            && (len > limits.max_frame_size as u64
+                || self.msg.len() as u64 + len > limits.max_message_size as u64)
+        {
+            return Err(Error::MessageTooBig);
+        }
+        Ok(())
+    }
+
+    /// Starts reading a frame whose header passed [`Self::check_header_prefix`].
+    fn begin_frame(&mut self, h: FrameHeader) {
+        let op = OpCode::from_u8(h.opcode).expect("checked opcode");
+        if !op.is_control() && op != OpCode::Continuation {
+            self.msg_kind = Some(if op == OpCode::Text {
+                DataKind::Text
+            } else {
+                DataKind::Binary
+            });
+            self.msg_compressed = h.rsv1;
+            self.fragments = 0;
+            self.frame_ends.clear();
+            self.utf8.reset();
         }
         self.frame = Some(Frame {
             op,
@@ -385,7 +416,6 @@ impl Reader {
             remaining: h.payload_len,
             done: 0,
         });
-        Ok(())
     }
 
     fn read_payload<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
@@ -411,7 +441,11 @@ impl Reader {
             return Ok(rest);
         }
         let kind = self.msg_kind.expect("a data frame belongs to a message");
-        let whole = f.done == 0 && take as u64 == f.remaining && f.fin && self.fragments == 1;
+        let whole = f.done == 0
+            && take as u64 == f.remaining
+            && f.fin
+            && self.fragments == 0
+            && cx.limits.max_fragments >= 1;
         if whole && !self.msg_compressed && (f.mask.is_none() || I::WRITABLE) {
             // A whole message in the input: hand it out without copying, unmasking it
             // where it lies when needed.
@@ -483,6 +517,11 @@ impl Reader {
         f: Frame,
         cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
+        // ws counts a message's frames once each frame's payload has arrived.
+        self.fragments += 1;
+        if self.fragments > cx.limits.max_fragments {
+            return Err(Error::TooManyFragments);
+        }
         if cx.limits.report_fragments && f.done > 0 {
             self.frame_ends.push(self.msg.len());
         }
