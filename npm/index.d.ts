@@ -13,7 +13,7 @@ import {
 } from "http";
 import { Server as HTTPSServer } from "https";
 import { createConnection } from "net";
-import { Duplex, DuplexOptions } from "stream";
+import { Duplex, DuplexOptions, Writable } from "stream";
 import { SecureContextOptions } from "tls";
 import { URL } from "url";
 import { ZlibOptions } from "zlib";
@@ -422,6 +422,48 @@ declare namespace WebSocket {
         ping(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
         pong(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
     }
+
+    interface ReceiverOptions {
+        allowSynchronousEvents?: boolean | undefined;
+        binaryType?: "nodebuffer" | "arraybuffer" | "fragments" | "blob" | undefined;
+        extensions?: { [name: string]: PerMessageDeflate } | undefined;
+        isServer?: boolean | undefined;
+        maxBufferedChunks?: number | undefined;
+        maxFragments?: number | undefined;
+        maxPayload?: number | undefined;
+        skipUTF8Validation?: boolean | undefined;
+    }
+    /** ws's Receiver: a Writable that parses frames (the core's reader) and emits 'message', 'ping', 'pong', 'conclude'. */
+    class Receiver extends Writable {
+        constructor(options?: ReceiverOptions);
+        on(event: "message", listener: (data: RawData, isBinary: boolean) => void): this;
+        on(event: "ping" | "pong", listener: (data: Buffer) => void): this;
+        on(event: "conclude", listener: (code: number, reason: Buffer) => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+
+    /** Parameters of a permessage-deflate offer or response, as `extension.parse` gives them. */
+    type ExtensionParams = { [param: string]: Array<string | true> };
+    /** ws's PerMessageDeflate negotiation API (offer/accept); compression belongs to the connection. */
+    class PerMessageDeflate {
+        constructor(options?: PerMessageDeflateOptions & { isServer?: boolean; maxPayload?: number });
+        static readonly extensionName: "permessage-deflate";
+        params: { [param: string]: number | true } | null;
+        offer(): { [param: string]: number | true };
+        accept(configurations: ExtensionParams[]): { [param: string]: number | true };
+        normalizeParams(configurations: ExtensionParams[]): Array<{ [param: string]: number | true }>;
+        cleanup(): void;
+    }
+
+    /** ws's `Sec-WebSocket-Extensions` helpers. */
+    const extension: {
+        parse(header: string): { [name: string]: ExtensionParams[] };
+        format(extensions: { [name: string]: object | object[] }): string;
+    };
+    /** ws's `Sec-WebSocket-Protocol` parser. */
+    const subprotocol: {
+        parse(header: string): Set<string>;
+    };
 
     // ReconnectingWebSocket (issue 4): the core session (backoff, heartbeat, offline queue) in Node.
     interface ReconnectingOptions {

@@ -247,6 +247,12 @@ export interface AckHello {
   last: number
 }
 
+/**
+ * Checks a close code and reason as `close()` would (ws throws before anything is
+ * queued), without closing: for a close that must wait behind queued sends.
+ */
+export declare function checkClose(code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
+
 /** A core error as the façade needs it to build the same error object `ws` emits or throws. */
 export interface CoreError {
   /** Close code the core queued (1002, 1007, 1009, ...); 0 for a misuse. */
@@ -281,6 +287,8 @@ export interface EngineOptions {
   maxPayload?: number
   /** ws `maxFragments` (0 = no limit). */
   maxFragments?: number
+  /** ws `maxBufferedChunks` (0 = no limit). */
+  maxBufferedChunks?: number
   /** ws `skipUTF8Validation`. */
   skipUtf8Validation?: boolean
   /** ws `perMessageDeflate.threshold`. */
@@ -305,6 +313,19 @@ export interface EngineOptions {
   maxLifetime?: number
 }
 
+/**
+ * One extension of a header: its name, then its parameters in order (`values[i]` is
+ * `null` for a bare parameter).
+ */
+export interface ExtensionEntry {
+  name: string
+  keys: Array<string>
+  values: Array<string | undefined | null>
+}
+
+/** Formats extensions as a header value. */
+export declare function formatExtensions(entries: Array<ExtensionEntry>): string
+
 /** A refused handshake as JS answers it: status, ws's message, extra response headers. */
 export interface HandshakeFailure {
   /** HTTP status (server) or the response's status (client). */
@@ -313,6 +334,53 @@ export interface HandshakeFailure {
   message: string
   /** Extra response headers, flat (e.g. `Sec-WebSocket-Version` with a bad version). */
   headers: Array<string>
+}
+
+/** Parses a `Sec-WebSocket-Extensions` value; a string is ws's SyntaxError message. */
+export declare function parseExtensions(header: string): Array<ExtensionEntry> | string
+
+/** Parses a `Sec-WebSocket-Protocol` value; a string is ws's SyntaxError message. */
+export declare function parseSubprotocols(header: string): Array<string> | string
+
+/** ws's `PerMessageDeflate#accept(configurations)` for either role. */
+export declare function pmdAccept(opts: PmdOptions, isServer: boolean, configurations: Array<Array<PmdRawParam>>): Array<PmdParam> | PmdError
+
+/** A refused negotiation: ws's error class and message. */
+export interface PmdError {
+  jsClass: string
+  message: string
+}
+
+/**
+ * The codec parameters of accepted `params`, for `new Engine(...)` (ws's
+ * `Receiver` given a `PerMessageDeflate` in its `extensions`).
+ */
+export declare function pmdHandle(params: Array<PmdParam>, level?: number | undefined | null): DeflateHandle
+
+/** ws's `PerMessageDeflate#normalizeParams(configurations)`. */
+export declare function pmdNormalize(isServer: boolean, configurations: Array<Array<PmdRawParam>>): Array<Array<PmdParam>> | PmdError
+
+/** ws's `PerMessageDeflate#offer()`. */
+export declare function pmdOffer(opts: PmdOptions): Array<PmdParam>
+
+/** ws's `perMessageDeflate` negotiation options, each absent, a boolean or a number. */
+export interface PmdOptions {
+  serverNoContextTakeover?: boolean | number
+  clientNoContextTakeover?: boolean | number
+  serverMaxWindowBits?: boolean | number
+  clientMaxWindowBits?: boolean | number
+}
+
+/** A negotiated parameter: `value` is `null` for a bare one (ws's `true`). */
+export interface PmdParam {
+  key: string
+  value?: number
+}
+
+/** A received parameter before normalisation: its values as text (`null` = bare). */
+export interface PmdRawParam {
+  key: string
+  values: Array<string | undefined | null>
 }
 
 /**

@@ -40,5 +40,6 @@ module.exports = {
   EV_CLOSE: 5,
   EV_ERROR: 6,
   EV_TEXT_AT: 7,
-  EV_BINARY_AT: 8
+  EV_BINARY_AT: 8,
+  EV_FRAME_ENDS: 9
 };

@@ -9,7 +9,7 @@
 
 const EventEmitter = require('events');
 
-const { Engine } = require('./binding');
+const { Engine, checkClose } = require('./binding');
 const {
   BINARY_TYPES,
   EMPTY_BUFFER,
@@ -36,12 +36,14 @@ const {
   EV_CLOSE,
   EV_ERROR,
   EV_TEXT_AT,
-  EV_BINARY_AT
+  EV_BINARY_AT,
+  EV_FRAME_ENDS
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
-const { enqueueBlob } = require('./blob-queue');
+const { enqueueBlob, enqueueClose } = require('./blob-queue');
+const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
 
 const CONNECTING = 0;
@@ -171,6 +173,7 @@ class WebSocket extends EventEmitter {
       {
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
+        maxBufferedChunks: options.maxBufferedChunks,
         skipUtf8Validation: !!options.skipUTF8Validation,
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
@@ -231,11 +234,20 @@ class WebSocket extends EventEmitter {
       if (data !== undefined && code !== undefined) {
         reason = typeof data === 'string' ? data : Buffer.from(data).toString();
       }
+      if (this._blobQueue !== null) {
+        // Sends queued behind a Blob go out first, then the close frame (ws's order).
+        const bad = checkClose(closeCodeArg(code), reason);
+        if (bad) throw misuse(bad);
+        this._readyState = CLOSING;
+        enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+        return;
+      }
       const err = engineOf(this).close(closeCodeArg(code), reason);
       if (err) throw misuse(err);
       syncState(this);
     }
-    if (this._socket[kWebSocket] === undefined) return;
+    // A handshake failing (CLOSING, no socket yet) or a socket already gone.
+    if (this._socket === null || this._socket[kWebSocket] === undefined) return;
     this._flush();
     applyLifecycle(this);
   }
@@ -407,19 +419,28 @@ class WebSocket extends EventEmitter {
    */
   _dispatch(events, i, chunk) {
     this._dispatching = true;
+    let ends = null;
     try {
       const n = events.length;
       while (i < n) {
         const kind = events[i];
+        if (kind === EV_FRAME_ENDS) {
+          // The next binary message came in several frames (binaryType 'fragments').
+          ends = events[i + 1];
+          i += 2;
+          continue;
+        }
         if (kind === EV_BINARY_AT) {
           const data = chunk.subarray(events[i + 1], events[i + 2]);
-          this.emit('message', convertBinary(this, data), true);
+          this.emit('message', toBinaryType(data, this._binaryType, ends), true);
+          ends = null;
           i += 3;
         } else if (kind === EV_TEXT_AT) {
           this.emit('message', chunk.subarray(events[i + 1], events[i + 2]), false);
           i += 3;
         } else if (kind === EV_BINARY) {
-          this.emit('message', convertBinary(this, events[i + 1]), true);
+          this.emit('message', toBinaryType(events[i + 1], this._binaryType, ends), true);
+          ends = null;
           i += 2;
         } else if (kind === EV_TEXT) {
           this.emit('message', events[i + 1], false);
@@ -461,8 +482,13 @@ class WebSocket extends EventEmitter {
       return;
     }
     if (this._socket) {
+      // What was sent before terminate() is handed to the socket first, as ws writes
+      // each frame at once; destroy() then drops what the kernel did not take. The
+      // engine is terminated first: a close it owes for a violation later in the same
+      // chunk is not written (ws had not parsed that far when terminate() was called).
       engineOf(this).terminate();
       syncState(this);
+      if (this._engine.hasOutput && !this._socket.destroyed) this._flush();
       this._socket.destroy();
     }
   }
@@ -760,10 +786,25 @@ function sendFrames(ws, list, cb) {
 /** What the Blob queue needs from its WebSocket (blob-queue.js). */
 function blobSink(ws) {
   return {
-    isOpen: () => ws.readyState === OPEN,
+    // The engine decides (a close queued behind the Blob has not reached it yet).
+    canSend: () =>
+      ws._socket !== null &&
+      ws._socket[kWebSocket] !== undefined &&
+      (ws._engine === null || ws._engine.state === 0),
+    destroyed: () => ws._socket === null || ws._socket.destroyed,
     send: (data, o) => sendNow(ws, toSendable(data), o.binary, o.compress, o.fin, o.mask, o.cb),
     sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    close: (code, reason) => {
+      if (ws._socket === null || ws._socket[kWebSocket] === undefined) return;
+      ws._readyState = OPEN;
+      const err = engineOf(ws).close(code, reason);
+      if (err) throw misuse(err);
+      syncState(ws);
+      ws._flush();
+      applyLifecycle(ws);
+    },
     fail: (err) => {
+      if (ws.readyState === CLOSED) return;
       if (!ws._errorEmitted) {
         ws._errorEmitted = true;
         ws.emit('error', err);
@@ -821,24 +862,6 @@ function flushTick(ws) {
 
 function runCallbacks(cbs, err) {
   for (let i = 0; i < cbs.length; i++) cbs[i](err);
-}
-
-function convertBinary(ws, buf) {
-  switch (ws._binaryType) {
-    case 'nodebuffer':
-      return buf;
-    case 'arraybuffer':
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-        return buf.buffer;
-      }
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    case 'fragments':
-      return [buf];
-    case 'blob':
-      return new Blob([buf]);
-    default:
-      return buf;
-  }
 }
 
 /**

@@ -65,6 +65,15 @@ wss3.on('connection', (ws) => {
 });
 const c2 = new WebSocket('ws://127.0.0.1', { heartbeat: { interval: 1000 }, idleTimeout: 5000 });
 void c2;
+const r = new WebSocket.Receiver({ isServer: true, binaryType: 'fragments', maxPayload: 10 });
+r.on('conclude', (code: number, reason: Buffer) => code + reason.length);
+r.write(Buffer.alloc(0));
+const pmd = new WebSocket.PerMessageDeflate({ serverMaxWindowBits: 10, isServer: true });
+const offer: { [k: string]: number | true } = pmd.offer();
+pmd.accept(WebSocket.extension.parse('permessage-deflate')['permessage-deflate']);
+const h: string = WebSocket.extension.format({ 'permessage-deflate': offer });
+const protocols: Set<string> = WebSocket.subprotocol.parse('a, b');
+void h; void protocols; void WebSocket.PerMessageDeflate.extensionName;
 `
   );
   const program = ts.createProgram([file], {

@@ -21,6 +21,15 @@ pub struct Config {
     pub max_frame_size: usize,
     /// Most frames in one message; more fails with 1008.
     pub max_fragments: usize,
+    /// Most received chunks (`feed` calls) that may hold the unread part of one frame
+    /// step (header piece or payload), as `ws`'s `maxBufferedChunks` counts them; the
+    /// next chunk fails with 1008. Bounds a peer that trickles a frame in tiny pieces.
+    /// `usize::MAX` = no limit.
+    pub max_buffered_chunks: usize,
+    /// Report where each frame of a fragmented binary message ended
+    /// ([`Event::FrameEnds`](crate::Event::FrameEnds), before the message), for
+    /// bindings that hand out fragments (`ws`'s `binaryType = 'fragments'`).
+    pub report_fragments: bool,
     /// Answer pings with pongs while parsing (RFC 6455 §5.5.2). Off: the caller answers
     /// with [`Connection::answer_ping`](crate::Connection::answer_ping) when it delivers
     /// the ping, which keeps the pong behind replies to earlier messages.
@@ -63,6 +72,8 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_frame_size: 64 << 20,
             max_fragments: 131_072,
+            max_buffered_chunks: usize::MAX,
+            report_fragments: false,
             auto_pong: true,
             max_pending_pongs: 128,
             validate_utf8: true,

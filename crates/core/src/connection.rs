@@ -254,6 +254,8 @@ impl Connection {
             max_message_size: self.config.max_message_size,
             max_frame_size: self.config.max_frame_size,
             max_fragments: self.config.max_fragments,
+            max_buffered_chunks: self.config.max_buffered_chunks,
+            report_fragments: self.config.report_fragments,
             validate_utf8: self.config.validate_utf8,
         };
         let auto_pong = self.config.auto_pong;
@@ -594,7 +596,11 @@ impl Connection {
         let mut payload = Vec::with_capacity(2 + reason.len());
         close::build_payload(code, reason, &mut payload)?;
         if self.life.failed() {
-            // The failure's close frame is owed already; it is the one that goes out.
+            // The failure's close frame is owed already and goes out, unless this close
+            // answers a message delivered before the violation (the owed frame is not
+            // written yet): `ws`, which delivers while it parses, would have sent this
+            // one first, so it takes the owed frame's place.
+            self.life.replace_owed_close(payload);
             return Ok(());
         }
         self.queue_close(&payload);

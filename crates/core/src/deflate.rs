@@ -4,6 +4,7 @@
 //! the browser build needs none of it, but it is small. The codec needs the `deflate`
 //! feature (flate2 with the pure-Rust zlib-rs backend).
 
+use crate::deflate_negotiation as ws_rules;
 use crate::extension::{self, Extension};
 use crate::handshake::HandshakeError;
 
@@ -143,29 +144,35 @@ impl DeflateConfig {
         Ok(None)
     }
 
-    /// Like [`accept`](Self::accept), but the way `ws` answers: when the client offered
-    /// permessage-deflate, an offer with bad parameters or no acceptable offer is an
-    /// error (400) instead of a connection without compression.
+    /// Like [`accept`](Self::accept), but the way `ws` answers (its rules, in
+    /// [`crate::deflate_negotiation`]): when the client offered permessage-deflate, an
+    /// offer with bad parameters or no acceptable offer is an error (400) instead of a
+    /// connection without compression.
     pub fn accept_strict(
         &self,
         header: &str,
     ) -> Result<Option<(DeflateParams, String)>, HandshakeError> {
         let unacceptable = || invalid("Invalid or unacceptable Sec-WebSocket-Extensions header");
         let exts = extension::parse(header).map_err(|_| unacceptable())?;
-        let offers = exts
+        let offers: Vec<_> = exts
             .iter()
             .filter(|e| e.name == NAME)
-            .map(parse_params)
-            .collect::<Option<Vec<Params>>>()
-            .ok_or_else(unacceptable)?;
+            .map(|e| ws_rules::raw(&e.params))
+            .collect();
         if offers.is_empty() {
             return Ok(None);
         }
-        offers
-            .iter()
-            .find_map(|o| self.agree(o))
-            .map(Some)
-            .ok_or_else(unacceptable)
+        let accepted = ws_rules::normalize(&offers, true)
+            .and_then(|o| ws_rules::accept_as_server(&self.into(), &o))
+            .map_err(|_| unacceptable())?;
+        let response = extension::format(&[Extension {
+            name: NAME.into(),
+            params: ws_rules::to_header_params(&accepted),
+        }]);
+        Ok(Some((
+            ws_rules::deflate_params(&accepted, self.level),
+            response,
+        )))
     }
 
     fn agree(&self, offer: &Params) -> Option<(DeflateParams, String)> {
@@ -213,52 +220,25 @@ impl DeflateConfig {
         ))
     }
 
-    /// Client side: checks the server's response against what [`offer`](Self::offer)
-    /// asked for (RFC 7692 §7.1).
+    /// Client side: checks the server's response to [`offer`](Self::offer) with `ws`'s
+    /// rules and messages (RFC 7692 §7.1; [`crate::deflate_negotiation`]).
     pub fn accept_response(&self, header: &str) -> Result<DeflateParams, HandshakeError> {
-        let exts = extension::parse(header)
-            .map_err(|_| invalid("Invalid Sec-WebSocket-Extensions header"))?;
-        if exts.iter().any(|e| e.name != NAME) || exts.len() != 1 {
+        let bad = || invalid("Invalid Sec-WebSocket-Extensions header");
+        let exts = extension::parse(header).map_err(|_| bad())?;
+        // ws: exactly one extension name, permessage-deflate (it may be listed twice).
+        if exts.iter().any(|e| e.name != NAME) {
             return Err(invalid(
                 "Server indicated an extension that was not requested",
             ));
         }
-        let p = parse_params(&exts[0])
-            .ok_or_else(|| invalid("Invalid Sec-WebSocket-Extensions header"))?;
-        if self.server_no_context_takeover && !p.server_no_context_takeover {
-            return Err(invalid("Server did not accept server_no_context_takeover"));
-        }
-        if let (Some(asked), Some(got)) = (self.server_max_window_bits, p.server_max_window_bits) {
-            if got > asked {
-                return Err(invalid(
-                    "Server sent an invalid server_max_window_bits value",
-                ));
-            }
-        }
-        if self.server_max_window_bits.is_some() && p.server_max_window_bits.is_none() {
-            return Err(invalid("Server did not accept server_max_window_bits"));
-        }
-        let client_bits = match p.client_max_window_bits {
-            // §7.1.2.2: the response carries a value when it carries the parameter.
-            Some(None) => return Err(invalid("Invalid Sec-WebSocket-Extensions header")),
-            Some(Some(b)) => match self.client_max_window_bits {
-                Some(asked) if b > asked => {
-                    return Err(invalid(
-                        "Server sent an invalid client_max_window_bits value",
-                    ))
-                }
-                _ => b,
-            },
-            None => self.client_max_window_bits.unwrap_or(15),
-        };
-        Ok(DeflateParams {
-            server_no_context_takeover: p.server_no_context_takeover,
-            client_no_context_takeover: p.client_no_context_takeover
-                || self.client_no_context_takeover,
-            server_max_window_bits: p.server_max_window_bits.unwrap_or(15),
-            client_max_window_bits: client_bits,
-            level: self.level,
-        })
+        let configs: Vec<_> = exts.iter().map(|e| ws_rules::raw(&e.params)).collect();
+        let params = ws_rules::normalize(&configs, false)
+            .and_then(|c| ws_rules::accept_as_client(&self.into(), &c))
+            .map_err(|_| bad())?;
+        let mut agreed = ws_rules::deflate_params(&params, self.level);
+        // Resetting our own context is always allowed (§7.1.1.2), and was asked for.
+        agreed.client_no_context_takeover |= self.client_no_context_takeover;
+        Ok(agreed)
     }
 }
 
@@ -503,30 +483,44 @@ mod tests {
 
     #[test]
     fn rfc7692_client_checks_response() {
+        // ws's client rules: the server's own window and context are its business;
+        // the client's window may only shrink to what the client allowed.
         let cfg = DeflateConfig {
             server_max_window_bits: Some(10),
+            client_max_window_bits: Some(12),
             ..Default::default()
         };
-        assert!(cfg.accept_response("permessage-deflate").is_err());
-        assert!(cfg
-            .accept_response("permessage-deflate; server_max_window_bits=12")
-            .is_err());
+        assert!(cfg.accept_response("permessage-deflate").is_ok());
         let p = cfg
             .accept_response(
-                "permessage-deflate; server_max_window_bits=9; client_max_window_bits=12",
+                "permessage-deflate; server_max_window_bits=9; client_max_window_bits=11",
             )
             .unwrap();
         assert_eq!(
             (p.server_max_window_bits, p.client_max_window_bits),
-            (9, 12)
+            (9, 11)
+        );
+        let p = cfg.accept_response("permessage-deflate").unwrap();
+        assert_eq!(p.client_max_window_bits, 12, "what the client offered");
+        for bad in [
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; client_max_window_bits=13",
+            "permessage-deflate; foo",
+            "permessage-deflate;",
+        ] {
+            assert_eq!(
+                cfg.accept_response(bad).unwrap_err().message,
+                "Invalid Sec-WebSocket-Extensions header",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            cfg.accept_response("x-foo").unwrap_err().message,
+            "Server indicated an extension that was not requested"
         );
         assert!(cfg
-            .accept_response("permessage-deflate; client_max_window_bits")
-            .is_err());
-        assert!(cfg.accept_response("x-foo").is_err());
-        assert!(cfg
             .accept_response("permessage-deflate, permessage-deflate")
-            .is_err());
+            .is_ok());
     }
 
     #[cfg(feature = "deflate")]

@@ -5,6 +5,7 @@ pub mod close;
 mod config;
 mod connection;
 pub mod deflate;
+pub mod deflate_negotiation;
 mod error;
 mod event;
 pub mod extension;

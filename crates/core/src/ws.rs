@@ -25,6 +25,7 @@ pub fn config() -> Config {
         max_message_size: MAX_PAYLOAD,
         max_frame_size: MAX_PAYLOAD,
         max_fragments: MAX_FRAGMENTS,
+        max_buffered_chunks: MAX_BUFFERED_CHUNKS,
         max_pending_pongs: MAX_PENDING_AUTO_PONGS,
         close_timeout: CLOSE_TIMEOUT_MS,
         compress_threshold: DEFLATE_THRESHOLD,

@@ -28,6 +28,9 @@ const EV_ERROR: u32 = 6;
 /// (unmasked in place by the core), so JS takes a `subarray` instead of a copy.
 const EV_TEXT_AT: u32 = 7;
 const EV_BINARY_AT: u32 = 8;
+/// `FRAME_ENDS, [end, ...]`: the next binary message came in several frames, each
+/// ending at these offsets (ws's `binaryType = 'fragments'`).
+const EV_FRAME_ENDS: u32 = 9;
 
 /// Above this size the output is handed to JS by moving the Rust buffer (an external
 /// buffer costs a finalizer; below it a copy is cheaper).
@@ -41,6 +44,8 @@ pub struct EngineOptions {
     pub max_payload: Option<f64>,
     /// ws `maxFragments` (0 = no limit).
     pub max_fragments: Option<f64>,
+    /// ws `maxBufferedChunks` (0 = no limit).
+    pub max_buffered_chunks: Option<f64>,
     /// ws `skipUTF8Validation`.
     pub skip_utf8_validation: Option<bool>,
     /// ws `perMessageDeflate.threshold`.
@@ -118,6 +123,9 @@ fn config(opts: &EngineOptions) -> Config {
         max_message_size,
         max_frame_size: max_message_size,
         max_fragments: limit(opts.max_fragments, defaults.max_fragments),
+        max_buffered_chunks: limit(opts.max_buffered_chunks, defaults.max_buffered_chunks),
+        // Cheap (fragmented binary messages only) and read by binaryType 'fragments'.
+        report_fragments: true,
         // The façade answers pings while it emits the events (`answerPing`), so a pong
         // follows the replies to earlier messages as in ws.
         auto_pong: false,
@@ -193,6 +201,17 @@ pub fn encode_frame(
         Ok(v) => Either::A(v.into()),
         Err(e) => Either::B(CoreError::from(&e)),
     }
+}
+
+/// Checks a close code and reason as `close()` would (ws throws before anything is
+/// queued), without closing: for a close that must wait behind queued sends.
+#[napi]
+pub fn check_close(code: Option<u32>, reason: Option<String>) -> Option<CoreError> {
+    let code = code.map(|c| u16::try_from(c).unwrap_or(0));
+    let mut scratch = Vec::new();
+    ferrosocket_core::close::build_payload(code, reason.as_deref().unwrap_or(""), &mut scratch)
+        .err()
+        .map(|e| CoreError::from(&e))
 }
 
 /// The bytes of a string or a Buffer argument.
@@ -290,6 +309,15 @@ impl Engine {
                     Event::Pong(b) => {
                         arr.set(idx, EV_PONG)?;
                         arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                        2
+                    }
+                    Event::FrameEnds(ends) => {
+                        arr.set(idx, EV_FRAME_ENDS)?;
+                        let ends: Vec<u32> = ends
+                            .iter()
+                            .map(|&e| u32::try_from(e).unwrap_or(u32::MAX))
+                            .collect();
+                        arr.set(idx + 1, ends)?;
                         2
                     }
                     Event::Close { .. } => {

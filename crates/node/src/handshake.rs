@@ -51,6 +51,13 @@ pub struct DeflateHandle {
 }
 
 impl DeflateHandle {
+    /// A handle for parameters agreed elsewhere (ws's `PerMessageDeflate#accept`).
+    pub(crate) fn new(params: DeflateParams) -> Self {
+        DeflateHandle {
+            params: Some(params),
+        }
+    }
+
     /// The parameters, once (the engine that takes them owns them).
     pub fn take(&mut self) -> Option<DeflateParams> {
         self.params.take()

@@ -15,6 +15,7 @@
 pub mod ack;
 pub mod engine;
 pub mod error;
+pub mod extensions;
 pub mod handshake;
 mod session;
 pub mod topics;
