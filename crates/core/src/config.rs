@@ -37,6 +37,18 @@ pub struct Config {
     /// Bytes queued for sending above which a send reports
     /// [`SendStatus::OverHighWaterMark`](crate::SendStatus).
     pub high_water_mark: usize,
+    /// Messages to compress from this size on are compressed by a job the caller may
+    /// run on another thread ([`Connection::take_deflate_job`]); later sends wait
+    /// behind it. `usize::MAX` (the default): always on the caller's thread.
+    ///
+    /// [`Connection::take_deflate_job`]: crate::Connection::take_deflate_job
+    pub offload_deflate_min: usize,
+    /// Compressed messages from this size on are inflated by a job
+    /// ([`Connection::take_inflate_job`]); later input waits behind it. `usize::MAX`
+    /// (the default): always inline.
+    ///
+    /// [`Connection::take_inflate_job`]: crate::Connection::take_inflate_job
+    pub offload_inflate_min: usize,
 }
 
 impl Default for Config {
@@ -51,6 +63,8 @@ impl Default for Config {
             compress_threshold: 1024,
             close_timeout: 30_000,
             high_water_mark: 16 * 1024,
+            offload_deflate_min: usize::MAX,
+            offload_inflate_min: usize::MAX,
         }
     }
 }

@@ -2,8 +2,11 @@
 #![warn(missing_docs)]
 
 pub mod close;
+#[cfg(feature = "deflate")]
+mod codec;
 mod config;
 mod connection;
+mod deferred;
 pub mod deflate;
 mod error;
 mod event;
@@ -24,6 +27,8 @@ pub mod session;
 pub mod utf8;
 pub mod ws;
 
+#[cfg(feature = "deflate")]
+pub use codec::{DeflateJob, InflateJob};
 pub use config::{Config, Role};
 pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
 pub use error::{Error, ProtocolError, UsageError};
