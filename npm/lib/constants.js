@@ -28,5 +28,9 @@ module.exports = {
   EV_CLOSE: 5,
   EV_ERROR: 6,
   EV_TEXT_AT: 7,
-  EV_BINARY_AT: 8
+  EV_BINARY_AT: 8,
+  // A received message waits to be inflated off the JS thread (Engine#inflateTask).
+  EV_INFLATE: 9,
+  // Engine#send: the message went behind (or into) a compression job.
+  SEND_DEFERRED: 1
 };

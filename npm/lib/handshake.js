@@ -66,6 +66,8 @@ function socketOptions(options, deflate) {
     maxPendingAutoPongs: numeric(options.maxPendingAutoPongs),
     skipUTF8Validation: options.skipUTF8Validation,
     threshold: pmd !== null && typeof pmd === 'object' ? numeric(pmd.threshold) : undefined,
+    concurrencyLimit:
+      pmd !== null && typeof pmd === 'object' ? numeric(pmd.concurrencyLimit) : undefined,
     deflate
   };
 }

@@ -27,13 +27,16 @@ const {
   EV_CLOSE,
   EV_ERROR,
   EV_TEXT_AT,
-  EV_BINARY_AT
+  EV_BINARY_AT,
+  EV_INFLATE,
+  SEND_DEFERRED
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
 const { toSendable, isBlob, byteLength } = require('./data');
 const { enqueueBlob } = require('./blob-queue');
 const deadlines = require('./deadlines');
+const { runTask } = require('./offload');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -65,6 +68,15 @@ class WebSocket extends EventEmitter {
     this._blobQueue = null;
     this._generateMask = null;
     this._closedBytes = 0;
+    // Large messages are (de)compressed off the JS thread (offload.js): calls made
+    // while one is being compressed wait behind it in the engine (`_behind`, cached
+    // from the engine's answers), their callbacks here in order (`_behindCbs`).
+    this._behind = false;
+    this._behindCbs = null;
+    this._compressing = false;
+    this._inflating = false;
+    this._closeAfterInflate = false;
+    this._zlibConcurrency = undefined;
 
     if (address !== null) {
       this._bufferedAmount = 0;
@@ -101,7 +113,8 @@ class WebSocket extends EventEmitter {
     return (
       this._socket.writableLength +
       this._closedBytes +
-      (this._blobQueue ? this._blobQueue.bytes : 0)
+      (this._blobQueue ? this._blobQueue.bytes : 0) +
+      (this._behind ? this._engine.deferredBytes : 0)
     );
   }
 
@@ -164,6 +177,7 @@ class WebSocket extends EventEmitter {
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;
+    this._zlibConcurrency = options.concurrencyLimit;
     if (options.protocol !== undefined) this._protocol = options.protocol;
     if (options.extensions !== undefined) this._extensions = options.extensions;
     this._allowSync = options.allowSynchronousEvents !== false;
@@ -339,6 +353,12 @@ class WebSocket extends EventEmitter {
 
   /** @private */
   _queued(cb) {
+    if (this._behind) {
+      // Framed once the message being compressed is (onDeflated).
+      if (this._behindCbs === null) this._behindCbs = [cb || null];
+      else this._behindCbs.push(cb || null);
+      return;
+    }
     if (cb) {
       if (this._sendCallbacks === null) this._sendCallbacks = [cb];
       else this._sendCallbacks.push(cb);
@@ -410,6 +430,9 @@ class WebSocket extends EventEmitter {
           return;
         } else if (kind === EV_ERROR) {
           onProtocolError(this, events[i + 1]);
+          return;
+        } else if (kind === EV_INFLATE) {
+          startInflate(this);
           return;
         } else {
           return;
@@ -560,10 +583,16 @@ function maskKeyOf(ws) {
 
 function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   const key = mask ? maskKeyOf(ws) : undefined;
-  const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
-  if (err) {
+  const res = engineOf(ws).send(payload, binary, fin, compress, mask, key);
+  if (res === SEND_DEFERRED) {
+    ws._behind = true;
+    ws._queued(cb);
+    startDeflate(ws);
+    return;
+  }
+  if (res) {
     syncState(ws);
-    throw misuse(err);
+    throw misuse(res);
   }
   ws._queued(cb);
 }
@@ -577,8 +606,91 @@ function sendFrames(ws, list, cb) {
   for (let i = 0; i < list.length; i++) {
     const err = engine.sendFrame(list[i]);
     if (err) throw misuse(err);
+    // Each frame is one call for the engine; the callback goes with the last.
+    if (ws._behind && i < list.length - 1) ws._queued(null);
   }
   ws._queued(cb);
+}
+
+/** The engine has a message to compress: run it on the thread pool (offload.js). */
+function startDeflate(ws) {
+  if (ws._compressing) return;
+  ws._compressing = true;
+  runTask(ws, false, onDeflated);
+}
+
+/**
+ * A message was compressed: the engine frames it and the calls behind it, up to
+ * the next large one. As in ws, if the socket was closed meanwhile, the callbacks
+ * of everything that waited get "The socket was closed while data was being
+ * compressed".
+ */
+function onDeflated(ws, result) {
+  ws._compressing = false;
+  const engine = ws._engine;
+  const released = result !== null && engine !== null ? engine.finishDeflate(result) : 0;
+  const cbs = ws._behindCbs;
+  ws._behindCbs = null;
+  if (engine === null || ws._socket.destroyed) {
+    ws._behind = false;
+    failCallbacks(cbs, 0);
+    return;
+  }
+  ws._behind = engine.deferred;
+  if (cbs !== null) {
+    const n = Math.min(released, cbs.length);
+    for (let i = 0; i < n; i++) {
+      if (cbs[i] === null) continue;
+      if (ws._sendCallbacks === null) ws._sendCallbacks = [cbs[i]];
+      else ws._sendCallbacks.push(cbs[i]);
+    }
+    // Still waiting: behind the next job. Not waiting and not framed: dropped (the
+    // connection failed while compressing).
+    if (ws._behind) ws._behindCbs = n < cbs.length ? cbs.slice(n) : null;
+    else failCallbacks(cbs, n);
+  }
+  ws._flush();
+  applyLifecycle(ws);
+  if (ws._behind) startDeflate(ws);
+}
+
+function failCallbacks(cbs, from) {
+  if (cbs === null) return;
+  const err = new Error('The socket was closed while data was being compressed');
+  for (let i = from; i < cbs.length; i++) if (cbs[i] !== null) cbs[i](err);
+}
+
+/**
+ * A received message is to be inflated on the thread pool: the socket is paused
+ * meanwhile (ws's receiver pushes back the same way) and the engine keeps what
+ * arrives after it.
+ */
+function startInflate(ws) {
+  if (ws._inflating) return;
+  ws._inflating = true;
+  ws._socket.pause();
+  runTask(ws, true, onInflated);
+}
+
+function onInflated(ws, result) {
+  ws._inflating = false;
+  const engine = ws._engine;
+  const events = result !== null && engine !== null ? engine.finishInflate(result) : null;
+  syncState(ws);
+  if (events !== null) ws._dispatch(events, 0, null);
+  if (ws._inflating) return;
+  if (ws._closeAfterInflate) {
+    // The socket closed while inflating: as ws, 'close' follows the messages
+    // received before it.
+    ws._closeAfterInflate = false;
+    closeNow(ws);
+    return;
+  }
+  const socket = ws._socket;
+  if (socket[kWebSocket] === undefined || ws.readyState === CLOSED) return;
+  if (!ws._paused) socket.resume();
+  ws._flush();
+  applyLifecycle(ws);
 }
 
 /** What the Blob queue needs from its WebSocket (blob-queue.js). */
@@ -736,11 +848,18 @@ function socketOnClose() {
     const chunk = this.read(this._readableState.length);
     if (chunk) feedChunk(ws, chunk);
   }
-  // The transport is gone: whatever the engine thought, nothing more is sent.
-  if (ws._engine !== null) ws._engine.terminate();
-
   this[kWebSocket] = undefined;
   deadlines.unwatch(ws);
+  if (ws._inflating) {
+    ws._closeAfterInflate = true;
+    return;
+  }
+  closeNow(ws);
+}
+
+function closeNow(ws) {
+  // The transport is gone: whatever the engine thought, nothing more is sent.
+  if (ws._engine !== null) ws._engine.terminate();
   ws.emitClose();
 }
 
