@@ -241,16 +241,28 @@ impl Connection {
     fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
         &mut self,
         data: I,
-        mut on_event: F,
+        on_event: F,
     ) -> Result<(), ProtocolError> {
-        if !self.life.can_receive() {
-            return Ok(());
-        }
-        if self.reader.paused() {
-            // A message is out for inflating: what follows it waits for it.
+        if self.reader.paused() && !self.life.failed() && self.life.close_received().is_none() {
+            // A message is out for inflating: what follows it waits for it, and is
+            // delivered with it even if the connection is terminated meanwhile (the
+            // bytes were read before; `ws` delivers them too).
             self.held.extend_from_slice(data.bytes());
             return Ok(());
         }
+        if !self.life.can_receive() {
+            return Ok(());
+        }
+        self.parse(data, on_event)
+    }
+
+    /// Parses input that is to be parsed (see `drive`; `finish_inflate` also parses
+    /// input received before a `terminate`, as `ws` does).
+    fn parse<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+        &mut self,
+        data: I,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
         let limits = ReadLimits {
             role: self.role,
             max_message_size: self.config.max_message_size,
@@ -309,9 +321,9 @@ impl Connection {
     }
 
     /// Delivers the inflated message to `on_event`, then parses the input that came
-    /// after it, as [`feed`](Self::feed) does. The message is delivered even when the
-    /// connection was terminated meanwhile (it was received before, as `ws` delivers
-    /// it); the input after it then is not.
+    /// after it, as [`feed`](Self::feed) does. Both are delivered even when the
+    /// connection was terminated meanwhile: they were received before, and `ws`
+    /// delivers them.
     #[cfg(feature = "deflate")]
     pub fn finish_inflate<F: FnMut(Event<'_>)>(
         &mut self,
@@ -332,14 +344,17 @@ impl Connection {
         });
         if let Err(e) = delivered {
             self.held = Vec::new();
-            if self.life.can_receive() {
+            if self.life.destroyed().is_none() {
                 self.life.on_failed(e.close_code());
                 return Err(e);
             }
             return Ok(());
         }
         let mut held = std::mem::take(&mut self.held);
-        self.drive(&mut held[..], on_event)
+        if self.life.failed() || self.life.close_received().is_some() {
+            return Ok(());
+        }
+        self.parse(&mut held[..], on_event)
     }
 
     // ---- sending ---------------------------------------------------------------------
@@ -746,10 +761,9 @@ impl Connection {
     /// destroyed; nothing more is sent or parsed.
     pub fn terminate(&mut self) {
         self.life.destroy(DestroyReason::Terminated);
-        // Nothing waiting is sent, and nothing received after a message being
-        // inflated is parsed (that message itself is still delivered).
+        // Nothing waiting is sent. (A message being inflated, and what was received
+        // after it, are still delivered: see `finish_inflate`.)
         self.deferred.clear();
-        self.held = Vec::new();
     }
 
     /// The transport reached the end of its input (TCP FIN): nothing more will be

@@ -148,6 +148,34 @@ fn received_messages_after_a_large_one_wait_for_its_inflate_job() {
 }
 
 #[test]
+fn input_received_before_terminate_is_still_delivered() {
+    // As ws: the message being inflated and what was read after it are delivered.
+    let (mut client, mut server) = pair(DeflateConfig::default());
+    let a = big(6);
+    client
+        .send(DataKind::Text, &a, SendOptions::default())
+        .unwrap();
+    let job = client.take_deflate_job().unwrap();
+    client.finish_deflate(on_worker_deflate(job));
+    client.send_text("next").unwrap();
+    server.feed(&client.take_output(), |_| {}).unwrap();
+    let job = server.take_inflate_job().unwrap();
+    server.terminate();
+    // Read from the transport before it closed: kept for after the message.
+    server
+        .feed(b"\x81\x81\0\0\0\0!", |_| {
+            panic!("parsed before the message")
+        })
+        .unwrap();
+    let mut ev = Vec::new();
+    server
+        .finish_inflate(on_worker_inflate(job), |e| ev.push(e.to_owned()))
+        .unwrap();
+    assert_eq!(ev, vec![text(&a), text(b"next"), text(b"!")]);
+    assert!(!server.has_output());
+}
+
+#[test]
 fn a_close_received_while_compressing_goes_out_after_the_message() {
     let (mut client, mut server) = pair(DeflateConfig::default());
     let a = big(4);
