@@ -53,6 +53,12 @@ export declare class ClientHandshake {
 /** Negotiated permessage-deflate parameters, handed once to `new Engine(...)`. */
 export declare class DeflateHandle {}
 
+/**
+ * A message to compress (from `Engine#deflateWork`) or compressed (for
+ * `Engine#finishDeflate`).
+ */
+export declare class DeflateWork {}
+
 /** One WebSocket connection's protocol state (RFC 6455 after the opening handshake). */
 export declare class Engine {
   /** `isServer` selects masking rules; `deflate` is the negotiated permessage-deflate, if any. */
@@ -65,6 +71,16 @@ export declare class Engine {
    */
   feed(chunk: Buffer): unknown[] | null
   /**
+   * The received message waiting to be inflated (`null` when none waits), for
+   * `runInflate`; its result goes to `finishInflate`.
+   */
+  inflateWork(): InflateWork | null
+  /**
+   * Delivers an inflated message and parses what came after it: events as `feed`
+   * returns them (payloads as Buffers, never offsets).
+   */
+  finishInflate(done: InflateWork): unknown[] | null
+  /**
    * Frames a data message (or a fragment when `fin` is false) into the output.
    * `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
    * optional 4-byte `maskKey` are ws's `mask` and `generateMask`; `socketBuffered` is
@@ -72,6 +88,26 @@ export declare class Engine {
    * Answers as [`send_answer`].
    */
   send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null, socketBuffered?: number | undefined | null): number | CoreError | null
+  /**
+   * The message to compress next (`null` while one is out or none waits), for
+   * `runDeflate`; its result goes to `finishDeflate`.
+   */
+  deflateWork(): DeflateWork | null
+  /**
+   * Frames a compressed message and the calls that waited behind it; returns how
+   * many of the calls that report back (send, ping, pong, sendFrame) were framed.
+   */
+  finishDeflate(done: DeflateWork): number
+  /**
+   * Whether calls wait behind a compression job (they then return `SEND_DEFERRED`
+   * or go behind it the same way).
+   */
+  get deferred(): boolean
+  /**
+   * Payload bytes waiting behind or in a compression job (ws's `bufferedAmount`
+   * counts them).
+   */
+  get deferredBytes(): number
   /**
    * Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
    * the other sends.
@@ -136,6 +172,12 @@ export declare class Engine {
    */
   get state(): number
 }
+
+/**
+ * A received message to inflate (from `Engine#inflateWork`) or inflated (for
+ * `Engine#finishInflate`).
+ */
+export declare class InflateWork {}
 
 /**
  * Server side: one upgrade request, checked and answered in ws's order. JS calls the
@@ -271,7 +313,16 @@ export interface DeflateOptions {
   clientNoContextTakeover?: boolean
   serverMaxWindowBits?: number
   clientMaxWindowBits?: number
+  /** `zlibDeflateOptions.level`. */
   level?: number
+  /** `zlibDeflateOptions.memLevel`. */
+  memLevel?: number
+  /** `zlibDeflateOptions.strategy`. */
+  strategy?: number
+  /** `zlibDeflateOptions.chunkSize`. */
+  deflateChunkSize?: number
+  /** `zlibInflateOptions.chunkSize`. */
+  inflateChunkSize?: number
 }
 
 /**
@@ -382,6 +433,18 @@ export interface PmdRawParam {
   key: string
   values: Array<string | undefined | null>
 }
+
+/**
+ * Compresses on libuv's thread pool; resolves with the work done (`null`: the work
+ * was run already).
+ */
+export declare function runDeflate(work: DeflateWork): Promise<DeflateWork> | null
+
+/**
+ * Inflates on libuv's thread pool; resolves with the work done (`null`: the work
+ * was run already).
+ */
+export declare function runInflate(work: InflateWork): Promise<InflateWork> | null
 
 /**
  * One action for the JS driver. `kind`: `connect` (attempt), `send` (data), `ping`,

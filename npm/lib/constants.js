@@ -41,5 +41,12 @@ module.exports = {
   EV_ERROR: 6,
   EV_TEXT_AT: 7,
   EV_BINARY_AT: 8,
-  EV_FRAME_ENDS: 9
+  EV_FRAME_ENDS: 9,
+  // A received message waits to be inflated off the JS thread (Engine#inflateTask).
+  EV_INFLATE: 10,
+  // Engine#send answers: the message went behind (or into) a compression job; the
+  // buffered bytes are over the high-water mark (send() returns false).
+  SEND_DEFERRED: 1,
+  SEND_OVER_HIGH_WATER_MARK: 2,
+  SEND_DEFERRED_OVER_HIGH_WATER_MARK: 3
 };

@@ -69,6 +69,8 @@ function socketOptions(options, deflate) {
     skipUTF8Validation: options.skipUTF8Validation,
     threshold: pmd !== null && typeof pmd === 'object' ? numeric(pmd.threshold) : undefined,
     features: options[kFeatures] || null,
+    concurrencyLimit:
+      pmd !== null && typeof pmd === 'object' ? numeric(pmd.concurrencyLimit) : undefined,
     deflate
   };
 }

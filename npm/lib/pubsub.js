@@ -162,7 +162,7 @@ class TopicHub {
       const ws = this._members[ids[i]];
       if (ws === null || ws === except) continue;
       const pending = ws[kShared];
-      const result = ws[kPublish](frame.length, pending === null ? 0 : pending.bytes, payload, binary, compress);
+      const result = ws[kPublish](frame, pending === null ? 0 : pending.bytes, payload, binary, compress);
       if (result === PUBLISH_REACHED) {
         counts.reached++;
         take(ws, tick, index, frame);

@@ -37,7 +37,11 @@ const {
   EV_ERROR,
   EV_TEXT_AT,
   EV_BINARY_AT,
-  EV_FRAME_ENDS
+  EV_FRAME_ENDS,
+  EV_INFLATE,
+  SEND_DEFERRED,
+  SEND_OVER_HIGH_WATER_MARK,
+  SEND_DEFERRED_OVER_HIGH_WATER_MARK
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
@@ -45,6 +49,7 @@ const { toSendable, isBlob, byteLength } = require('./data');
 const { enqueueBlob, enqueueClose } = require('./blob-queue');
 const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
+const { runTask } = require('./offload');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -79,6 +84,15 @@ class WebSocket extends EventEmitter {
     this._features = null;
     this._needDrain = false;
     this[kShared] = null;
+    // Large messages are (de)compressed off the JS thread (offload.js): calls made
+    // while one is being compressed wait behind it in the engine (`_behind`, cached
+    // from the engine's answers), their callbacks here in order (`_behindCbs`).
+    this._behind = false;
+    this._behindCbs = null;
+    this._compressing = false;
+    this._inflating = false;
+    this._closeAfterInflate = false;
+    this._zlibConcurrency = undefined;
 
     if (address !== null) {
       this._bufferedAmount = 0;
@@ -118,7 +132,8 @@ class WebSocket extends EventEmitter {
     return (
       this._socket.writableLength +
       this._closedBytes +
-      (this._blobQueue ? this._blobQueue.bytes : 0)
+      (this._blobQueue ? this._blobQueue.bytes : 0) +
+      (this._behind ? this._engine.deferredBytes : 0)
     );
   }
 
@@ -184,6 +199,7 @@ class WebSocket extends EventEmitter {
     ];
     this._generateMask = options.generateMask || null;
     this._features = options.features || null;
+    this._zlibConcurrency = options.concurrencyLimit;
     if (options.protocol !== undefined) this._protocol = options.protocol;
     if (options.extensions !== undefined) this._extensions = options.extensions;
     this._allowSync = options.allowSynchronousEvents !== false;
@@ -370,6 +386,12 @@ class WebSocket extends EventEmitter {
 
   /** @private */
   _queued(cb) {
+    if (this._behind) {
+      // Framed once the message being compressed is (onDeflated).
+      if (this._behindCbs === null) this._behindCbs = [cb || null];
+      else this._behindCbs.push(cb || null);
+      return;
+    }
     if (cb) {
       if (this._sendCallbacks === null) this._sendCallbacks = [cb];
       else this._sendCallbacks.push(cb);
@@ -457,6 +479,9 @@ class WebSocket extends EventEmitter {
           return;
         } else if (kind === EV_ERROR) {
           onProtocolError(this, events[i + 1]);
+          return;
+        } else if (kind === EV_INFLATE) {
+          startInflate(this);
           return;
         } else {
           return;
@@ -548,7 +573,7 @@ WebSocket.prototype[kWasClean] = function wasClean() {
  * frame (after what this socket queued before: order with send() is kept);
  * PUBLISH_SENT = sent here, compressed for this receiver; otherwise skipped or dropped.
  */
-WebSocket.prototype[kPublish] = function publish(frameLength, pendingBytes, data, binary, compress) {
+WebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress) {
   if (this.readyState !== OPEN) return PUBLISH_SKIPPED;
   const buffered = this._socket.writableLength + pendingBytes;
   if (compress && this._extensions !== '') {
@@ -558,13 +583,20 @@ WebSocket.prototype[kPublish] = function publish(frameLength, pendingBytes, data
     this._queued(undefined);
     return PUBLISH_SENT;
   }
+  const engine = this._engine;
+  if (engine === null && this._features === null) return PUBLISH_REACHED;
   // What send() queued goes out first; shared frames are written by the hub.
-  if (this._engine !== null && this._engine.hasOutput) this._flush();
-  if (this._features !== null) {
-    const answer = engineOf(this).admitExternal(frameLength, buffered);
-    if (answer !== null) return publishResult(this, answer, data, binary);
+  if (engine !== null && engine.hasOutput) this._flush();
+  const answer = engineOf(this).admitExternal(frame.length, buffered);
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    // A message is being compressed: the frame waits behind it, in the engine.
+    engineOf(this).sendFrame(frame);
+    if (answer !== SEND_DEFERRED) this._needDrain = true;
+    this._behind = true;
+    this._queued(undefined);
+    return PUBLISH_SENT;
   }
-  return PUBLISH_REACHED;
+  return publishResult(this, answer, data, binary);
 };
 
 /** The hub writes this socket's published frames (one Buffer, often shared). */
@@ -690,7 +722,16 @@ function sendNow(ws, payload, binary, compress, fin, mask, cb) {
     ws._queued(cb);
     return true;
   }
-  if (answer === 1) {
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    // Behind (or into) a compression job off the JS thread.
+    ws._behind = true;
+    ws._queued(cb);
+    startDeflate(ws);
+    if (answer === SEND_DEFERRED) return true;
+    ws._needDrain = true;
+    return false;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
     // Over the high-water mark: send() says false, 'drain' follows (stream.write()).
     ws._needDrain = true;
     ws._queued(cb);
@@ -731,8 +772,14 @@ function emitDropped(ws, data, binary) {
 /** What a publish did to one subscriber, from the engine's answer. */
 function publishResult(ws, answer, data, binary) {
   if (answer === null) return PUBLISH_REACHED;
-  if (answer === 1) {
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
     ws._needDrain = true;
+    return PUBLISH_REACHED;
+  }
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    ws._behind = true;
+    if (answer !== SEND_DEFERRED) ws._needDrain = true;
+    startDeflate(ws);
     return PUBLISH_REACHED;
   }
   if (answer.code === BACKPRESSURE_LIMIT) {
@@ -779,8 +826,91 @@ function sendFrames(ws, list, cb) {
       return;
     }
     if (err) throw misuse(err);
+    // Each frame is one call for the engine; the callback goes with the last.
+    if (ws._behind && i < list.length - 1) ws._queued(null);
   }
   ws._queued(cb);
+}
+
+/** The engine has a message to compress: run it on the thread pool (offload.js). */
+function startDeflate(ws) {
+  if (ws._compressing) return;
+  ws._compressing = true;
+  runTask(ws, false, onDeflated);
+}
+
+/**
+ * A message was compressed: the engine frames it and the calls behind it, up to
+ * the next large one. As in ws, if the socket was closed meanwhile, the callbacks
+ * of everything that waited get "The socket was closed while data was being
+ * compressed".
+ */
+function onDeflated(ws, result) {
+  ws._compressing = false;
+  const engine = ws._engine;
+  const released = result !== null && engine !== null ? engine.finishDeflate(result) : 0;
+  const cbs = ws._behindCbs;
+  ws._behindCbs = null;
+  if (engine === null || ws._socket.destroyed) {
+    ws._behind = false;
+    failCallbacks(cbs, 0);
+    return;
+  }
+  ws._behind = engine.deferred;
+  if (cbs !== null) {
+    const n = Math.min(released, cbs.length);
+    for (let i = 0; i < n; i++) {
+      if (cbs[i] === null) continue;
+      if (ws._sendCallbacks === null) ws._sendCallbacks = [cbs[i]];
+      else ws._sendCallbacks.push(cbs[i]);
+    }
+    // Still waiting: behind the next job. Not waiting and not framed: dropped (the
+    // connection failed while compressing).
+    if (ws._behind) ws._behindCbs = n < cbs.length ? cbs.slice(n) : null;
+    else failCallbacks(cbs, n);
+  }
+  ws._flush();
+  applyLifecycle(ws);
+  if (ws._behind) startDeflate(ws);
+}
+
+function failCallbacks(cbs, from) {
+  if (cbs === null) return;
+  const err = new Error('The socket was closed while data was being compressed');
+  for (let i = from; i < cbs.length; i++) if (cbs[i] !== null) cbs[i](err);
+}
+
+/**
+ * A received message is to be inflated on the thread pool: the socket is paused
+ * meanwhile (ws's receiver pushes back the same way) and the engine keeps what
+ * arrives after it.
+ */
+function startInflate(ws) {
+  if (ws._inflating) return;
+  ws._inflating = true;
+  ws._socket.pause();
+  runTask(ws, true, onInflated);
+}
+
+function onInflated(ws, result) {
+  ws._inflating = false;
+  const engine = ws._engine;
+  const events = result !== null && engine !== null ? engine.finishInflate(result) : null;
+  syncState(ws);
+  if (events !== null) ws._dispatch(events, 0, null);
+  if (ws._inflating) return;
+  if (ws._closeAfterInflate) {
+    // The socket closed while inflating: as ws, 'close' follows the messages
+    // received before it.
+    ws._closeAfterInflate = false;
+    closeNow(ws);
+    return;
+  }
+  const socket = ws._socket;
+  if (socket[kWebSocket] === undefined || ws.readyState === CLOSED) return;
+  if (!ws._paused) socket.resume();
+  ws._flush();
+  applyLifecycle(ws);
 }
 
 /** What the Blob queue needs from its WebSocket (blob-queue.js). */
@@ -944,12 +1074,19 @@ function socketOnClose() {
     const chunk = this.read(this._readableState.length);
     if (chunk) feedChunk(ws, chunk);
   }
-  // The transport is gone: whatever the engine thought, nothing more is sent.
-  if (ws._engine !== null) ws._engine.terminate();
-
   this[kWebSocket] = undefined;
   deadlines.unwatch(ws);
+  if (ws._inflating) {
+    ws._closeAfterInflate = true;
+    return;
+  }
+  closeNow(ws);
+}
+
+function closeNow(ws) {
   if (ws[kHub] !== undefined) ws[kHub].remove(ws);
+  // The transport is gone: whatever the engine thought, nothing more is sent.
+  if (ws._engine !== null) ws._engine.terminate();
   ws.emitClose();
 }
 

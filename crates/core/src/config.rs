@@ -60,6 +60,18 @@ pub struct Config {
     /// Heartbeat, idle timeout and maximum lifetime of the open connection (all off by
     /// default); started by the first [`Connection::poll_deadline`](crate::Connection::poll_deadline).
     pub keepalive: KeepaliveConfig,
+    /// Messages to compress from this size on are compressed by a job the caller may
+    /// run on another thread ([`Connection::take_deflate_job`]); later sends wait
+    /// behind it. `usize::MAX` (the default): always on the caller's thread.
+    ///
+    /// [`Connection::take_deflate_job`]: crate::Connection::take_deflate_job
+    pub offload_deflate_min: usize,
+    /// Compressed messages from this size on are inflated by a job
+    /// ([`Connection::take_inflate_job`]); later input waits behind it. `usize::MAX`
+    /// (the default): always inline.
+    ///
+    /// [`Connection::take_inflate_job`]: crate::Connection::take_inflate_job
+    pub offload_inflate_min: usize,
 }
 
 /// The close code sent when `close_on_backpressure_limit` closes a connection that
@@ -83,6 +95,8 @@ impl Default for Config {
             max_backpressure: None,
             close_on_backpressure_limit: false,
             keepalive: KeepaliveConfig::default(),
+            offload_deflate_min: usize::MAX,
+            offload_inflate_min: usize::MAX,
         }
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::close;
 use crate::config::{Config, Role};
+use crate::deferred::{Deferred, FrameInfo, Waiting};
 use crate::error::{ProtocolError, UsageError};
 use crate::event::{DataKind, Event, OwnedEvent};
 use crate::frame::{write_frame, OpCode};
@@ -19,6 +20,8 @@ use crate::send_queue::SendQueue;
 #[cfg(feature = "deflate")]
 use crate::send_queue::RETAIN_CAPACITY;
 
+#[cfg(feature = "deflate")]
+use crate::codec::{DeflateJob, InflateJob};
 #[cfg(feature = "deflate")]
 use crate::deflate::DeflateParams;
 
@@ -68,6 +71,9 @@ pub enum SendStatus {
     /// Queued, and the queue is now over `Config::high_water_mark`: wait for it to
     /// drain before sending more (the `stream.write() === false` convention).
     OverHighWaterMark,
+    /// Waiting behind a message compressed off the caller's thread (or being that
+    /// message): take the job with [`Connection::take_deflate_job`] when none is out.
+    Deferred,
 }
 
 /// A message framed once, to be queued on many server connections without a copy
@@ -151,6 +157,11 @@ pub struct Connection {
     /// Compressed output before it is framed, released when large.
     #[cfg(feature = "deflate")]
     scratch: Vec<u8>,
+    /// Calls waiting behind a compression job (see `deferred.rs`).
+    deferred: Deferred,
+    /// Bytes received while a message waits for its inflate job: parsed once it is
+    /// delivered, so events keep the order of the wire.
+    held: Vec<u8>,
 }
 
 impl Connection {
@@ -170,6 +181,8 @@ impl Connection {
             codec: None,
             #[cfg(feature = "deflate")]
             scratch: Vec::new(),
+            deferred: Deferred::default(),
+            held: Vec::new(),
         }
     }
 
@@ -244,11 +257,28 @@ impl Connection {
     fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
         &mut self,
         data: I,
-        mut on_event: F,
+        on_event: F,
     ) -> Result<(), ProtocolError> {
+        if self.reader.paused() && !self.life.failed() && self.life.close_received().is_none() {
+            // A message is out for inflating: what follows it waits for it, and is
+            // delivered with it even if the connection is terminated meanwhile (the
+            // bytes were read before; `ws` delivers them too).
+            self.held.extend_from_slice(data.bytes());
+            return Ok(());
+        }
         if !self.life.can_receive() {
             return Ok(());
         }
+        self.parse(data, on_event)
+    }
+
+    /// Parses input that is to be parsed (see `drive`; `finish_inflate` also parses
+    /// input received before a `terminate`, as `ws` does).
+    fn parse<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+        &mut self,
+        data: I,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
         let limits = ReadLimits {
             role: self.role,
             max_message_size: self.config.max_message_size,
@@ -257,6 +287,7 @@ impl Connection {
             max_buffered_chunks: self.config.max_buffered_chunks,
             report_fragments: self.config.report_fragments,
             validate_utf8: self.config.validate_utf8,
+            offload_inflate_min: self.config.offload_inflate_min,
         };
         let auto_pong = self.config.auto_pong;
         let max_pongs = self.config.max_pending_pongs;
@@ -265,9 +296,9 @@ impl Connection {
         let codec = self.codec.as_deref_mut();
         #[cfg(not(feature = "deflate"))]
         let codec: Option<&mut Codec> = None;
-        let (queue, life) = (&mut self.queue, &mut self.life);
+        let (queue, life, deferred) = (&mut self.queue, &mut self.life, &mut self.deferred);
         let mut traffic = TRAFFIC_RX;
-        let result = self
+        let (result, rest) = self
             .reader
             .read(data, limits, codec, |incoming| match incoming {
                 Incoming::Event(event) => {
@@ -276,7 +307,7 @@ impl Connection {
                     }
                     if let Event::Ping(payload) = event {
                         if auto_pong && life.can_send() && life.admit_pong(max_pongs) {
-                            queue_pong(queue, life, mask_pongs, payload);
+                            queue_pong(queue, deferred, life, mask_pongs, payload);
                         }
                     }
                     on_event(event);
@@ -291,7 +322,62 @@ impl Connection {
                 }
             });
         self.traffic |= traffic;
+        if self.reader.paused() {
+            self.held.extend_from_slice(rest.bytes());
+        }
         result.inspect_err(|e| self.life.on_failed(e.close_code()))
+    }
+
+    /// Whether a received message waits for [`take_inflate_job`](Self::take_inflate_job).
+    pub fn inflate_ready(&self) -> bool {
+        self.reader.inflate_ready()
+    }
+
+    /// The received message that waits to be inflated (`Config::offload_inflate_min`),
+    /// as a job to run on any thread. Until it is handed back with
+    /// [`finish_inflate`](Self::finish_inflate), input is kept, not parsed.
+    #[cfg(feature = "deflate")]
+    pub fn take_inflate_job(&mut self) -> Option<InflateJob> {
+        let codec = self.codec.as_deref_mut()?;
+        let data = self.reader.take_inflate_input()?;
+        Some(codec.inflate_job(data, self.config.max_message_size))
+    }
+
+    /// Delivers the inflated message to `on_event`, then parses the input that came
+    /// after it, as [`feed`](Self::feed) does. Both are delivered even when the
+    /// connection was terminated meanwhile: they were received before, and `ws`
+    /// delivers them.
+    #[cfg(feature = "deflate")]
+    pub fn finish_inflate<F: FnMut(Event<'_>)>(
+        &mut self,
+        job: InflateJob,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
+        let Some(codec) = self.codec.as_deref_mut() else {
+            return Ok(());
+        };
+        let inflated = codec.finish_inflate(job);
+        let Some(kind) = self.reader.end_inflate() else {
+            return Ok(());
+        };
+        let validate = self.config.validate_utf8;
+        let delivered = inflated.and_then(|bytes| {
+            on_event(crate::recv::message_event(kind, &bytes, validate)?);
+            Ok(())
+        });
+        if let Err(e) = delivered {
+            self.held = Vec::new();
+            if self.life.destroyed().is_none() {
+                self.life.on_failed(e.close_code());
+                return Err(e);
+            }
+            return Ok(());
+        }
+        let mut held = std::mem::take(&mut self.held);
+        if self.life.failed() || self.life.close_received().is_some() {
+            return Ok(());
+        }
+        self.parse(&mut held[..], on_event)
     }
 
     // ---- sending ---------------------------------------------------------------------
@@ -327,11 +413,18 @@ impl Connection {
 
     fn status(&mut self) -> SendStatus {
         self.traffic |= TRAFFIC_TX;
-        if self.queue.buffered() + self.transport_buffered > self.config.high_water_mark {
+        if self.over_high_water_mark() {
             SendStatus::OverHighWaterMark
         } else {
             SendStatus::Queued
         }
+    }
+
+    /// Whether what waits to be written — queued, behind a compression job, and held by
+    /// the transport — is over `Config::high_water_mark`.
+    pub fn over_high_water_mark(&self) -> bool {
+        let buffered = self.queue.buffered() + self.deferred_bytes() + self.transport_buffered;
+        buffered > self.config.high_water_mark
     }
 
     /// Sends a message or one fragment of it. With `fin: false` the message continues
@@ -364,13 +457,143 @@ impl Connection {
         };
         let first = self.sending_fragmented.is_none();
         self.sending_fragmented = if opts.fin { None } else { Some(compressed) };
-        if compressed {
-            self.write_compressed(opcode, first, opts.fin, mask, data)?;
+        let info = FrameInfo {
+            op: opcode,
+            first,
+            fin: opts.fin,
+            compress: compressed,
+            mask,
+        };
+        if self.deferred.is_active() || self.offloads(&info, data.len()) {
+            let data = data.to_vec();
+            self.deferred.push(Waiting::Data { info, data }, true);
+            return Ok(SendStatus::Deferred);
+        }
+        self.write_data(info, data)?;
+        Ok(self.status())
+    }
+
+    /// Whether a message is compressed off the caller's thread.
+    fn offloads(&self, info: &FrameInfo, len: usize) -> bool {
+        info.compress && len >= self.config.offload_deflate_min
+    }
+
+    fn write_data(&mut self, info: FrameInfo, data: &[u8]) -> Result<(), UsageError> {
+        let FrameInfo {
+            op,
+            first,
+            fin,
+            compress,
+            mask,
+        } = info;
+        if compress {
+            self.write_compressed(op, first, fin, mask, data)
         } else {
             self.queue
-                .append_with(|out| write_frame(out, opcode, opts.fin, false, mask, data));
+                .append_with(|out| write_frame(out, op, fin, false, mask, data));
+            Ok(())
         }
-        Ok(self.status())
+    }
+
+    /// Appends a frame to the send queue, or behind the compression job when one is out.
+    fn push_frame(&mut self, tagged: bool, write: impl FnOnce(&mut Vec<u8>)) -> SendStatus {
+        if self.deferred.is_active() {
+            let mut v = Vec::new();
+            write(&mut v);
+            let bytes = v.into();
+            self.deferred
+                .push(Waiting::Frame { bytes, pong: false }, tagged);
+            return SendStatus::Deferred;
+        }
+        self.queue.append_with(write);
+        self.status()
+    }
+
+    /// The message at the front of the waiting calls, as a job to compress on any
+    /// thread; `None` while one is out (one at a time: one context per direction).
+    #[cfg(feature = "deflate")]
+    pub fn take_deflate_job(&mut self) -> Option<DeflateJob> {
+        if self.life.destroyed().is_some() {
+            return None;
+        }
+        let codec = self.codec.as_deref_mut()?;
+        let (info, data) = self.deferred.start_job()?;
+        Some(codec.deflate_job(data, info.first, info.fin))
+    }
+
+    /// Frames a compressed job's message, then every call that waited behind it up to
+    /// the next message that goes out for compression. Returns how many of the
+    /// caller's calls (sends, pings, pongs, `send_frame`) are now in the send queue.
+    /// After `terminate` nothing is framed.
+    #[cfg(feature = "deflate")]
+    pub fn finish_deflate(&mut self, job: DeflateJob) -> usize {
+        let Some(codec) = self.codec.as_deref_mut() else {
+            return 0;
+        };
+        let compressed = codec.finish_deflate(job);
+        let Some((info, tagged)) = self.deferred.end_job() else {
+            return 0;
+        };
+        if self.life.destroyed().is_some() {
+            self.deferred.clear();
+            return 0;
+        }
+        let Ok(payload) = compressed else {
+            self.fail_compression();
+            return 0;
+        };
+        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+        self.queue.append_with(|out| {
+            write_frame(out, info.op, info.fin, info.first, info.mask, &payload)
+        });
+        usize::from(tagged) + self.drain_deferred()
+    }
+
+    /// Whether calls wait behind a compression job.
+    pub fn deferred(&self) -> bool {
+        self.deferred.is_active()
+    }
+
+    /// Payload bytes waiting behind (or in) a compression job (`ws` counts them in
+    /// `bufferedAmount`).
+    pub fn deferred_bytes(&self) -> usize {
+        self.deferred.bytes()
+    }
+
+    fn drain_deferred(&mut self) -> usize {
+        let min = self.config.offload_deflate_min;
+        let mut released = 0;
+        while let Some((item, tagged)) = self.deferred.pop_if(|w| match w {
+            Waiting::Data { info, data } => !(info.compress && data.len() >= min),
+            Waiting::Frame { .. } => true,
+        }) {
+            match item {
+                Waiting::Data { info, data } => {
+                    if self.write_data(info, &data).is_err() {
+                        return released;
+                    }
+                }
+                Waiting::Frame { bytes, pong } => {
+                    self.queue.append_with(|out| out.extend_from_slice(&bytes));
+                    if pong {
+                        self.life.on_pong_queued(self.queue.end_position());
+                    }
+                }
+            }
+            released += usize::from(tagged);
+        }
+        released
+    }
+
+    /// zlib refuses only with a corrupt state: nothing sane can follow on this
+    /// connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
+    fn fail_compression(&mut self) {
+        self.life.on_failed(1011);
+        self.deferred.clear();
+        #[cfg(feature = "deflate")]
+        {
+            self.scratch = Vec::new();
+        }
     }
 
     /// Queues a message framed once for many connections (server only).
@@ -383,8 +606,7 @@ impl Connection {
             return Err(UsageError::FragmentKindMismatch);
         }
         self.admit(msg.frame.len())?;
-        self.queue.push_shared(msg.frame.clone());
-        Ok(self.status())
+        Ok(self.push_shared(msg.frame.clone()))
     }
 
     /// Queues frames encoded elsewhere (see [`FrameSpec`]) as they are, in order with
@@ -394,14 +616,28 @@ impl Connection {
         self.check_open()?;
         let frames = frames.into();
         self.admit(frames.len())?;
-        self.queue.push_shared(frames);
-        Ok(self.status())
+        Ok(self.push_shared(frames))
+    }
+
+    fn push_shared(&mut self, frame: Bytes) -> SendStatus {
+        if self.deferred.is_active() {
+            let item = Waiting::Frame {
+                bytes: frame,
+                pong: false,
+            };
+            self.deferred.push(item, true);
+            return SendStatus::Deferred;
+        }
+        self.queue.push_shared(frame);
+        self.status()
     }
 
     /// The caller writes `len` bytes of whole frames to the transport itself, after all
     /// the output it has taken so far (a frame shared by many connections, written as it
     /// is: no copy into this queue). Checked like a send — open, server, between
-    /// messages, `Config::max_backpressure` — and reported the same way.
+    /// messages, `Config::max_backpressure` — and reported the same way;
+    /// [`SendStatus::Deferred`]: do not write it, queue it with
+    /// [`send_frame`](Self::send_frame) (sends wait behind a compression job).
     pub fn admit_external(&mut self, len: usize) -> Result<SendStatus, UsageError> {
         self.check_open()?;
         if self.role == Role::Client {
@@ -411,6 +647,11 @@ impl Connection {
             return Err(UsageError::FragmentKindMismatch);
         }
         self.admit(len)?;
+        if self.deferred.is_active() {
+            // A compression job is out and later sends wait behind it: the frame must
+            // wait too — the caller queues it with `send_frame` instead of writing it.
+            return Ok(SendStatus::Deferred);
+        }
         self.transport_buffered += len;
         let status = self.status();
         self.transport_buffered -= len;
@@ -431,7 +672,7 @@ impl Connection {
         let Some(max) = self.config.max_backpressure else {
             return Ok(());
         };
-        let after = self.queue.buffered() + self.transport_buffered + len;
+        let after = self.queue.buffered() + self.deferred_bytes() + self.transport_buffered + len;
         if after <= max {
             return Ok(());
         }
@@ -469,11 +710,8 @@ impl Connection {
             return Err(UsageError::NotOpen);
         };
         self.scratch.clear();
-        if codec.compress(data, fin, &mut self.scratch).is_err() {
-            // zlib refuses only with a corrupt state: nothing sane can follow on this
-            // connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
-            self.life.on_failed(1011);
-            self.scratch = Vec::new();
+        if codec.compress(data, first, fin, &mut self.scratch).is_err() {
+            self.fail_compression();
             return Err(UsageError::NotOpen);
         }
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
@@ -542,9 +780,7 @@ impl Connection {
             return Err(UsageError::ControlTooLong);
         }
         let mask = self.mask_key(mask, mask_key);
-        self.queue
-            .append_with(|out| write_frame(out, op, true, false, mask, data));
-        Ok(self.status())
+        Ok(self.push_frame(true, |out| write_frame(out, op, true, false, mask, data)))
     }
 
     /// Answers a ping the caller has just delivered (with `Config::auto_pong` off, so
@@ -561,6 +797,7 @@ impl Connection {
         }
         queue_pong(
             &mut self.queue,
+            &mut self.deferred,
             &mut self.life,
             self.role == Role::Client,
             payload,
@@ -609,8 +846,9 @@ impl Connection {
 
     fn queue_close(&mut self, payload: &[u8]) {
         let mask = self.mask_key(true, None);
-        self.queue
-            .append_with(|out| write_frame(out, OpCode::Close, true, false, mask, payload));
+        self.push_frame(false, |out| {
+            write_frame(out, OpCode::Close, true, false, mask, payload)
+        });
         self.life.on_close_queued();
     }
 
@@ -618,6 +856,9 @@ impl Connection {
     /// destroyed; nothing more is sent or parsed.
     pub fn terminate(&mut self) {
         self.life.destroy(DestroyReason::Terminated);
+        // Nothing waiting is sent. (A message being inflated, and what was received
+        // after it, are still delivered: see `finish_inflate`.)
+        self.deferred.clear();
     }
 
     /// The transport reached the end of its input (TCP FIN): nothing more will be
@@ -672,12 +913,19 @@ impl Connection {
     /// What the transport should do now: keep going, end its write side once the
     /// output is written, or close at once.
     pub fn transport_action(&self) -> TransportAction {
-        if self.life.has_owed_close() {
+        let action = if self.life.has_owed_close() {
             // Owed = the peer closed or failed: the close goes out with the next output,
             // and then the handshake is over.
-            return TransportAction::End;
+            TransportAction::End
+        } else {
+            self.life.transport_action()
+        };
+        if action == TransportAction::End && self.deferred.is_active() {
+            // Calls wait behind a compression job: ending now would drop them (the
+            // owed close among them). The caller asks again when the job is back.
+            return TransportAction::Keep;
         }
-        self.life.transport_action()
+        action
     }
 
     /// True once the transport should be ended or destroyed (after writing the output).
@@ -805,7 +1053,7 @@ impl Connection {
 
     /// Whether anything waits to be written.
     pub fn has_output(&self) -> bool {
-        !self.queue.is_empty() || self.life.has_owed_close()
+        !self.queue.is_empty() || (self.life.has_owed_close() && !self.deferred.is_active())
     }
 
     /// The first contiguous run of bytes to write. Loop while it is not empty (or use
@@ -836,18 +1084,52 @@ impl Connection {
         out
     }
 
+    /// Heap bytes of the zlib contexts this connection keeps between messages (an
+    /// estimate from zlib's sizes). 0 in a direction without context takeover: its
+    /// messages use the thread's shared context.
+    pub fn deflate_context_bytes(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        let bytes = self.codec.as_ref().map_or(0, |c| c.context_bytes());
+        #[cfg(not(feature = "deflate"))]
+        let bytes = 0;
+        bytes
+    }
+
     /// Heap bytes this connection holds in its buffers (deflate contexts excluded).
     /// Idle connections keep this at or below 1 KiB.
     pub fn buffered_heap_bytes(&self) -> usize {
-        let base = self.queue.heap_bytes() + self.reader.heap_bytes();
+        let base = self.queue.heap_bytes()
+            + self.reader.heap_bytes()
+            + self.deferred.heap_bytes()
+            + self.held.capacity();
         #[cfg(feature = "deflate")]
         let base = base + self.scratch.capacity();
         base
     }
 }
 
-fn queue_pong(queue: &mut SendQueue, life: &mut Lifecycle, mask: bool, payload: &[u8]) {
+fn queue_pong(
+    queue: &mut SendQueue,
+    deferred: &mut Deferred,
+    life: &mut Lifecycle,
+    mask: bool,
+    payload: &[u8],
+) {
     let key = mask.then(rng::mask_key);
-    queue.append_with(|out| write_frame(out, OpCode::Pong, true, false, key, payload));
+    let write = |out: &mut Vec<u8>| write_frame(out, OpCode::Pong, true, false, key, payload);
+    if deferred.is_active() {
+        // Counted by the lifecycle once it reaches the send queue.
+        let mut v = Vec::new();
+        write(&mut v);
+        deferred.push(
+            Waiting::Frame {
+                bytes: v.into(),
+                pong: true,
+            },
+            false,
+        );
+        return;
+    }
+    queue.append_with(write);
     life.on_pong_queued(queue.end_position());
 }

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::deflate::{DeflateConfig, DeflateParams};
+use crate::deflate::{DeflateConfig, DeflateParams, ZlibOptions};
 
 /// One `ws` option as given: absent (`undefined`/`null`), `false`, `true` (any other
 /// truthy value) or a number.
@@ -349,7 +349,7 @@ pub fn accept_as_client(
 }
 
 /// The agreed parameters as the codec needs them (15 bits where none was agreed).
-pub fn deflate_params(params: &Params, level: u32) -> DeflateParams {
+pub fn deflate_params(params: &Params, zlib: ZlibOptions) -> DeflateParams {
     let bits = |key| {
         number(params, key)
             .filter(|n| (8.0..=15.0).contains(n))
@@ -360,7 +360,7 @@ pub fn deflate_params(params: &Params, level: u32) -> DeflateParams {
         client_no_context_takeover: get(params, "client_no_context_takeover").is_some(),
         server_max_window_bits: bits("server_max_window_bits"),
         client_max_window_bits: bits("client_max_window_bits"),
-        level,
+        zlib,
     }
 }
 
@@ -513,7 +513,10 @@ mod tests {
         );
         let resp = normalize(&[raw_of(&[])], false).unwrap();
         let p = accept_as_client(&o, &resp).unwrap();
-        assert_eq!(deflate_params(&p, 6).client_max_window_bits, 10);
+        assert_eq!(
+            deflate_params(&p, ZlibOptions::default()).client_max_window_bits,
+            10
+        );
         o.client_no_context_takeover = Setting::Off;
         let resp = normalize(&[raw_of(&[("client_no_context_takeover", None)])], false).unwrap();
         assert_eq!(

@@ -2,8 +2,11 @@
 #![warn(missing_docs)]
 
 pub mod close;
+#[cfg(feature = "deflate")]
+mod codec;
 mod config;
 mod connection;
+mod deferred;
 pub mod deflate;
 pub mod deflate_negotiation;
 mod error;
@@ -26,6 +29,8 @@ pub mod topics;
 pub mod utf8;
 pub mod ws;
 
+#[cfg(feature = "deflate")]
+pub use codec::{DeflateJob, InflateJob};
 pub use config::{Config, Role, BACKPRESSURE_CLOSE_CODE};
 pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
 pub use error::{Error, ProtocolError, UsageError};

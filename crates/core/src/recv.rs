@@ -14,7 +14,7 @@ use crate::send_queue::RETAIN_CAPACITY;
 use crate::utf8::{self, Utf8Validator};
 
 #[cfg(feature = "deflate")]
-pub(crate) use crate::deflate::Codec;
+pub(crate) use crate::codec::Codec;
 #[cfg(not(feature = "deflate"))]
 /// Without the `deflate` feature no codec exists; RSV1 is then always an error.
 pub(crate) enum Codec {}
@@ -29,6 +29,8 @@ pub(crate) struct ReadLimits {
     pub(crate) max_buffered_chunks: usize,
     pub(crate) report_fragments: bool,
     pub(crate) validate_utf8: bool,
+    /// Compressed messages from this size on wait for an inflate job.
+    pub(crate) offload_inflate_min: usize,
 }
 
 /// What `Reader::read` found: an [`Event`], plus the raw payload of a close frame (for
@@ -52,6 +54,8 @@ pub(crate) trait Input<'a>: Sized {
     fn unmask_in_place(self, key: [u8; 4]) -> Option<&'a [u8]>;
     /// The bytes as they are (for unmasked frames).
     fn into_slice(self) -> &'a [u8];
+    /// No bytes.
+    fn empty() -> Self;
 }
 
 impl<'a> Input<'a> for &'a [u8] {
@@ -67,6 +71,9 @@ impl<'a> Input<'a> for &'a [u8] {
     }
     fn into_slice(self) -> &'a [u8] {
         self
+    }
+    fn empty() -> Self {
+        &[]
     }
 }
 
@@ -84,6 +91,9 @@ impl<'a> Input<'a> for &'a mut [u8] {
     }
     fn into_slice(self) -> &'a [u8] {
         self
+    }
+    fn empty() -> Self {
+        &mut []
     }
 }
 
@@ -126,6 +136,19 @@ pub(crate) struct Reader {
     /// How many received chunks hold the unread part of the current frame step, counted
     /// as `ws`'s receiver counts its buffered chunks (`maxBufferedChunks`).
     pending_chunks: usize,
+    /// A whole compressed message (in `msg`) waits to be inflated by a job.
+    inflate: InflateWait,
+}
+
+/// Where a compressed message left to a job stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum InflateWait {
+    #[default]
+    None,
+    /// Complete, in `msg`: the next input waits until it is delivered.
+    Ready(DataKind),
+    /// Its job is out.
+    Out(DataKind),
 }
 
 impl Reader {
@@ -169,6 +192,48 @@ impl Reader {
             _ => self.pending_chunks.saturating_add(1),
         };
     }
+
+    /// Whether parsing waits for a message's inflate job.
+    pub(crate) fn paused(&self) -> bool {
+        self.inflate != InflateWait::None
+    }
+
+    pub(crate) fn inflate_ready(&self) -> bool {
+        matches!(self.inflate, InflateWait::Ready(_))
+    }
+
+    /// The compressed message for its job.
+    pub(crate) fn take_inflate_input(&mut self) -> Option<Vec<u8>> {
+        let InflateWait::Ready(kind) = self.inflate else {
+            return None;
+        };
+        self.inflate = InflateWait::Out(kind);
+        Some(std::mem::take(&mut self.msg))
+    }
+
+    /// The job is back: parsing may go on. Returns the message's kind.
+    pub(crate) fn end_inflate(&mut self) -> Option<DataKind> {
+        let InflateWait::Out(kind) = self.inflate else {
+            return None;
+        };
+        self.inflate = InflateWait::None;
+        Some(kind)
+    }
+}
+
+/// The event of a whole message (text checked as UTF-8 when `validate`).
+pub(crate) fn message_event(
+    kind: DataKind,
+    bytes: &[u8],
+    validate: bool,
+) -> Result<Event<'_>, Error> {
+    Ok(match kind {
+        DataKind::Binary => Event::Binary(bytes),
+        DataKind::Text if validate => {
+            Event::Text(utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?)
+        }
+        DataKind::Text => Event::UncheckedText(bytes),
+    })
 }
 
 /// One `read` call's borrowed context.
@@ -184,14 +249,7 @@ fn emit<F: FnMut(Incoming<'_>)>(
     validate: bool,
     on_event: &mut F,
 ) -> Result<(), Error> {
-    let event = match kind {
-        DataKind::Binary => Event::Binary(bytes),
-        DataKind::Text if validate => {
-            Event::Text(utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?)
-        }
-        DataKind::Text => Event::UncheckedText(bytes),
-    };
-    on_event(Incoming::Event(event));
+    on_event(Incoming::Event(message_event(kind, bytes, validate)?));
     Ok(())
 }
 
@@ -216,31 +274,32 @@ fn release(buf: &mut Vec<u8>) {
 
 impl Reader {
     /// Parses received bytes; what they complete goes to `on` in order. Stops at a
-    /// close frame (the rest of the input is ignored) or at the first violation, which
-    /// is returned (the caller fails the connection). `codec` is the negotiated
-    /// permessage-deflate, if any.
+    /// close frame (the rest of the input is ignored), at the first violation, which
+    /// is returned (the caller fails the connection), or at a compressed message left
+    /// to an inflate job ([`paused`](Self::paused)); returns the input not parsed.
+    /// `codec` is the negotiated permessage-deflate, if any.
     pub(crate) fn read<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
         &mut self,
         mut data: I,
         limits: ReadLimits,
         codec: Option<&mut Codec>,
         on: F,
-    ) -> Result<(), Error> {
+    ) -> (Result<(), Error>, I) {
         let len = data.bytes().len();
         if self.closed || len == 0 {
-            return Ok(());
+            return (Ok(()), data);
         }
         if self.pending_chunks >= limits.max_buffered_chunks {
-            return Err(Error::TooManyBufferedChunks);
+            return (Err(Error::TooManyBufferedChunks), I::empty());
         }
         let mut cx = Ctx { limits, codec, on };
         let mut result = Ok(());
-        while !data.bytes().is_empty() && !self.closed {
+        while !data.bytes().is_empty() && !self.closed && !self.paused() {
             match self.step(data, &mut cx) {
                 Ok(rest) => data = rest,
                 Err(e) => {
                     result = Err(e);
-                    break;
+                    return (result, I::empty());
                 }
             }
         }
@@ -248,7 +307,7 @@ impl Reader {
         if result.is_ok() {
             self.count_pending_chunks(len);
         }
-        result
+        (result, data)
     }
 
     /// Large buffers are reused across the messages of one `read` call and freed when
@@ -558,6 +617,11 @@ impl Reader {
         let Some(codec) = cx.codec.as_deref_mut() else {
             return Err(Error::Rsv1Set); // RSV1 is accepted only with deflate
         };
+        if self.msg.len() >= cx.limits.offload_inflate_min {
+            // Large: inflated by a job, maybe on another thread; parsing waits for it.
+            self.inflate = InflateWait::Ready(kind);
+            return Ok(());
+        }
         self.inflated.clear();
         codec.decompress(&self.msg, &mut self.inflated, cx.limits.max_message_size)?;
         self.msg.clear();

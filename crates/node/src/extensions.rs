@@ -190,8 +190,12 @@ pub fn pmd_accept(
 /// `Receiver` given a `PerMessageDeflate` in its `extensions`).
 #[napi]
 pub fn pmd_handle(params: Vec<PmdParam>, level: Option<u32>) -> DeflateHandle {
-    let level = level.unwrap_or(ferrosocket_core::deflate::DeflateConfig::default().level);
-    DeflateHandle::new(rules::deflate_params(&from_js(&params), level))
+    let defaults = ferrosocket_core::deflate::ZlibOptions::default();
+    let zlib = ferrosocket_core::deflate::ZlibOptions {
+        level: level.unwrap_or(defaults.level),
+        ..defaults
+    };
+    DeflateHandle::new(rules::deflate_params(&from_js(&params), zlib))
 }
 
 #[cfg(test)]

@@ -17,5 +17,6 @@ pub mod engine;
 pub mod error;
 pub mod extensions;
 pub mod handshake;
+pub mod offload;
 mod session;
 pub mod topics;
