@@ -3,6 +3,7 @@
 //! bytes in → events out; calls in → frames queued for the transport.
 
 use std::io::IoSlice;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -140,7 +141,9 @@ const KEEPALIVE_STARTED: u8 = 8;
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared by the connections a caller creates from one `Arc<Config>`: the same
+    /// limits are not copied into every idle connection.
+    config: Arc<Config>,
     reader: Reader,
     queue: SendQueue,
     life: Lifecycle,
@@ -166,10 +169,12 @@ pub struct Connection {
 
 impl Connection {
     /// A connection without extensions.
-    pub fn new(role: Role, config: Config) -> Self {
+    /// A connection without extensions. Pass an `Arc<Config>` to share one
+    /// configuration among many connections (a server's), or a `Config`.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
         Connection {
             role,
-            config,
+            config: config.into(),
             reader: Reader::default(),
             queue: SendQueue::default(),
             life: Lifecycle::default(),
@@ -188,7 +193,11 @@ impl Connection {
 
     /// A connection with the permessage-deflate parameters agreed in the handshake.
     #[cfg(feature = "deflate")]
-    pub fn with_deflate(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+    pub fn with_deflate(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        deflate: Option<DeflateParams>,
+    ) -> Self {
         let mut c = Connection::new(role, config);
         c.codec = deflate.map(|p| Box::new(Codec::new(role, &p)));
         c
