@@ -50,7 +50,12 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(token: Token, stream: TcpStream, remote: SocketAddr, acceptor: Acceptor) -> Self {
+    pub(crate) fn new(
+        token: Token,
+        stream: TcpStream,
+        remote: SocketAddr,
+        acceptor: Acceptor,
+    ) -> Self {
         Slot {
             token,
             stream,

@@ -701,7 +701,10 @@ fn port_mode_answers_plain_http_with_426_before_other_checks() {
         let e = server_with(req, cfg.clone()).unwrap_err();
         assert_eq!((e.status, e.message.as_str()), (426, "Upgrade Required"));
         let text = String::from_utf8(e.response()).unwrap();
-        assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Content-Type: text/plain\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\nUpgrade Required"), "{text}");
     }
@@ -718,6 +721,9 @@ fn port_mode_answers_plain_http_with_426_before_other_checks() {
     assert_eq!(status, 405);
     assert!(server_with(REQ, cfg).is_ok());
     // Off by default: the same plain request is refused as a bad upgrade.
-    let (status, _) = server_error("GET / HTTP/1.1\r\nHost: h\r\n\r\n", AcceptorConfig::default());
+    let (status, _) = server_error(
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        AcceptorConfig::default(),
+    );
     assert_eq!(status, 400);
 }
