@@ -36,4 +36,37 @@ function byteLength(data) {
   return toSendable(data).length;
 }
 
-module.exports = { byteLength, isBlob, toSendable };
+/**
+ * A received binary message as the socket's `binaryType` asks.
+ *
+ * @param {{ _binaryType: string }} ws
+ * @param {Buffer} buf
+ */
+function convertBinary(ws, buf) {
+  switch (ws._binaryType) {
+    case 'nodebuffer':
+      return buf;
+    case 'arraybuffer':
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
+        return buf.buffer;
+      }
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    case 'fragments':
+      return [buf];
+    case 'blob':
+      return new Blob([buf]);
+    default:
+      return buf;
+  }
+}
+
+/** close()'s code argument as the core takes it (anything else is an invalid code). */
+function closeCodeArg(code) {
+  if (code === undefined) return undefined;
+  // Anything that is not an integer is an invalid code: let the core reject it.
+  return typeof code === 'number' && Number.isInteger(code) && code >= 0
+    ? Math.min(code, 0xffffffff)
+    : 0;
+}
+
+module.exports = { byteLength, closeCodeArg, convertBinary, isBlob, toSendable };

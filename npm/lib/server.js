@@ -12,6 +12,7 @@ const { kWebSocket } = require('./constants');
 const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
+const native = require('./native/transport');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -44,8 +45,13 @@ class WebSocketServer extends EventEmitter {
       path: null,
       port: null,
       WebSocket,
+      transport: 'stream',
       ...options
     };
+
+    if (options.transport !== 'stream' && options.transport !== 'native') {
+      throw new TypeError('The "transport" option must be \'stream\' or \'native\'');
+    }
 
     if (
       (options.port == null && !options.server && !options.noServer) ||
@@ -58,7 +64,10 @@ class WebSocketServer extends EventEmitter {
       );
     }
 
-    if (options.port != null) {
+    if (options.transport === 'native') {
+      native.checkOptions(options, WebSocket);
+      this._native = new native.NativeTransport(this, options, callback);
+    } else if (options.port != null) {
       this._server = http.createServer((req, res) => {
         const body = http.STATUS_CODES[426];
         res.writeHead(426, {
@@ -100,6 +109,7 @@ class WebSocketServer extends EventEmitter {
     if (this.options.noServer) {
       throw new Error('The server is operating in "noServer" mode');
     }
+    if (this._native) return this._native.address();
     if (!this._server) return null;
     return this._server.address();
   }
@@ -119,7 +129,9 @@ class WebSocketServer extends EventEmitter {
     if (this._state === CLOSING) return;
     this._state = CLOSING;
 
-    if (this.options.noServer || this.options.server) {
+    if (this._native) {
+      this._native.close();
+    } else if (this.options.noServer || this.options.server) {
       if (this._server) {
         this._removeListeners();
         this._removeListeners = this._server = null;
@@ -288,6 +300,11 @@ class WebSocketServer extends EventEmitter {
     cb(ws, req);
   }
 }
+
+/** Emits 'close' (the native transport calls it once its last connection is gone). */
+WebSocketServer.prototype._emitClose = function () {
+  emitClose(this);
+};
 
 module.exports = WebSocketServer;
 

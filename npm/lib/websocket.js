@@ -31,7 +31,7 @@ const {
 } = require('./constants');
 const { fromCore, misuse } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
-const { toSendable, isBlob, byteLength } = require('./data');
+const { toSendable, isBlob, byteLength, convertBinary, closeCodeArg } = require('./data');
 const { enqueueBlob } = require('./blob-queue');
 const deadlines = require('./deadlines');
 
@@ -512,13 +512,6 @@ function engineOf(ws) {
   return ws._engine;
 }
 
-function closeCodeArg(code) {
-  if (code === undefined) return undefined;
-  // Anything that is not an integer is an invalid code: let the core reject it.
-  return typeof code === 'number' && Number.isInteger(code) && code >= 0
-    ? Math.min(code, 0xffffffff)
-    : 0;
-}
 
 /** close() or terminate() before the handshake finished: abort it as ws does. */
 function abortConnecting(ws) {
@@ -638,23 +631,6 @@ function runCallbacks(cbs, err) {
   for (let i = 0; i < cbs.length; i++) cbs[i](err);
 }
 
-function convertBinary(ws, buf) {
-  switch (ws._binaryType) {
-    case 'nodebuffer':
-      return buf;
-    case 'arraybuffer':
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-        return buf.buffer;
-      }
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    case 'fragments':
-      return [buf];
-    case 'blob':
-      return new Blob([buf]);
-    default:
-      return buf;
-  }
-}
 
 /**
  * The peer's close frame: the engine owes the echo and writes it with the next

@@ -80,7 +80,7 @@ fn limit(value: Option<f64>, default: usize) -> usize {
     }
 }
 
-fn config(opts: &EngineOptions) -> Config {
+pub(crate) fn config(opts: &EngineOptions) -> Config {
     let defaults = ws::config();
     let max_message_size = limit(opts.max_payload, defaults.max_message_size);
     Config {

@@ -14,4 +14,5 @@ pub mod ack;
 pub mod engine;
 pub mod error;
 pub mod handshake;
+pub mod native;
 mod session;

@@ -57,5 +57,9 @@ pub enum Event {
         code: u16,
         /// The close reason.
         reason: String,
+        /// Bytes read from and written to the socket over its life.
+        bytes_read: u64,
+        /// See `bytes_read`.
+        bytes_written: u64,
     },
 }

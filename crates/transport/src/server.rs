@@ -598,6 +598,8 @@ impl<P: Poller> Server<P> {
                     token: slot.token,
                     code,
                     reason: reason.to_string(),
+                    bytes_read: slot.bytes_read,
+                    bytes_written: slot.bytes_written,
                 });
             }
             Phase::Deciding(_) => self.events.push(Event::RequestAborted(slot.token)),
@@ -613,6 +615,22 @@ impl<P: Poller> Server<P> {
             self.poller.deregister(Token::LISTENER);
             drop(listener);
         }
+    }
+
+    /// Closes the connections that are not WebSockets and wait for nothing from the
+    /// application (requests still arriving, refusals being written): what a closing
+    /// server drops. Returns how many.
+    pub fn drop_handshakes(&mut self) -> usize {
+        let keys: Vec<usize> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s.phase, Phase::Handshake(_) | Phase::Rejecting { .. }))
+            .map(|(k, _)| k)
+            .collect();
+        for &i in &keys {
+            self.close_slot(i);
+        }
+        keys.len()
     }
 
     /// Closes every connection now ([`Event::Closed`] for each WebSocket, 1006).
