@@ -34,10 +34,10 @@ const RUNNING = 0;
  * @param {Object} options the server's options, defaulted
  */
 function checkOptions(options, DefaultWebSocket) {
-  const unsupported = (what) => {
-    throw new Error(`${what} is not supported with transport: 'native' yet (use transport: 'stream')`);
+  const unsupported = (what, are = 'is') => {
+    throw new Error(`${what} ${are} not supported with transport: 'native' yet (use transport: 'stream')`);
   };
-  if (options.port == null) unsupported('The "server" and "noServer" modes');
+  if (options.port == null) unsupported('The "server" and "noServer" modes', 'are');
   if (options.perMessageDeflate) unsupported('perMessageDeflate');
   if (options.allowSynchronousEvents === false) unsupported('allowSynchronousEvents: false');
   if (options.WebSocket !== DefaultWebSocket) unsupported('The "WebSocket" option');

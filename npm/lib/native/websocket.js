@@ -192,7 +192,7 @@ class NativeWebSocket extends EventEmitter {
   _onDrained() {
     const cbs = this._callbacks;
     this._callbacks = null;
-    if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i]();
+    if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
   }
 
   /** @private */

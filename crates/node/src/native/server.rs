@@ -272,6 +272,9 @@ impl NativeServer {
         Ok(NativeServer { inner })
     }
 
+    // `Inner` is not reached through `&self`: it is its own heap object, shared with
+    // the libuv callbacks, and every use of it is short and on the JS thread.
+    #[allow(clippy::mut_from_ref)]
     fn inner(&self) -> Option<&mut Inner> {
         // SAFETY: `inner` is null once freed; otherwise it is live, and napi methods
         // run on the JS thread while no other reference to it is held (deliveries
@@ -279,6 +282,7 @@ impl NativeServer {
         unsafe { self.inner.as_mut() }.filter(|i| !i.dead)
     }
 
+    #[allow(clippy::mut_from_ref)]
     fn server(&self) -> Option<&mut Server<UvPoller>> {
         self.inner()?.server.as_mut()
     }
@@ -576,8 +580,8 @@ impl Inner {
     /// # Safety
     /// `this` is live and no reference to it is held by the caller.
     unsafe fn deliver(this: *mut Inner) {
-        // SAFETY (whole function): `this` is live per the contract; every `&mut` made
-        // from it ends before JS is called, and JS frees it only through `kill`,
+        // SAFETY: (the whole function) `this` is live per the contract; every `&mut`
+        // made from it ends before JS is called, and JS frees it only through `kill`,
         // which waits for `depth` to reach 0.
         unsafe {
             (*this).depth += 1;
@@ -741,7 +745,7 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
         Ok(())
     };
     for e in inner.events.drain(..) {
-        // SAFETY (each to_napi_value): values created in the current handle scope.
+        // SAFETY: (each to_napi_value) values created in the current handle scope.
         unsafe {
             let n = |x: f64| ToNapiValue::to_napi_value(raw, x);
             match e {

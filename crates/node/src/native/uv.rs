@@ -61,6 +61,8 @@ macro_rules! lookup {
     }};
 }
 
+// Each transmute's target is the type of the `Uv` field it initialises.
+#[allow(clippy::missing_transmute_annotations)]
 fn load() -> Result<Uv, String> {
     let mut uv = Uv {
         handle_size: lookup!(c"uv_handle_size"),
