@@ -21,6 +21,7 @@ import WebSocket = require(${JSON.stringify(npmDir)});
 import { IncomingMessage } from 'http';
 
 const wss = new WebSocket.Server({ port: 0, perMessageDeflate: { threshold: 10 }, maxPayload: 1024 });
+const wss3 = new WebSocket.WebSocketServer({ port: 0, transport: 'native', handshakeTimeout: 5000 });
 const wss2 = new WebSocket.WebSocketServer({ noServer: true, verifyClient: (info: { origin: string; secure: boolean; req: IncomingMessage }) => info.secure });
 wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
   ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => ws.send(data, { binary: isBinary }));
