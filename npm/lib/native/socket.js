@@ -1,7 +1,7 @@
 'use strict';
 
 // `ws._socket` (and `req.socket`) of a native connection: what code commonly reads
-// from a net.Socket. Addresses are read once; byte counts are live.
+// from a net.Socket. Addresses are read once, on first use; byte counts are live.
 
 class NativeSocket {
   /**
@@ -11,28 +11,33 @@ class NativeSocket {
   constructor(transport, id) {
     this._transport = transport;
     this._id = id;
-    this._peer = transport.native.peer(id);
+    this._peer = undefined;
     this._final = null;
   }
 
   get remoteAddress() {
-    return this._peer ? this._peer.remoteAddress : undefined;
+    const p = this._addresses();
+    return p ? p.remoteAddress : undefined;
   }
 
   get remotePort() {
-    return this._peer ? this._peer.remotePort : undefined;
+    const p = this._addresses();
+    return p ? p.remotePort : undefined;
   }
 
   get remoteFamily() {
-    return this._peer ? this._peer.remoteFamily : undefined;
+    const p = this._addresses();
+    return p ? p.remoteFamily : undefined;
   }
 
   get localAddress() {
-    return this._peer ? this._peer.localAddress : undefined;
+    const p = this._addresses();
+    return p ? p.localAddress : undefined;
   }
 
   get localPort() {
-    return this._peer ? this._peer.localPort : undefined;
+    const p = this._addresses();
+    return p ? p.localPort : undefined;
   }
 
   get bytesRead() {
@@ -45,6 +50,12 @@ class NativeSocket {
 
   get encrypted() {
     return false;
+  }
+
+  /** @private */
+  _addresses() {
+    if (this._peer === undefined) this._peer = this._transport.native.peer(this._id);
+    return this._peer;
   }
 
   /** @private */
