@@ -14,8 +14,12 @@ pub struct TransportConfig {
     /// Milliseconds from accept to a complete request head; past it the connection
     /// gets `408` and is closed (slowloris). Node's `server.headersTimeout` default.
     pub handshake_timeout: u64,
-    /// Size of the one read buffer shared by every connection.
+    /// Most bytes read from a socket at once (into the one buffer shared by every
+    /// connection).
     pub read_buffer: usize,
+    /// Payload bytes of pending events past which a caller that lets readinesses
+    /// accumulate should take them (bounds the shared buffer).
+    pub batch_limit: usize,
     /// Connections accepted per listener readiness before others get their turn.
     pub accept_batch: usize,
     /// Listen backlog (Node's default).
@@ -29,6 +33,7 @@ impl Default for TransportConfig {
             connection: ws::config(),
             handshake_timeout: 60_000,
             read_buffer: 256 * 1024,
+            batch_limit: 1024 * 1024,
             accept_batch: 128,
             backlog: 511,
         }

@@ -9,8 +9,8 @@ use crate::Token;
 /// Where a payload's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    /// A range of [`Server::read_data`](crate::Server::read_data) (unmasked in place):
-    /// valid until the next call to the server.
+    /// A range of [`Server::batch_data`](crate::Server::batch_data) (unmasked in
+    /// place): valid until the server reads again after the events were taken.
     Read(Range<usize>),
     /// Bytes that did not lie in this read (a message assembled across reads, or one
     /// that arrived with the handshake).

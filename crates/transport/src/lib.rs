@@ -12,7 +12,9 @@
 //!   refused part of the output).
 //! * One shared read buffer for every connection: a read lands there, the core
 //!   parses it in place, and message payloads are handed out as ranges of it
-//!   ([`Payload::Read`]) valid until the next call. An idle connection holds no buffer.
+//!   ([`Payload::Read`]). Reads of several readinesses may accumulate there before the
+//!   caller takes their events (one hand-over per loop turn); the ranges stay valid
+//!   until the next read after that. An idle connection holds no buffer.
 //! * Writes are corked: sends queue frames in the core's send queue and mark the
 //!   connection; [`Server::flush`] writes each marked connection with one vectored
 //!   write. What the kernel does not take stays queued and leaves on writability.

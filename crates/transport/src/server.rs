@@ -40,9 +40,13 @@ pub struct Server<P: Poller> {
     listener: Option<TcpListener>,
     slots: Slab<Slot>,
     generation: u32,
-    /// The one read buffer; `read_len` bytes of it belong to the last read.
-    read_buf: Vec<u8>,
-    read_len: usize,
+    /// The one read buffer, shared by every connection. Reads since the caller last
+    /// took the events append to it (`batch_len` bytes are in use), so the payloads of
+    /// several readinesses can be handed over together; it is reused from the start
+    /// once no taken-over range can be in use (the next read after `take_events`).
+    /// Its zeroed length only grows to the largest batch, so reads never memset.
+    batch: Vec<u8>,
+    batch_len: usize,
     events: Vec<Event>,
     dirty: Vec<Token>,
     deadlines: Deadlines,
@@ -65,12 +69,12 @@ impl<P: Poller> Server<P> {
         poller.register(Token::LISTENER, listener.as_raw_fd(), Interest::READ)?;
         Ok(Server {
             poller,
-            read_buf: vec![0; config.read_buffer.max(4096)],
+            batch: Vec::new(),
             config,
             listener: Some(listener),
             slots: Slab::new(),
             generation: 0,
-            read_len: 0,
+            batch_len: 0,
             events: Vec::new(),
             dirty: Vec::new(),
             deadlines: Deadlines::default(),
@@ -97,9 +101,17 @@ impl<P: Poller> Server<P> {
         self.slots.is_empty()
     }
 
-    /// The bytes of the last read: [`Payload::Read`] ranges index into it.
-    pub fn read_data(&self) -> &[u8] {
-        &self.read_buf[..self.read_len]
+    /// The bytes read for the pending events: [`Payload::Read`] ranges index into it.
+    /// They stay valid after [`take_events`](Self::take_events) until the next read.
+    pub fn batch_data(&self) -> &[u8] {
+        &self.batch[..self.batch_len]
+    }
+
+    /// Bytes the pending events' payloads take in the read buffer. A caller that lets
+    /// readinesses accumulate before taking the events delivers once this passes
+    /// `TransportConfig::batch_limit`.
+    pub fn batch_len(&self) -> usize {
+        self.batch_len
     }
 
     /// Moves the events collected since the last call into `out` (cleared first).
@@ -130,7 +142,6 @@ impl<P: Poller> Server<P> {
     /// refused before, and collects the events. Call [`flush`](Self::flush) after
     /// handling them.
     pub fn on_ready(&mut self, token: Token, readable: bool, writable: bool, now: u64) {
-        self.read_len = 0;
         if token == Token::LISTENER {
             self.accept_batch(now);
             return;
@@ -184,8 +195,17 @@ impl<P: Poller> Server<P> {
     }
 
     fn read_slot(&mut self, i: usize, now: u64) {
+        if self.events.is_empty() {
+            // Every range handed out before was taken and its reader is done.
+            self.batch_len = 0;
+        }
+        let start = self.batch_len;
+        let size = self.config.read_buffer.max(4096);
+        if self.batch.len() < start + size {
+            self.batch.resize(start + size, 0);
+        }
         let slot = &mut self.slots[i];
-        let n = match slot.stream.read(&mut self.read_buf) {
+        let n = match slot.stream.read(&mut self.batch[start..start + size]) {
             Ok(0) => {
                 self.on_eof(i);
                 return;
@@ -205,10 +225,10 @@ impl<P: Poller> Server<P> {
             }
         };
         slot.bytes_read += n as u64;
-        self.read_len = n;
         let token = slot.token;
         match &mut slot.phase {
-            Phase::Handshake(acceptor) => match acceptor.feed(&self.read_buf[..n]) {
+            // The acceptor keeps what it needs: the bytes are not part of the batch.
+            Phase::Handshake(acceptor) => match acceptor.feed(&self.batch[start..start + n]) {
                 Ok(None) => {}
                 Ok(Some(incoming)) => {
                     slot.phase = Phase::Deciding(Box::new(incoming));
@@ -217,9 +237,12 @@ impl<P: Poller> Server<P> {
                 Err(e) => self.start_reject(i, &e, now),
             },
             Phase::Open(conn) => {
-                let data = &mut self.read_buf[..n];
-                let base = data.as_ptr() as usize;
-                feed(conn, token, data, base, &mut self.events);
+                let base = self.batch.as_ptr() as usize;
+                let data = &mut self.batch[start..start + n];
+                if feed(conn, token, data, base, start + n, &mut self.events) {
+                    // Some payload lies in these bytes: they stay in the batch.
+                    self.batch_len = start + n;
+                }
                 self.mark_dirty(i);
             }
             // Not read in these phases (interest is off); a stray readiness is dropped.
@@ -309,8 +332,8 @@ impl<P: Poller> Server<P> {
         // The 101 leaves first, as raw bytes at the head of the send queue.
         let _ = conn.send_frame(Bytes::from(head));
         if !done.leftover.is_empty() {
-            // Not in the read buffer: every payload is copied out (base 0, length 0).
-            feed(&mut conn, token, &mut done.leftover, 0, &mut self.events);
+            // Not in the read buffer: every payload is copied out (base 0).
+            feed(&mut conn, token, &mut done.leftover, 0, 0, &mut self.events);
         }
         slot.phase = Phase::Open(conn);
         slot.deadline = None;
@@ -557,7 +580,6 @@ impl<P: Poller> Server<P> {
     /// closed, refusals not read in time are dropped, and the core's close timeout
     /// destroys connections whose close handshake did not finish.
     pub fn on_timeout(&mut self, now: u64) {
-        self.read_len = 0;
         let mut due = Vec::new();
         while let Some(token) = self.deadlines.pop_due(now) {
             due.push(token);
@@ -657,20 +679,24 @@ impl<P: Poller> Drop for Server<P> {
     }
 }
 
-/// Feeds received bytes to the core; payloads inside `data` (which starts at address
-/// `base` of the read buffer, or 0 when it is not the read buffer) become ranges of it.
+/// Feeds received bytes to the core. `data` lies in the read buffer, which starts at
+/// address `base` (0: `data` is elsewhere) and whose first `limit` bytes are valid:
+/// payloads inside become ranges of it, others are copied. Returns whether a range
+/// was handed out.
 fn feed(
     conn: &mut Connection,
     token: Token,
     data: &mut [u8],
     base: usize,
+    limit: usize,
     events: &mut Vec<Event>,
-) {
-    let len = if base == 0 { 0 } else { data.len() };
+) -> bool {
+    let in_batch = std::cell::Cell::new(false);
     // Addresses only: nothing is dereferenced through them.
     let payload = |part: &[u8]| -> Payload {
         let start = (part.as_ptr() as usize).wrapping_sub(base);
-        if base != 0 && start <= len && part.len() <= len - start {
+        if base != 0 && start <= limit && part.len() <= limit - start {
+            in_batch.set(true);
             Payload::Read(start..start + part.len())
         } else {
             Payload::Owned(part.to_vec())
@@ -704,6 +730,7 @@ fn feed(
     if let Err(e) = result {
         events.push(Event::Error(token, e));
     }
+    in_batch.get()
 }
 
 /// One vectored write of the connection's output. Returns the bytes written and
@@ -837,9 +864,16 @@ mod tests {
         let mut data = vec![
             0x81, 0x82, 0, 0, 0, 0, b'h', b'i', 0x89, 0x81, 0, 0, 0, 0, b'p',
         ];
-        let base = data.as_ptr() as usize;
+        let (base, limit) = (data.as_ptr() as usize, data.len());
         let mut events = Vec::new();
-        feed(&mut conn, Token(5), &mut data, base, &mut events);
+        assert!(feed(
+            &mut conn,
+            Token(5),
+            &mut data,
+            base,
+            limit,
+            &mut events
+        ));
         assert_eq!(
             events[0],
             Event::Message {
@@ -857,7 +891,7 @@ mod tests {
         // Fed from elsewhere (base 0): copies.
         let mut more = vec![0x82, 0x81, 0, 0, 0, 0, 9];
         events.clear();
-        feed(&mut conn, Token(5), &mut more, 0, &mut events);
+        assert!(!feed(&mut conn, Token(5), &mut more, 0, 0, &mut events));
         assert_eq!(
             events[0],
             Event::Message {

@@ -336,3 +336,77 @@ fn a_slow_reader_gets_everything_once_it_reads() {
     let report = server.stop();
     assert!(report.saw(|e| matches!(e, Event::Drained(_))));
 }
+
+#[test]
+fn reads_of_several_readinesses_accumulate_until_their_events_are_taken() {
+    use ferrosocket_transport::{Payload, Server, Token};
+    // Driven on this thread, by hand: two connections become readable, both are read,
+    // and only then are the events taken (one hand-over per loop turn).
+    let config = TransportConfig {
+        read_buffer: 4096,
+        ..TransportConfig::default()
+    };
+    let mut server = Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+        support::PollSet::default(),
+    )
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let mut clients: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let mut events = Vec::new();
+    let tokens = |s: &Server<support::PollSet>| -> Vec<Token> {
+        let mut t: Vec<Token> = s
+            .poller()
+            .fds
+            .keys()
+            .copied()
+            .filter(|t| *t != Token::LISTENER)
+            .collect();
+        t.sort();
+        t
+    };
+    assert!(eventually(Duration::from_secs(5), || {
+        server.on_ready(Token::LISTENER, true, false, 0);
+        server.len() == 2
+    }));
+    let request = b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    for c in &mut clients {
+        c.write_all(request).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    for t in tokens(&server) {
+        server.on_ready(t, true, false, 0);
+    }
+    server.take_events(&mut events);
+    assert_eq!(events.len(), 2, "{events:?}");
+    for e in &events {
+        let Event::Request(t) = e else {
+            panic!("{e:?}")
+        };
+        assert!(server.accept(*t, None, None, 0).unwrap());
+    }
+    server.flush(0);
+    // A masked text frame each (key 0: the payload as it is).
+    for (c, text) in clients.iter_mut().zip([b"aaa", b"bbb"]) {
+        let mut frame = vec![0x81, 0x83, 0, 0, 0, 0];
+        frame.extend_from_slice(text);
+        c.write_all(&frame).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    for t in tokens(&server) {
+        server.on_ready(t, true, false, 0);
+    }
+    server.take_events(&mut events);
+    let texts: Vec<&[u8]> = events
+        .iter()
+        .map(|e| match e {
+            Event::Message {
+                data: Payload::Read(r),
+                ..
+            } => &server.batch_data()[r.clone()],
+            e => panic!("{e:?}"),
+        })
+        .collect();
+    assert_eq!(texts, [b"aaa", b"bbb"]);
+}

@@ -86,10 +86,23 @@ pub struct ListenAddress {
     pub port: u32,
 }
 
-struct TimerCtx {
+/// A libuv handle of the server (its timer, its check) and whose it is.
+struct HandleCtx {
     owner: *mut Inner,
     handle: Box<[u64]>,
 }
+
+impl HandleCtx {
+    fn handle(ctx: *mut HandleCtx) -> *mut c_void {
+        // SAFETY: callers pass a HandleCtx allocated by `new_handle`, live until its
+        // close callback.
+        unsafe { (*ctx).handle.as_mut_ptr().cast() }
+    }
+}
+
+/// Payload bytes after which a readiness is delivered at once instead of at the end
+/// of the loop turn (bounds the shared read buffer).
+const BATCH_LIMIT: usize = 1024 * 1024;
 
 /// Everything one native server owns. Reached from libuv callbacks through a raw
 /// pointer; no reference to it is held across a call into JS (JS calls back in).
@@ -100,8 +113,12 @@ struct Inner {
     server: Option<Server<UvPoller>>,
     callback: sys::napi_ref,
     async_ctx: sys::napi_async_context,
-    timer: *mut TimerCtx,
+    timer: *mut HandleCtx,
     armed: Option<u64>,
+    /// Runs once per loop turn after the poll phase: every readiness of the turn is
+    /// delivered in one JS call.
+    check: *mut HandleCtx,
+    check_started: bool,
     events: Vec<Event>,
     /// Deliveries in progress (JS may call in and cause another).
     depth: u32,
@@ -231,6 +248,8 @@ impl NativeServer {
             async_ctx,
             timer: ptr::null_mut(),
             armed: None,
+            check: ptr::null_mut(),
+            check_started: false,
             events: Vec::new(),
             depth: 0,
             dead: false,
@@ -254,19 +273,26 @@ impl NativeServer {
             Ok(s) => this.server = Some(s),
             Err(e) => this.listen_error = Some(listen_failure(&e, first)),
         }
-        let timer = Box::into_raw(Box::new(TimerCtx {
-            owner: inner,
-            handle: handle_memory(uv.timer_size),
-        }));
-        // SAFETY: `timer` is live until its close callback; its memory is
-        // uv_handle_size(UV_TIMER) bytes. The timer is unref'd: only sockets keep
-        // the process alive. The cleanup hook frees everything at env teardown.
+        let new_handle = |size: usize| {
+            Box::into_raw(Box::new(HandleCtx {
+                owner: inner,
+                handle: handle_memory(size),
+            }))
+        };
+        let (timer, check) = (new_handle(uv.timer_size), new_handle(uv.check_size));
+        // SAFETY: `timer` and `check` are live until their close callbacks; their
+        // memory is uv_handle_size(UV_TIMER / UV_CHECK) bytes. Both are unref'd: only
+        // sockets keep the process alive. The cleanup hook frees everything at env
+        // teardown.
         unsafe {
-            let h = (*timer).handle.as_mut_ptr().cast::<c_void>();
-            (uv.timer_init)(loop_.cast(), h);
-            (uv.handle_set_data)(h, timer.cast());
-            (uv.unref)(h);
+            (uv.timer_init)(loop_.cast(), HandleCtx::handle(timer));
+            (uv.check_init)(loop_.cast(), HandleCtx::handle(check));
+            for h in [timer, check] {
+                (uv.handle_set_data)(HandleCtx::handle(h), h.cast());
+                (uv.unref)(HandleCtx::handle(h));
+            }
             this.timer = timer;
+            this.check = check;
             sys::napi_add_env_cleanup_hook(raw, Some(cleanup), inner.cast());
         }
         Ok(NativeServer { inner })
@@ -698,8 +724,9 @@ impl Inner {
             let env = inner.env;
             // Dropping the server deregisters (uv_close) every socket first.
             drop(inner.server);
-            let h = (*inner.timer).handle.as_mut_ptr().cast::<c_void>();
-            (inner.uv.close)(h, Some(on_timer_closed));
+            for h in [inner.timer, inner.check] {
+                (inner.uv.close)(HandleCtx::handle(h), Some(on_handle_closed));
+            }
             sys::napi_delete_reference(env, inner.callback);
             sys::napi_async_destroy(env, inner.async_ctx);
             if !in_cleanup {
@@ -716,7 +743,7 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
         return Err(napi::Error::from_reason("closed"));
     };
     server.take_events(&mut inner.events);
-    let data = server.read_data();
+    let data = server.batch_data();
     let (lo, hi) = inner
         .events
         .iter()
@@ -861,20 +888,44 @@ unsafe fn on_ready(owner: *mut c_void, token: Token, readable: bool, writable: b
             return;
         }
         let now = (*this).now();
-        if let Some(s) = (*this).server.as_mut() {
-            s.on_ready(token, readable, writable, now);
+        let Some(s) = (*this).server.as_mut() else {
+            return;
+        };
+        s.on_ready(token, readable, writable, now);
+        if s.batch_len() >= BATCH_LIMIT {
+            Inner::deliver(this);
+        } else if !(*this).check_started {
+            // The rest of this turn's readinesses join the batch; the check handle
+            // delivers it right after the poll phase.
+            (*this).check_started = true;
+            let uv = (*this).uv;
+            (uv.check_start)(HandleCtx::handle((*this).check), on_check);
         }
-        Inner::deliver(this);
+    }
+}
+
+/// End of the loop turn's poll phase: deliver what its readinesses collected.
+unsafe extern "C" fn on_check(handle: *mut c_void) {
+    let Ok(uv) = uv() else { return };
+    // SAFETY: the check's data is its HandleCtx, whose owner is live while the check
+    // is (it is closed in `free`).
+    unsafe {
+        (uv.check_stop)(handle);
+        let this = (*(uv.handle_get_data)(handle).cast::<HandleCtx>()).owner;
+        (*this).check_started = false;
+        if !(*this).dead {
+            Inner::deliver(this);
+        }
     }
 }
 
 /// The deadline timer fired.
 unsafe extern "C" fn on_timer(handle: *mut c_void) {
     let Ok(uv) = uv() else { return };
-    // SAFETY: the timer's data is its TimerCtx, whose owner is live while the timer
+    // SAFETY: the timer's data is its HandleCtx, whose owner is live while the timer
     // is (it is closed in `free`).
     unsafe {
-        let ctx = (uv.handle_get_data)(handle).cast::<TimerCtx>();
+        let ctx = (uv.handle_get_data)(handle).cast::<HandleCtx>();
         let this = (*ctx).owner;
         if (*this).dead {
             return;
@@ -888,11 +939,11 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
     }
 }
 
-unsafe extern "C" fn on_timer_closed(handle: *mut c_void) {
+unsafe extern "C" fn on_handle_closed(handle: *mut c_void) {
     let Ok(uv) = uv() else { return };
-    // SAFETY: the timer's data is the TimerCtx allocated in `new`; libuv is done with
-    // the handle once its close callback runs.
-    drop(unsafe { Box::from_raw((uv.handle_get_data)(handle).cast::<TimerCtx>()) });
+    // SAFETY: the data of the timer and the check is the HandleCtx allocated in `new`;
+    // libuv is done with the handle once its close callback runs.
+    drop(unsafe { Box::from_raw((uv.handle_get_data)(handle).cast::<HandleCtx>()) });
 }
 
 /// The JS environment is going away (process exit, worker termination).

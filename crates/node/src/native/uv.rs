@@ -11,6 +11,7 @@ pub const UV_READABLE: c_int = 1;
 pub const UV_WRITABLE: c_int = 2;
 pub const UV_DISCONNECT: c_int = 4;
 /// `uv_handle_type` values (uv.h; stable since libuv 1.0, checked at load by name).
+const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
 
@@ -30,11 +31,15 @@ pub struct Uv {
     pub timer_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
     pub timer_start: unsafe extern "C" fn(*mut c_void, HandleCb, u64, u64) -> c_int,
     pub timer_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+    pub check_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
+    pub check_start: unsafe extern "C" fn(*mut c_void, HandleCb) -> c_int,
+    pub check_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
     pub now: unsafe extern "C" fn(*const c_void) -> u64,
     pub unref: unsafe extern "C" fn(*mut c_void),
-    /// Bytes of a `uv_poll_t` and a `uv_timer_t` in this libuv.
+    /// Bytes of a `uv_poll_t`, a `uv_timer_t` and a `uv_check_t` in this libuv.
     pub poll_size: usize,
     pub timer_size: usize,
+    pub check_size: usize,
 }
 
 /// Looks a symbol up in the process (Node's executable or `libnode`).
@@ -76,12 +81,16 @@ fn load() -> Result<Uv, String> {
         timer_init: lookup!(c"uv_timer_init"),
         timer_start: lookup!(c"uv_timer_start"),
         timer_stop: lookup!(c"uv_timer_stop"),
+        check_init: lookup!(c"uv_check_init"),
+        check_start: lookup!(c"uv_check_start"),
+        check_stop: lookup!(c"uv_check_stop"),
         now: lookup!(c"uv_now"),
         unref: lookup!(c"uv_unref"),
         poll_size: 0,
         timer_size: 0,
+        check_size: 0,
     };
-    for (ty, name) in [(UV_POLL, "poll"), (UV_TIMER, "timer")] {
+    for (ty, name) in [(UV_POLL, "poll"), (UV_TIMER, "timer"), (UV_CHECK, "check")] {
         // SAFETY: uv_handle_type_name takes any integer and returns a static
         // NUL-terminated string or null for an unknown type.
         let got = unsafe { (uv.handle_type_name)(ty) };
@@ -94,6 +103,8 @@ fn load() -> Result<Uv, String> {
     uv.poll_size = unsafe { (uv.handle_size)(UV_POLL) };
     // SAFETY: as above.
     uv.timer_size = unsafe { (uv.handle_size)(UV_TIMER) };
+    // SAFETY: as above.
+    uv.check_size = unsafe { (uv.handle_size)(UV_CHECK) };
     Ok(uv)
 }
 

@@ -146,7 +146,7 @@ fn drain(
                 let bytes = match e {
                     Event::Message { data, .. } | Event::Ping(_, data) | Event::Pong(_, data) => {
                         match data {
-                            Payload::Read(r) => server.read_data()[r.clone()].to_vec(),
+                            Payload::Read(r) => server.batch_data()[r.clone()].to_vec(),
                             Payload::Owned(v) => v.clone(),
                         }
                     }
