@@ -75,7 +75,7 @@ class NativeTransport {
           maxPendingAutoPongs: options.maxPendingAutoPongs
         }
       },
-      (events, batch) => this.dispatch(events, batch)
+      (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
     const failure = this.native.listenError;
     process.nextTick(() => {
@@ -103,23 +103,26 @@ class NativeTransport {
   }
 
   /**
-   * One readiness: every event in order. A listener that throws does not lose the
-   * events after it (a lost close would leave a connection behind); its error is
-   * rethrown at the end, as an uncaught exception.
+   * One batch (every readiness of a loop turn): each event in order. `nums` holds
+   * each event's kind, id and numeric fields; its other values are the next ones of
+   * `vals`; message payloads are views of `batch`. A listener that throws does not
+   * lose the events after it (a lost close would leave a connection behind); its
+   * error is rethrown at the end, as an uncaught exception.
    */
-  dispatch(events, batch) {
+  dispatch(nums, vals, batch) {
     this.dispatching = true;
     let failure = null;
     try {
-      for (let i = 0; i < events.length; ) {
-        const at = i;
-        i += width(events[i]);
+      for (let i = 0, v = 0; i < nums.length; ) {
+        const kind = nums[i];
         try {
-          this.handle(events, at, batch);
+          this.handle(kind, nums[i + 1], nums, i, vals, v, batch);
         } catch (err) {
           if (failure === null) failure = err;
           else process.nextTick(rethrow, err);
         }
+        i += width(kind);
+        v += valueCount(kind);
       }
     } finally {
       this.dispatching = false;
@@ -128,11 +131,9 @@ class NativeTransport {
   }
 
   /** @private */
-  handle(events, i, batch) {
-    const kind = events[i];
-    const id = events[i + 1];
+  handle(kind, id, nums, i, vals, v, batch) {
     if (kind === EV_REQUEST) {
-      this.onRequest(id, events[i + 2], events[i + 3], events[i + 4]);
+      this.onRequest(id, vals[v], vals[v + 1], nums[i + 2]);
       return;
     }
     if (kind === EV_ABORTED) {
@@ -144,22 +145,22 @@ class NativeTransport {
     if (ws === undefined) return;
     switch (kind) {
       case EV_MESSAGE:
-        ws._onMessage(batch.subarray(events[i + 3], events[i + 4]), events[i + 2] === 1);
+        ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1);
         break;
       case EV_MESSAGE_COPY:
-        ws._onMessage(events[i + 3], events[i + 2] === 1);
+        ws._onMessage(vals[v], nums[i + 2] === 1);
         break;
       case EV_PING:
-        ws.emit('ping', events[i + 2]);
+        ws.emit('ping', vals[v]);
         break;
       case EV_PONG:
-        ws.emit('pong', events[i + 2]);
+        ws.emit('pong', vals[v]);
         break;
       case EV_CLOSE_FRAME:
         ws._onCloseFrame();
         break;
       case EV_ERROR:
-        ws._onError(events[i + 2]);
+        ws._onError(vals[v]);
         break;
       case EV_DRAINED:
         ws._onDrained();
@@ -167,8 +168,8 @@ class NativeTransport {
       case EV_CLOSED:
         this.sockets.delete(id);
         if (this.wss.clients) this.wss.clients.delete(ws);
-        ws._socket._onClosed(events[i + 4], events[i + 5]);
-        ws._onClosed(events[i + 2], events[i + 3]);
+        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        ws._onClosed(nums[i + 2], vals[v]);
         this.maybeClosed();
         break;
     }
@@ -276,22 +277,33 @@ class NativeTransport {
   }
 }
 
-/** The width of an event entry (its kind and fields) in a batch. */
+/** How many numbers an event takes in a batch (its kind, its id, its numeric fields). */
 function width(kind) {
   switch (kind) {
-    case EV_CLOSED:
-      return 6;
-    case EV_REQUEST:
     case EV_MESSAGE:
+    case EV_CLOSED:
       return 5;
+    case EV_REQUEST:
     case EV_MESSAGE_COPY:
-      return 4;
-    case EV_PING:
-    case EV_PONG:
-    case EV_ERROR:
       return 3;
     default:
       return 2;
+  }
+}
+
+/** How many of the batch's other values an event takes. */
+function valueCount(kind) {
+  switch (kind) {
+    case EV_REQUEST:
+      return 2;
+    case EV_MESSAGE_COPY:
+    case EV_PING:
+    case EV_PONG:
+    case EV_ERROR:
+    case EV_CLOSED:
+      return 1;
+    default:
+      return 0;
   }
 }
 

@@ -22,25 +22,26 @@ use crate::engine::{config as connection_config, EngineOptions};
 use crate::error::CoreError;
 use crate::handshake::HandshakeFailure;
 
-/// Event kinds of the flat array handed to JS, each followed by its fields.
-/// `REQUEST, id, url, headers[], version` — a checked upgrade request waits for JS.
+/// Event kinds of a batch, each followed in the numbers by its numeric fields; its
+/// other values (in brackets) are the next ones of the values array.
+/// `REQUEST, id, version [url, headers[]]` — a checked upgrade request waits for JS.
 const EV_REQUEST: u32 = 1;
 /// `ABORTED, id` — a request's connection went away before JS answered.
 const EV_ABORTED: u32 = 2;
 /// `MESSAGE, id, binary, start, end` — payload = the batch Buffer's `[start, end)`.
 const EV_MESSAGE: u32 = 3;
-/// `MESSAGE_COPY, id, binary, buffer` — payload assembled across reads.
+/// `MESSAGE_COPY, id, binary [buffer]` — payload assembled across reads.
 const EV_MESSAGE_COPY: u32 = 4;
-/// `PING, id, buffer` | `PONG, id, buffer`.
+/// `PING, id [buffer]` | `PONG, id [buffer]`.
 const EV_PING: u32 = 5;
 const EV_PONG: u32 = 6;
 /// `CLOSE_FRAME, id` — the peer's close frame (its code and reason come with CLOSED).
 const EV_CLOSE_FRAME: u32 = 7;
-/// `ERROR, id, err` — a protocol violation (the close frame is queued).
+/// `ERROR, id [err]` — a protocol violation (the close frame is queued).
 const EV_ERROR: u32 = 8;
 /// `DRAINED, id` — everything queued was written (`notifyDrain`).
 const EV_DRAINED: u32 = 9;
-/// `CLOSED, id, code, reason, bytesRead, bytesWritten` — the socket is closed.
+/// `CLOSED, id, code, bytesRead, bytesWritten [reason]` — the socket is closed.
 const EV_CLOSED: u32 = 10;
 
 /// What `new NativeServer(...)` takes (JS has validated and defaulted it).
@@ -120,6 +121,8 @@ struct Inner {
     check: *mut HandleCtx,
     check_started: bool,
     events: Vec<Event>,
+    /// The numbers of the batch being built (reused).
+    numbers: Vec<f64>,
     /// Deliveries in progress (JS may call in and cause another).
     depth: u32,
     /// `destroy()` was called: free once no delivery is in progress.
@@ -251,6 +254,7 @@ impl NativeServer {
             check: ptr::null_mut(),
             check_started: false,
             events: Vec::new(),
+            numbers: Vec::new(),
             depth: 0,
             dead: false,
             listen_error: None,
@@ -667,7 +671,7 @@ impl Inner {
                     async_ctx,
                     recv,
                     func,
-                    2,
+                    args.len(),
                     args.as_ptr(),
                     &mut result,
                 );
@@ -736,9 +740,11 @@ impl Inner {
     }
 }
 
-/// The events as the flat array JS reads (`EV_*`), and the one Buffer holding the
-/// payloads that lay in this read.
-fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
+/// The batch as JS reads it: the events' numbers in one `Float64Array` (kind, id, then
+/// the kind's numeric fields, see `EV_*`), their other values (strings, Buffers, error
+/// objects) in order in one array, and the one Buffer holding the payloads that lay in
+/// the read buffer. A message costs no N-API call of its own.
+fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
     let Some(server) = inner.server.as_mut() else {
         return Err(napi::Error::from_reason("closed"));
     };
@@ -755,26 +761,32 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
             _ => (lo, hi),
         });
     let raw = env.raw();
-    let batch = if hi > lo {
-        // One copy per read: every message of it is a view of this Buffer.
-        // SAFETY: a value of the current handle scope.
-        unsafe { ToNapiValue::to_napi_value(raw, BufferSlice::copy_from(env, &data[lo..hi])?)? }
-    } else {
-        // SAFETY: as above.
-        unsafe { ToNapiValue::to_napi_value(raw, ())? }
-    };
-    let mut arr = env.create_array(0)?;
-    let mut i = 0u32;
-    let mut push = |arr: &mut napi::bindgen_prelude::Array, v: sys::napi_value| -> Result<()> {
+    let to_js = |v: sys::napi_value| -> Unknown<'_> {
         // SAFETY: `v` is a value of the current handle scope.
-        arr.set(i, unsafe { Unknown::from_raw_unchecked(raw, v) })?;
-        i += 1;
+        unsafe { Unknown::from_raw_unchecked(raw, v) }
+    };
+    // SAFETY: (each to_napi_value below) values created in the current handle scope.
+    let batch = unsafe {
+        if hi > lo {
+            // One copy per batch: every message of it is a view of this Buffer.
+            ToNapiValue::to_napi_value(raw, BufferSlice::copy_from(env, &data[lo..hi])?)?
+        } else {
+            ToNapiValue::to_napi_value(raw, ())?
+        }
+    };
+    let nums = &mut inner.numbers;
+    nums.clear();
+    let mut vals = env.create_array(0)?;
+    let mut vi = 0u32;
+    let mut value = |vals: &mut napi::bindgen_prelude::Array, v: sys::napi_value| -> Result<()> {
+        vals.set(vi, to_js(v))?;
+        vi += 1;
         Ok(())
     };
+    let kind = |k: u32| f64::from(k);
     for e in inner.events.drain(..) {
         // SAFETY: (each to_napi_value) values created in the current handle scope.
         unsafe {
-            let n = |x: f64| ToNapiValue::to_napi_value(raw, x);
             match e {
                 Event::Request(t) => {
                     let Some(req) = server.request(t) else {
@@ -784,42 +796,37 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
                         .headers()
                         .flat_map(|(k, v)| [k.to_string(), String::from_utf8_lossy(v).into_owned()])
                         .collect();
-                    push(&mut arr, n(f64::from(EV_REQUEST))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                    push(
-                        &mut arr,
+                    nums.extend([kind(EV_REQUEST), t.0 as f64, f64::from(req.version())]);
+                    value(
+                        &mut vals,
                         ToNapiValue::to_napi_value(raw, req.path().to_string())?,
                     )?;
-                    push(&mut arr, ToNapiValue::to_napi_value(raw, headers)?)?;
-                    push(&mut arr, n(f64::from(req.version()))?)?;
+                    value(&mut vals, ToNapiValue::to_napi_value(raw, headers)?)?;
                 }
-                Event::RequestAborted(t) => {
-                    push(&mut arr, n(f64::from(EV_ABORTED))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                }
-                Event::Message { token, kind, data } => {
-                    let binary = if kind == DataKind::Binary { 1.0 } else { 0.0 };
+                Event::RequestAborted(t) => nums.extend([kind(EV_ABORTED), t.0 as f64]),
+                Event::Message {
+                    token,
+                    kind: k,
+                    data,
+                } => {
+                    let binary = if k == DataKind::Binary { 1.0 } else { 0.0 };
                     match data {
-                        Payload::Read(r) => {
-                            push(&mut arr, n(f64::from(EV_MESSAGE))?)?;
-                            push(&mut arr, n(token.0 as f64)?)?;
-                            push(&mut arr, n(binary)?)?;
-                            push(&mut arr, n((r.start - lo) as f64)?)?;
-                            push(&mut arr, n((r.end - lo) as f64)?)?;
-                        }
+                        Payload::Read(r) => nums.extend([
+                            kind(EV_MESSAGE),
+                            token.0 as f64,
+                            binary,
+                            (r.start - lo) as f64,
+                            (r.end - lo) as f64,
+                        ]),
                         Payload::Owned(v) => {
-                            push(&mut arr, n(f64::from(EV_MESSAGE_COPY))?)?;
-                            push(&mut arr, n(token.0 as f64)?)?;
-                            push(&mut arr, n(binary)?)?;
-                            push(
-                                &mut arr,
-                                ToNapiValue::to_napi_value(raw, BufferSlice::from_data(env, v)?)?,
-                            )?;
+                            nums.extend([kind(EV_MESSAGE_COPY), token.0 as f64, binary]);
+                            let b = BufferSlice::from_data(env, v)?;
+                            value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
                         }
                     }
                 }
                 Event::Ping(t, ref p) | Event::Pong(t, ref p) => {
-                    let kind = if matches!(e, Event::Ping(..)) {
+                    let k = if matches!(e, Event::Ping(..)) {
                         EV_PING
                     } else {
                         EV_PONG
@@ -828,29 +835,19 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
                         Payload::Read(r) => &data[r.clone()],
                         Payload::Owned(v) => v.as_slice(),
                     };
-                    push(&mut arr, n(f64::from(kind))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                    push(
-                        &mut arr,
-                        ToNapiValue::to_napi_value(raw, BufferSlice::copy_from(env, bytes)?)?,
-                    )?;
+                    nums.extend([kind(k), t.0 as f64]);
+                    let b = BufferSlice::copy_from(env, bytes)?;
+                    value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
                 }
-                Event::CloseFrame(t) => {
-                    push(&mut arr, n(f64::from(EV_CLOSE_FRAME))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                }
+                Event::CloseFrame(t) => nums.extend([kind(EV_CLOSE_FRAME), t.0 as f64]),
                 Event::Error(t, err) => {
-                    push(&mut arr, n(f64::from(EV_ERROR))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                    push(
-                        &mut arr,
+                    nums.extend([kind(EV_ERROR), t.0 as f64]);
+                    value(
+                        &mut vals,
                         ToNapiValue::to_napi_value(raw, CoreError::from(&err))?,
                     )?;
                 }
-                Event::Drained(t) => {
-                    push(&mut arr, n(f64::from(EV_DRAINED))?)?;
-                    push(&mut arr, n(t.0 as f64)?)?;
-                }
+                Event::Drained(t) => nums.extend([kind(EV_DRAINED), t.0 as f64]),
                 Event::Closed {
                     token,
                     code,
@@ -858,24 +855,54 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 2]> {
                     bytes_read,
                     bytes_written,
                 } => {
-                    push(&mut arr, n(f64::from(EV_CLOSED))?)?;
-                    push(&mut arr, n(token.0 as f64)?)?;
-                    push(&mut arr, n(f64::from(code))?)?;
-                    push(
-                        &mut arr,
-                        ToNapiValue::to_napi_value(
-                            raw,
-                            BufferSlice::copy_from(env, reason.as_bytes())?,
-                        )?,
-                    )?;
-                    push(&mut arr, n(bytes_read as f64)?)?;
-                    push(&mut arr, n(bytes_written as f64)?)?;
+                    nums.extend([
+                        kind(EV_CLOSED),
+                        token.0 as f64,
+                        f64::from(code),
+                        bytes_read as f64,
+                        bytes_written as f64,
+                    ]);
+                    let b = BufferSlice::copy_from(env, reason.as_bytes())?;
+                    value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
                 }
                 _ => {}
             }
         }
     }
-    Ok([arr.value().value, batch])
+    let numbers = float64_array(raw, nums)?;
+    Ok([numbers, vals.value().value, batch])
+}
+
+/// A new `Float64Array` holding `nums` (one ArrayBuffer, one copy).
+fn float64_array(env: sys::napi_env, nums: &[f64]) -> Result<sys::napi_value> {
+    let bytes = std::mem::size_of_val(nums);
+    let mut data: *mut c_void = ptr::null_mut();
+    let mut buffer = ptr::null_mut();
+    let mut array = ptr::null_mut();
+    // SAFETY: N-API calls on the JS thread inside the caller's handle scope. The
+    // ArrayBuffer's `bytes` bytes at `data` are ours to fill until it is handed to JS;
+    // `nums` and the buffer do not overlap, and f64 has no invalid bit patterns.
+    unsafe {
+        status(
+            sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer),
+            "napi_create_arraybuffer",
+        )?;
+        if bytes > 0 {
+            ptr::copy_nonoverlapping(nums.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes);
+        }
+        status(
+            sys::napi_create_typedarray(
+                env,
+                sys::TypedarrayType::float64_array,
+                nums.len(),
+                buffer,
+                0,
+                &mut array,
+            ),
+            "napi_create_typedarray",
+        )?;
+    }
+    Ok(array)
 }
 
 /// A socket of some server is ready (the poller's callback).
