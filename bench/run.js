@@ -1,9 +1,12 @@
 'use strict';
 
-// Load benchmark: ws vs ferrosocket echo servers, load generator in its own process.
-//   node bench/run.js [--quick]
-// Prints a table with ratios vs ws and writes bench/results/node-latest.json.
-// Bounded in time (about 2 minutes; --quick about 40 s). Not part of the test run.
+// Load benchmark: echo servers of ws, ferrosocket on both transports and (when
+// bench/node_modules has it: `cd bench && npm install`) uWebSockets.js, load
+// generator in its own process.
+//   node bench/run.js [--quick] [--only ws,native,...]
+// Prints a table with ratios vs ws (and of the native transport vs uWebSockets.js)
+// and writes bench/results/node-latest.json. Bounded in time (about 2 minutes per
+// server; --quick about 40 s). Not part of the test run.
 
 const { fork } = require('child_process');
 const fs = require('fs');
@@ -14,7 +17,20 @@ const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 const IDLE = quick ? 2000 : 10000;
 const HANDSHAKES = quick ? 1000 : 5000;
-const IMPLS = ['ws', 'ferrosocket'];
+const only = process.argv.indexOf('--only');
+const IMPLS = (only !== -1 ? process.argv[only + 1].split(',') : ['ws', 'ferrosocket', 'native', 'uws']).filter(
+  (impl) => impl !== 'uws' || hasUws()
+);
+
+function hasUws() {
+  try {
+    require.resolve('uwebsockets', { paths: [__dirname] });
+    return true;
+  } catch {
+    process.stderr.write('uwebsockets is not installed in bench/ (cd bench && npm install): skipped\n');
+    return false;
+  }
+}
 
 function request(child, msg, timeoutMs) {
   return new Promise((resolve, reject) => {
@@ -102,24 +118,33 @@ function fmt(n, digits = 0) {
     process.stderr.write(`measuring ${impl}...\n`);
     results[impl] = await measure(impl);
   }
-  const w = results.ws;
-  const f = results.ferrosocket;
   const rows = [
-    ['64 B echo, 100 conns (msgs/s)', w.small.msgsPerSec, f.small.msgsPerSec, 0, true],
-    ['64 B echo p99 latency (ms)', w.small.p99ms, f.small.p99ms, 2, false],
-    ['16 KiB echo, 10 conns (MB/s)', w.medium.mbPerSec, f.medium.mbPerSec, 1, true],
-    ['1 MiB echo, 4 conns (MB/s)', w.large.mbPerSec, f.large.mbPerSec, 1, true],
-    [`${HANDSHAKES} handshakes (per s)`, w.handshakes.perSec, f.handshakes.perSec, 0, true],
-    [`${IDLE} idle conns (server RSS KiB/conn)`, w.idle.bytesPerConn / 1024, f.idle.bytesPerConn / 1024, 2, false],
-    [`${IDLE} idle conns (server JS heap KiB/conn)`, w.idle.heapPerConn / 1024, f.idle.heapPerConn / 1024, 2, false]
+    ['64 B echo, 100 conns (msgs/s)', (r) => r.small.msgsPerSec, 0, true],
+    ['64 B echo p99 latency (ms)', (r) => r.small.p99ms, 2, false],
+    ['16 KiB echo, 10 conns (MB/s)', (r) => r.medium.mbPerSec, 1, true],
+    ['1 MiB echo, 4 conns (MB/s)', (r) => r.large.mbPerSec, 1, true],
+    [`${HANDSHAKES} handshakes (per s)`, (r) => r.handshakes.perSec, 0, true],
+    [`${IDLE} idle conns (server RSS KiB/conn)`, (r) => r.idle.bytesPerConn / 1024, 2, false],
+    [`${IDLE} idle conns (server JS heap KiB/conn)`, (r) => r.idle.heapPerConn / 1024, 2, false]
   ];
+  // Ratios: every ferrosocket column vs ws, and native vs uWebSockets.js.
+  const pairs = [];
+  for (const impl of IMPLS) if (impl !== 'ws' && impl !== 'uws' && results.ws) pairs.push([impl, 'ws']);
+  if (results.native && results.uws) pairs.push(['native', 'uws']);
   const lines = [];
-  lines.push(`| scenario | ws | ferrosocket | ferrosocket vs ws |`);
-  lines.push(`|---|---:|---:|---:|`);
-  for (const [name, a, b, d, higherBetter] of rows) {
-    const ratio = higherBetter ? b / a : a / b;
-    lines.push(`| ${name} | ${fmt(a, d)} | ${fmt(b, d)} | ${fmt(ratio, 2)}× ${higherBetter ? 'faster' : 'lower'} |`);
+  lines.push(`| scenario | ${IMPLS.join(' | ')} | ${pairs.map(([a, b]) => `${a} vs ${b}`).join(' | ')} |`);
+  lines.push(`|---|${IMPLS.map(() => '---:').join('|')}|${pairs.map(() => '---:').join('|')}|`);
+  for (const [name, get, d, higherBetter] of rows) {
+    const cells = IMPLS.map((impl) => fmt(get(results[impl]), d));
+    const ratios = pairs.map(([a, b]) => {
+      const x = get(results[a]);
+      const y = get(results[b]);
+      return `${fmt(higherBetter ? x / y : y / x, 2)}×`;
+    });
+    lines.push(`| ${name} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
+  lines.push('');
+  lines.push('Ratios are "times better" (higher throughput, or lower latency / memory).');
   const env = `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${os.platform()} ${os.release()}`;
   console.log(`\n${env}${quick ? ' (quick run)' : ''}\n`);
   console.log(lines.join('\n'));
@@ -138,4 +163,4 @@ function fmt(n, digits = 0) {
 setTimeout(() => {
   console.error('benchmark exceeded its time bound');
   process.exit(2);
-}, quick ? 120000 : 300000).unref();
+}, (quick ? 120000 : 300000) * IMPLS.length).unref();

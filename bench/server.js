@@ -1,25 +1,50 @@
 'use strict';
 
-// Echo server for the load benchmark: `node server.js ws|ferrosocket`.
+// Echo server for the load benchmark: `node server.js ws|ferrosocket|native|uws`.
+//   ws           ws from npm (with bufferutil if installed)
+//   ferrosocket  ferrosocket, Node's sockets (transport: 'stream', the default)
+//   native       ferrosocket, transport: 'native' (Rust owns the sockets)
+//   uws          uWebSockets.js (the `uwebsockets` package, a benchmark peer only)
 // Talks to bench/run.js over IPC: sends { port } when listening, answers
 // { cmd: 'rss' } with its resident set size (after a GC) and the client count.
 
 const path = require('path');
 
 const impl = process.argv[2];
-const lib =
-  impl === 'ws'
-    ? require(path.join(__dirname, '../npm/node_modules/ws'))
-    : require(path.join(__dirname, '../npm'));
+let clients = () => 0;
 
-const wss = new lib.WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
-  process.send({ port: wss.address().port });
-});
-
-wss.on('connection', (ws) => {
-  ws.on('error', () => {});
-  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-});
+if (impl === 'uws') {
+  const uWS = require('uwebsockets');
+  let open = 0;
+  clients = () => open;
+  uWS
+    .App()
+    .ws('/*', {
+      maxPayloadLength: 100 * 1024 * 1024,
+      maxBackpressure: 1024 * 1024 * 1024,
+      idleTimeout: 0,
+      open: () => open++,
+      close: () => open--,
+      message: (ws, message, isBinary) => ws.send(message, isBinary)
+    })
+    .listen('127.0.0.1', 0, (token) => {
+      process.send({ port: uWS.us_socket_local_port(token) });
+    });
+} else {
+  const lib =
+    impl === 'ws'
+      ? require(path.join(__dirname, '../npm/node_modules/ws'))
+      : require(path.join(__dirname, '../npm'));
+  const transport = impl === 'native' ? { transport: 'native' } : {};
+  const wss = new lib.WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 4096, ...transport }, () => {
+    process.send({ port: wss.address().port });
+  });
+  clients = () => wss.clients.size;
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+}
 
 process.on('message', (msg) => {
   if (msg.cmd === 'rss') {
@@ -29,7 +54,7 @@ process.on('message', (msg) => {
     }
     setTimeout(() => {
       const m = process.memoryUsage();
-      process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, clients: wss.clients.size });
+      process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, clients: clients() });
     }, 200);
   } else if (msg.cmd === 'exit') {
     process.exit(0);

@@ -290,6 +290,18 @@ declare namespace WebSocket {
         WebSocket?: U | undefined;
         /** Pub/sub across processes (createRedisAdapter()). */
         adapter?: PubSubAdapter | undefined;
+        /**
+         * ferrosocket: who owns the sockets. `'stream'` (default): Node's sockets, as ws.
+         * `'native'` (opt-in, `port` mode only for now): Rust reads and writes them on
+         * Node's event loop; see the README for what it does not support yet.
+         */
+        transport?: "stream" | "native" | undefined;
+        /**
+         * ferrosocket, `transport: 'native'`: milliseconds for a request head to arrive
+         * before the connection gets 408 and is closed (default 60000, Node's
+         * `headersTimeout`).
+         */
+        handshakeTimeout?: number | undefined;
     }
 
     interface PublishOptions {

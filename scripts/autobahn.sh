@@ -4,6 +4,8 @@
 #   client role: wstest fuzzingserver  ← examples/autobahn_client
 #   AUTOBAHN_ROLE=node: wstest fuzzingclient → the npm package's echo server
 #   (tests/interop/autobahn-node-server.js; needs the addon built: scripts/build.sh)
+#   AUTOBAHN_ROLE=native: the same server on transport: 'native' (Rust-owned sockets);
+#   sections 12 and 13 (permessage-deflate, not on native yet) are left out
 # Needs Python 2.7 (the suite is Python 2 only): uses pyenv's 2.7 when present, and
 # installs autobahntestsuite from PyPI into it. About 10 minutes; not part of CI.
 # Reports: target/autobahn/{servers,clients}/index.html. Exits non-zero unless every case
@@ -31,21 +33,24 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-if [ "${AUTOBAHN_ROLE:-both}" = node ]; then
+role=${AUTOBAHN_ROLE:-both}
+if [ "$role" = node ] || [ "$role" = native ]; then
   port=$(free_port)
-  rm -rf "$out/node"
-  node tests/interop/autobahn-node-server.js "$port" >/dev/null & pids+=($!)
+  rm -rf "${out:?}/$role"
+  exclude='[]'
+  [ "$role" = native ] && exclude='["12.*", "13.*"]'
+  node tests/interop/autobahn-node-server.js "$port" "$role" >/dev/null & pids+=($!)
   sleep 1
-  cat > "$out/fuzzingclient-node.json" <<JSON
-{"outdir": "$out/node", "servers": [{"agent": "ferrosocket", "url": "ws://127.0.0.1:$port"}],
- "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {}}
+  cat > "$out/fuzzingclient-$role.json" <<JSON
+{"outdir": "$out/$role", "servers": [{"agent": "ferrosocket", "url": "ws://127.0.0.1:$port"}],
+ "cases": ["*"], "exclude-cases": $exclude, "exclude-agent-cases": {}}
 JSON
-  (cd "$out" && "$wstest" -m fuzzingclient -s fuzzingclient-node.json >"$out/fuzzingclient-node.log" 2>&1)
+  (cd "$out" && "$wstest" -m fuzzingclient -s "fuzzingclient-$role.json" >"$out/fuzzingclient-$role.log" 2>&1)
 fi
 
-# Server role (skipped with AUTOBAHN_ROLE=client or node).
+# Server role (skipped with AUTOBAHN_ROLE=client, node or native).
 port=$(free_port)
-if [ "${AUTOBAHN_ROLE:-both}" != client ] && [ "${AUTOBAHN_ROLE:-both}" != node ]; then
+if [ "$role" = both ] || [ "$role" = server ]; then
   rm -rf "$out/servers"
   target/release/examples/echo_server --host 127.0.0.1 --port "$port" >/dev/null & pids+=($!)
   sleep 1
@@ -56,9 +61,9 @@ JSON
   (cd "$out" && "$wstest" -m fuzzingclient -s fuzzingclient.json >"$out/fuzzingclient.log" 2>&1)
 fi
 
-# Client role (skipped with AUTOBAHN_ROLE=server or node).
+# Client role (skipped with AUTOBAHN_ROLE=server, node or native).
 port=$(free_port)
-if [ "${AUTOBAHN_ROLE:-both}" = both ] || [ "${AUTOBAHN_ROLE:-both}" = client ]; then
+if [ "$role" = both ] || [ "$role" = client ]; then
   rm -rf "$out/clients"
   cat > "$out/fuzzingserver.json" <<JSON
 {"url": "ws://127.0.0.1:$port", "outdir": "$out/clients", "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {}}
@@ -74,7 +79,7 @@ fi
 python3 - "$out" <<'PY'
 import collections, json, os, sys
 ok = True
-for role in ("servers", "clients", "node"):
+for role in ("servers", "clients", "node", "native"):
     if not os.path.exists(f"{sys.argv[1]}/{role}/index.json"):
         continue
     idx = json.load(open(f"{sys.argv[1]}/{role}/index.json"))["ferrosocket"]

@@ -179,6 +179,69 @@ export declare class Engine {
  */
 export declare class InflateWork {}
 
+/** A `port`-mode server on the native transport. */
+export declare class NativeServer {
+  /**
+   * Listens and registers with Node's loop; `callback(events, batch)` is called
+   * once per readiness. Listening errors are reported by `listenError` (JS emits
+   * them as ws does), not thrown.
+   */
+  constructor(options: NativeOptions, callback: unknown)
+  /** Why listening failed, if it did. */
+  get listenError(): ListenFailure | null
+  /** The listening address (`null` once closed). */
+  address(): ListenAddress | null
+  /** Open connections (handshakes included). */
+  get connections(): number
+  /** The subprotocols a waiting request offered, or the 400 for a malformed header. */
+  protocols(id: number): Array<string> | HandshakeFailure
+  /** The `101` that `accept(id, protocol)` would write (for `'headers'` listeners). */
+  preview(id: number, protocol?: string | undefined | null): string | null
+  /**
+   * Accepts a waiting request (`response`: the edited `101`). `false`: it is gone.
+   * Throws for a subprotocol that is not a token.
+   */
+  accept(id: number, protocol?: string | undefined | null, response?: string | undefined | null): boolean
+  /** Refuses a waiting request with an HTTP error (`headers` flat). */
+  reject(id: number, status: number, message: string, headers: Array<string>): boolean
+  /** Queues a message (or a fragment with `fin` false); an error object on misuse. */
+  send(id: number, data: string | Buffer, binary: boolean, fin: boolean, compress: boolean): number | CoreError | null
+  /** Queues a ping (`pong` false) or a pong; an error object on misuse. */
+  control(id: number, pong: boolean, data: string | Buffer): CoreError | null
+  /** Starts the close handshake; validates code and reason as ws does. */
+  close(id: number, code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
+  /** 0 open (sends accepted), 1 closing, 2 closed or unknown. */
+  state(id: number): number
+  /** Bytes queued and not yet written. */
+  buffered(id: number): number
+  /** Report `DRAINED` once everything queued is written. */
+  notifyDrain(id: number): void
+  /** Stops or restarts reading a connection. */
+  setPaused(id: number, paused: boolean): void
+  /** Ends the write side once the output is written (`socket.end()`). */
+  end(id: number): void
+  /** Closes a connection at once (`terminate()`, `socket.destroy()`). */
+  destroyConnection(id: number): void
+  /** `socket.setNoDelay`. */
+  setNoDelay(id: number, on: boolean): boolean
+  /** `socket.setKeepAlive(enable, initialDelay)`. */
+  setKeepAlive(id: number, on: boolean, delayMs: number): boolean
+  /** Addresses and byte counts of a connection. */
+  peer(id: number): PeerAddresses | null
+  /**
+   * Writes what was queued outside a batch (JS calls it once per tick) and
+   * delivers what that caused.
+   */
+  flush(): void
+  /**
+   * Stops accepting and drops the connections that are not WebSockets yet and
+   * wait for nothing from JS; open WebSockets go on (ws's `close()`).
+   */
+  closeListener(): void
+  /** Closes everything and frees the server (after the events it causes). */
+  destroy(): void
+}
+
 /**
  * Server side: one upgrade request, checked and answered in ws's order. JS calls the
  * steps in turn and stops at the first failure: `failure` (method, Upgrade, key,
@@ -387,11 +450,50 @@ export interface HandshakeFailure {
   headers: Array<string>
 }
 
+/** The listener's address, as `server.address()` reports it. */
+export interface ListenAddress {
+  address: string
+  family: string
+  port: number
+}
+
+/** Why listening failed, as Node names it (`EADDRINUSE`, ...). */
+export interface ListenFailure {
+  code: string
+  message: string
+  syscall: string
+}
+
+/** What `new NativeServer(...)` takes (JS has validated and defaulted it). */
+export interface NativeOptions {
+  /** An IP address literal; absent = every address (IPv6 and IPv4, as Node). */
+  host?: string
+  port: number
+  backlog?: number
+  /** Milliseconds for a request head to arrive (Node's `headersTimeout`). */
+  handshakeTimeout?: number
+  /** ws `autoPong`. */
+  autoPong?: boolean
+  /** Each connection's limits, as for `Engine`. */
+  connection?: EngineOptions
+}
+
 /** Parses a `Sec-WebSocket-Extensions` value; a string is ws's SyntaxError message. */
 export declare function parseExtensions(header: string): Array<ExtensionEntry> | string
 
 /** Parses a `Sec-WebSocket-Protocol` value; a string is ws's SyntaxError message. */
 export declare function parseSubprotocols(header: string): Array<string> | string
+
+/** A socket's addresses and counters, as `net.Socket` reports them. */
+export interface PeerAddresses {
+  remoteAddress: string
+  remotePort: number
+  remoteFamily: string
+  localAddress?: string
+  localPort?: number
+  bytesRead: number
+  bytesWritten: number
+}
 
 /** ws's `PerMessageDeflate#accept(configurations)` for either role. */
 export declare function pmdAccept(opts: PmdOptions, isServer: boolean, configurations: Array<Array<PmdRawParam>>): Array<PmdParam> | PmdError

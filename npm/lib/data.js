@@ -36,4 +36,13 @@ function byteLength(data) {
   return toSendable(data).length;
 }
 
-module.exports = { byteLength, isBlob, toSendable };
+/** close()'s code argument as the core takes it (anything else is an invalid code). */
+function closeCodeArg(code) {
+  if (code === undefined) return undefined;
+  // Anything that is not an integer is an invalid code: let the core reject it.
+  return typeof code === 'number' && Number.isInteger(code) && code >= 0
+    ? Math.min(code, 0xffffffff)
+    : 0;
+}
+
+module.exports = { byteLength, closeCodeArg, isBlob, toSendable };

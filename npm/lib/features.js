@@ -63,4 +63,18 @@ function featureOptions(options) {
   };
 }
 
-module.exports = { featureOptions };
+/** The engine's option fields (crates/node EngineOptions) for checked feature options. */
+function engineFields(f) {
+  if (!f) return undefined;
+  return {
+    highWaterMark: f.highWaterMark,
+    maxBackpressure: f.maxBackpressure,
+    closeOnBackpressureLimit: f.closeOnBackpressureLimit,
+    heartbeatInterval: f.heartbeatInterval,
+    heartbeatTimeout: f.heartbeatTimeout,
+    idleTimeout: f.idleTimeout,
+    maxLifetime: f.maxLifetime
+  };
+}
+
+module.exports = { featureOptions, engineFields };

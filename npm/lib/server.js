@@ -14,6 +14,7 @@ const { TopicHub } = require('./pubsub');
 const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
+const native = require('./native/transport');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -46,8 +47,13 @@ class WebSocketServer extends EventEmitter {
       path: null,
       port: null,
       WebSocket,
+      transport: 'stream',
       ...options
     };
+
+    if (options.transport !== 'stream' && options.transport !== 'native') {
+      throw new TypeError('The "transport" option must be \'stream\' or \'native\'');
+    }
 
     if (
       (options.port == null && !options.server && !options.noServer) ||
@@ -60,7 +66,13 @@ class WebSocketServer extends EventEmitter {
       );
     }
 
-    if (options.port != null) {
+    options[kFeatures] = featureOptions(options);
+    this._hub = new TopicHub(checkAdapter(options.adapter));
+
+    if (options.transport === 'native') {
+      native.checkOptions(options, WebSocket);
+      this._native = new native.NativeTransport(this, options, callback);
+    } else if (options.port != null) {
       this._server = http.createServer((req, res) => {
         const body = http.STATUS_CODES[426];
         res.writeHead(426, {
@@ -85,9 +97,6 @@ class WebSocketServer extends EventEmitter {
       });
     }
 
-    options[kFeatures] = featureOptions(options);
-    this._hub = new TopicHub(checkAdapter(options.adapter));
-
     if (options.perMessageDeflate === true) options.perMessageDeflate = {};
     if (options.clientTracking) {
       this.clients = new Set();
@@ -105,6 +114,7 @@ class WebSocketServer extends EventEmitter {
     if (this.options.noServer) {
       throw new Error('The server is operating in "noServer" mode');
     }
+    if (this._native) return this._native.address();
     if (!this._server) return null;
     return this._server.address();
   }
@@ -125,7 +135,9 @@ class WebSocketServer extends EventEmitter {
     this._state = CLOSING;
     this._hub.close();
 
-    if (this.options.noServer || this.options.server) {
+    if (this._native) {
+      this._native.close();
+    } else if (this.options.noServer || this.options.server) {
       if (this._server) {
         this._removeListeners();
         this._removeListeners = this._server = null;
@@ -312,6 +324,11 @@ WebSocketServer.prototype.publish = function publish(topic, data, options) {
 /** This process's subscribers of `topic`. */
 WebSocketServer.prototype.subscribers = function subscribers(topic) {
   return this._hub.subscribers(topic);
+};
+
+/** Emits 'close' (the native transport calls it once its last connection is gone). */
+WebSocketServer.prototype._emitClose = function () {
+  emitClose(this);
 };
 
 module.exports = WebSocketServer;

@@ -43,12 +43,13 @@ const {
   SEND_OVER_HIGH_WATER_MARK,
   SEND_DEFERRED_OVER_HIGH_WATER_MARK
 } = require('./constants');
-const { fromCore, misuse } = require('./errors');
+const { fromCore, misuse, droppedError, BACKPRESSURE_LIMIT } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
-const { toSendable, isBlob, byteLength } = require('./data');
+const { toSendable, isBlob, byteLength, closeCodeArg } = require('./data');
 const { enqueueBlob, enqueueClose } = require('./blob-queue');
 const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
+const { engineFields } = require('./features');
 const { runTask } = require('./offload');
 
 const CONNECTING = 0;
@@ -193,7 +194,7 @@ class WebSocket extends EventEmitter {
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
         maxPendingAutoPongs: options.maxPendingAutoPongs,
-        ...engineFeatureOptions(options.features)
+        ...engineFields(options.features)
       },
       options.deflate || null
     ];
@@ -661,13 +662,6 @@ function engineOf(ws) {
   return ws._engine;
 }
 
-function closeCodeArg(code) {
-  if (code === undefined) return undefined;
-  // Anything that is not an integer is an invalid code: let the core reject it.
-  return typeof code === 'number' && Number.isInteger(code) && code >= 0
-    ? Math.min(code, 0xffffffff)
-    : 0;
-}
 
 /** close() or terminate() before the handshake finished: abort it as ws does. */
 function abortConnecting(ws) {
@@ -745,7 +739,6 @@ function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   throw misuse(answer);
 }
 
-const BACKPRESSURE_LIMIT = 'ERR_WS_BACKPRESSURE_LIMIT';
 
 /**
  * `maxBackpressure` refused a message: its callback gets the error, the socket emits
@@ -753,11 +746,7 @@ const BACKPRESSURE_LIMIT = 'ERR_WS_BACKPRESSURE_LIMIT';
  */
 function dropped(ws, info, data, binary, cb) {
   syncState(ws);
-  if (cb) {
-    const err = new Error(info.message);
-    err.code = info.code;
-    process.nextTick(cb, err);
-  }
+  if (cb) process.nextTick(cb, droppedError(info));
   process.nextTick(emitDropped, ws, data, binary);
   if (!ws._engineOpen) {
     ws._flush();
@@ -799,19 +788,6 @@ function checkDrain(ws) {
   ws.emit('drain');
 }
 
-/** The engine's option fields for the server additions (features.js). */
-function engineFeatureOptions(f) {
-  if (!f) return undefined;
-  return {
-    highWaterMark: f.highWaterMark,
-    maxBackpressure: f.maxBackpressure,
-    closeOnBackpressureLimit: f.closeOnBackpressureLimit,
-    heartbeatInterval: f.heartbeatInterval,
-    heartbeatTimeout: f.heartbeatTimeout,
-    idleTimeout: f.idleTimeout,
-    maxLifetime: f.maxLifetime
-  };
-}
 
 function sendFrames(ws, list, cb) {
   if (ws.readyState !== OPEN) {

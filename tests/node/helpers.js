@@ -94,7 +94,7 @@ function parseFrame(buf) {
  * Opens a raw TCP client, does the upgrade, then resolves with
  * { socket, frames() } where `frames` collects the frames the server sends.
  */
-function rawClient(port, extraHeaders = '') {
+function rawClient(port, extraHeaders = '', target = '/') {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const key = crypto.randomBytes(16).toString('base64');
@@ -127,7 +127,7 @@ function rawClient(port, extraHeaders = '') {
       }
     });
     socket.write(
-      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
+      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
         'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
         `Sec-WebSocket-Key: ${key}\r\n${extraHeaders}\r\n`
     );

@@ -391,3 +391,66 @@ test('one timer sweeps the heartbeats of every connection', async () => {
     await h.closeServer(wss);
   }
 });
+
+// The same options on the native transport (Rust-owned sockets): the core decides
+// them there too.
+test('native transport: heartbeat, maxBackpressure and publish', async () => {
+  const wss = await h.listen(
+    { WebSocketServer },
+    { transport: 'native', heartbeat: { interval: 100, timeout: 150 }, maxBackpressure: 256 * 1024, highWaterMark: 1024 }
+  );
+  try {
+    // A dead peer (never answers pings) is terminated with 1006 'heartbeat timeout'.
+    const accepted = connected(wss);
+    const raw = await h.rawClient(wss.address().port);
+    const dead = await accepted;
+    const [code, reason] = await h.within(closeOf(dead), 3000, 'native heartbeat');
+    assert.deepStrictEqual([code, reason], [1006, 'heartbeat timeout']);
+    assert.ok(raw.received.some((f) => f.opcode === PING));
+    raw.socket.destroy();
+
+    // A reader that stops: sends refused past the limit, 'dropped', false; 'drain' later.
+    const accepted2 = connected(wss);
+    const slow = await h.rawClient(wss.address().port);
+    slow.socket.pause();
+    const ws = await accepted2;
+    let droppedEvents = 0;
+    ws.on('dropped', () => droppedEvents++);
+    let refused = 0;
+    const errors = [];
+    for (let i = 0; i < 400; i++) {
+      if (ws.send(Buffer.alloc(16 * 1024), (e) => e && errors.push(e.code)) === false) refused++;
+      if (i % 20 === 19) await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(refused > 300, `refused ${refused}`);
+    assert.ok(ws.bufferedAmount <= 256 * 1024, `bufferedAmount ${ws.bufferedAmount}`);
+    assert.ok(droppedEvents > 0 && errors.includes('ERR_WS_BACKPRESSURE_LIMIT'));
+    slow.socket.destroy();
+
+    // Publish reaches native subscribers, in order with send().
+    const accepted3 = connected(wss);
+    const client = new WebSocket(h.url(wss));
+    const sub = await accepted3;
+    await h.once(client, 'open');
+    sub.subscribe('n');
+    const got = [];
+    client.on('message', (m) => got.push(String(m)));
+    sub.send('a');
+    assert.deepStrictEqual(wss.publish('n', 'b'), { reached: 1, dropped: 0, closed: 0 });
+    sub.send('c');
+    await h.within(
+      new Promise((r) => {
+        const t = setInterval(() => got.length === 3 && (clearInterval(t), r()), 5);
+      }),
+      3000,
+      'native publish'
+    );
+    assert.deepStrictEqual(got, ['a', 'b', 'c']);
+    client.close();
+    await h.once(sub, 'close');
+    assert.strictEqual(wss.subscribers('n').length, 0);
+  } finally {
+    await h.closeServer(wss);
+  }
+});

@@ -21,6 +21,7 @@ import WebSocket = require(${JSON.stringify(npmDir)});
 import { IncomingMessage } from 'http';
 
 const wss = new WebSocket.Server({ port: 0, perMessageDeflate: { threshold: 10 }, maxPayload: 1024 });
+const wss3 = new WebSocket.WebSocketServer({ port: 0, transport: 'native', handshakeTimeout: 5000 });
 const wss2 = new WebSocket.WebSocketServer({ noServer: true, verifyClient: (info: { origin: string; secure: boolean; req: IncomingMessage }) => info.secure });
 wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
   ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => ws.send(data, { binary: isBinary }));
@@ -44,7 +45,7 @@ void x;
 // The server additions.
 const adapter = WebSocket.createRedisAdapter({ url: 'redis://127.0.0.1:1' });
 adapter.on('up', (info) => info.duration);
-const wss3 = new WebSocket.WebSocketServer({
+const wss4 = new WebSocket.WebSocketServer({
   noServer: true,
   heartbeat: { interval: 30000, timeout: 10000 },
   idleTimeout: 60000,
@@ -54,14 +55,14 @@ const wss3 = new WebSocket.WebSocketServer({
   closeOnBackpressureLimit: true,
   adapter
 });
-wss3.on('connection', (ws) => {
+wss4.on('connection', (ws) => {
   const subscribed: boolean = ws.subscribe('chat') && ws.isSubscribed('chat');
   const topics: string[] = ws.topics;
   const more: boolean = ws.send('x');
   ws.on('drain', () => ws.unsubscribe('chat'));
   ws.on('dropped', (data: Buffer, isBinary: boolean) => void [data, isBinary]);
-  const r: WebSocket.PublishResult = wss3.publish('chat', 'hi', { binary: false, except: ws });
-  void [subscribed, topics, more, r.reached + r.dropped + r.closed, wss3.subscribers('chat').length];
+  const r: WebSocket.PublishResult = wss4.publish('chat', 'hi', { binary: false, except: ws });
+  void [subscribed, topics, more, r.reached + r.dropped + r.closed, wss4.subscribers('chat').length];
 });
 const c2 = new WebSocket('ws://127.0.0.1', { heartbeat: { interval: 1000 }, idleTimeout: 5000 });
 void c2;

@@ -2,7 +2,7 @@
 //! one place. The Node binding exports these to JS, so the façade never retypes them;
 //! error codes and messages live with the errors ([`crate::ProtocolError::ws_code`]).
 
-use crate::handshake::AcceptorConfig;
+use crate::handshake::{AcceptorConfig, HandshakeError};
 use crate::Config;
 
 /// ws `maxPayload`: 100 MiB.
@@ -54,4 +54,19 @@ pub fn acceptor_config() -> AcceptorConfig {
         reject_unacceptable_deflate: true,
         ..AcceptorConfig::default()
     }
+}
+
+/// The acceptor of ws's own HTTP server (`port` mode): [`acceptor_config`], and a
+/// request that is not an upgrade gets [`upgrade_required`].
+pub fn port_acceptor_config() -> AcceptorConfig {
+    AcceptorConfig {
+        answer_plain_http: true,
+        ..acceptor_config()
+    }
+}
+
+/// ws's answer to a plain HTTP request in `port` mode: `426`, the status text as a
+/// `text/plain` body.
+pub fn upgrade_required() -> HandshakeError {
+    HandshakeError::new(426, "Upgrade Required").with_content_type("text/plain")
 }

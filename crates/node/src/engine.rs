@@ -121,7 +121,7 @@ fn limit(value: Option<f64>, default: usize) -> usize {
     }
 }
 
-fn config(opts: &EngineOptions) -> Config {
+pub(crate) fn config(opts: &EngineOptions) -> Config {
     let defaults = ws::config();
     let max_message_size = limit(opts.max_payload, defaults.max_message_size);
     Config {
@@ -185,7 +185,7 @@ const SEND_DEFERRED_OVER_HIGH_WATER_MARK: u32 = 3;
 
 /// A send's answer to JS: `null` = queued, `SEND_DEFERRED`, `SEND_OVER_HIGH_WATER_MARK`,
 /// `SEND_DEFERRED_OVER_HIGH_WATER_MARK`, or an error object = refused.
-fn send_answer(
+pub(crate) fn send_answer(
     conn: &Connection,
     res: std::result::Result<SendStatus, UsageError>,
 ) -> Option<Either<u32, CoreError>> {

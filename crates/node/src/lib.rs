@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod extensions;
 pub mod handshake;
+pub mod native;
 pub mod offload;
 mod session;
 pub mod topics;

@@ -41,6 +41,12 @@ pub struct AcceptorConfig {
     /// handshake with 400 (`ws`) instead of declining the offer and going on without
     /// compression (RFC 7692 §5, the default).
     pub reject_unacceptable_deflate: bool,
+    /// Answer a request that is not an upgrade at all (no `Upgrade` header, or no
+    /// `upgrade` token in `Connection`: what Node's HTTP parser calls a plain request)
+    /// with `426 Upgrade Required`, before any other check. Off by default (the
+    /// request is then checked as an upgrade); `ws`'s own HTTP server in `port` mode
+    /// answers that way ([`crate::ws::port_acceptor_config`]).
+    pub answer_plain_http: bool,
 }
 
 impl Default for AcceptorConfig {
@@ -52,6 +58,7 @@ impl Default for AcceptorConfig {
             allow_version_8: false,
             bad_version_status: 426,
             reject_unacceptable_deflate: false,
+            answer_plain_http: false,
         }
     }
 }
@@ -179,6 +186,14 @@ impl Acceptor {
         leftover: Vec<u8>,
     ) -> Result<Incoming, HandshakeError> {
         let cfg = &self.config;
+        if cfg.answer_plain_http
+            && !(head.field("upgrade").is_some()
+                && head
+                    .field("connection")
+                    .is_some_and(|v| fields::has_token(&v, "upgrade")))
+        {
+            return Err(crate::ws::upgrade_required());
+        }
         if head.text(method.clone()) != "GET" {
             return Err(HandshakeError::new(405, "Invalid HTTP method"));
         }

@@ -98,6 +98,8 @@ pub struct HandshakeError {
     pub message: String,
     /// Extra response headers, already checked (e.g. `Sec-WebSocket-Version` with a 426).
     headers: Vec<(String, String)>,
+    /// The body's media type (`text/html`, as `ws` writes its refusals, unless set).
+    content_type: &'static str,
 }
 
 impl HandshakeError {
@@ -107,7 +109,19 @@ impl HandshakeError {
             status,
             message: message.to_string(),
             headers: Vec::new(),
+            content_type: "text/html",
         }
+    }
+
+    /// The same error with another body media type (e.g. `text/plain`).
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// The body's media type.
+    pub fn content_type(&self) -> &'static str {
+        self.content_type
     }
 
     /// Adds a header to the error response, checked like every caller-supplied header.

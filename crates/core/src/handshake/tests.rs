@@ -687,3 +687,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn port_mode_answers_plain_http_with_426_before_other_checks() {
+    let cfg = crate::ws::port_acceptor_config();
+    // No Upgrade header, or no `upgrade` token in Connection: a plain request (as Node's
+    // HTTP parser decides), whatever the method.
+    for req in [
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "POST /x HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+        "GET / HTTP/1.1\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n\r\n",
+    ] {
+        let e = server_with(req, cfg.clone()).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (426, "Upgrade Required"));
+        let text = String::from_utf8(e.response()).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Content-Type: text/plain\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nUpgrade Required"), "{text}");
+    }
+    // An upgrade to something else is an upgrade: ws's own checks answer it.
+    let (status, msg) = server_error(
+        "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        cfg.clone(),
+    );
+    assert_eq!((status, msg.as_str()), (400, "Invalid Upgrade header"));
+    let (status, _) = server_error(
+        "POST / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        cfg.clone(),
+    );
+    assert_eq!(status, 405);
+    assert!(server_with(REQ, cfg).is_ok());
+    // Off by default: the same plain request is refused as a bad upgrade.
+    let (status, _) = server_error(
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        AcceptorConfig::default(),
+    );
+    assert_eq!(status, 400);
+}

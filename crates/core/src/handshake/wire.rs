@@ -78,7 +78,7 @@ pub(crate) fn error_response(err: &HandshakeError) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + err.message.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
     push_line(&mut out, "Connection", "close");
-    push_line(&mut out, "Content-Type", "text/html");
+    push_line(&mut out, "Content-Type", err.content_type());
     push_line(&mut out, "Content-Length", &err.message.len().to_string());
     for (k, v) in err.headers() {
         push_line(&mut out, k, v);

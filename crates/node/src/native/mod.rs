@@ -1,0 +1,10 @@
+//! "Transport B": Rust owns the sockets of a `port`-mode server, on Node's own libuv
+//! loop. `crates/transport` does the socket work (accept, reads into one shared
+//! buffer, the upgrade, the core, corked writes, deadlines); this module plugs it into
+//! libuv ([`poller`]: a `uv_poll_t` per socket, one `uv_timer_t` for every deadline)
+//! and into JS ([`server::NativeServer`]: one JS call per readiness with all of its
+//! events). No second thread.
+
+pub mod poller;
+pub mod server;
+pub mod uv;

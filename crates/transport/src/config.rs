@@ -1,0 +1,41 @@
+//! How a transport server reads handshakes and runs connections.
+
+use ferrosocket_core::handshake::AcceptorConfig;
+use ferrosocket_core::{ws, Config};
+
+/// Settings of a [`Server`](crate::Server).
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// How upgrade requests are read and checked; `ws`'s own server by default
+    /// (bounded heads, `426` for plain HTTP requests).
+    pub acceptor: AcceptorConfig,
+    /// Each WebSocket's limits and behaviour (`ws`'s defaults).
+    pub connection: Config,
+    /// Milliseconds from accept to a complete request head; past it the connection
+    /// gets `408` and is closed (slowloris). Node's `server.headersTimeout` default.
+    pub handshake_timeout: u64,
+    /// Most bytes read from a socket at once (into the one buffer shared by every
+    /// connection).
+    pub read_buffer: usize,
+    /// Payload bytes of pending events past which a caller that lets readinesses
+    /// accumulate should take them (bounds the shared buffer).
+    pub batch_limit: usize,
+    /// Connections accepted per listener readiness before others get their turn.
+    pub accept_batch: usize,
+    /// Listen backlog (Node's default).
+    pub backlog: i32,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            acceptor: ws::port_acceptor_config(),
+            connection: ws::config(),
+            handshake_timeout: 60_000,
+            read_buffer: 256 * 1024,
+            batch_limit: 1024 * 1024,
+            accept_batch: 128,
+            backlog: 511,
+        }
+    }
+}

@@ -1,0 +1,924 @@
+//! The listener, the connection table and everything done to a socket: accept, read
+//! into the shared buffer, the handshake, the core, corked writes, deadlines, close.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrosocket_core::handshake::{Acceptor, HandshakeError, HeaderError, Request};
+use ferrosocket_core::{Connection, DataKind, Event as CoreEvent, TransportAction};
+use slab::Slab;
+use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
+
+use crate::deadlines::Deadlines;
+use crate::slot::{Phase, Slot};
+use crate::{Event, Interest, Payload, Poller, Token, TransportConfig};
+
+/// Most buffers handed to one vectored write.
+const MAX_IOV: usize = 64;
+
+/// The addresses and counters of a connection (what `net.Socket` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Our address (`None` if the socket could not tell).
+    pub local: Option<SocketAddr>,
+    /// Bytes read from the socket, handshake included.
+    pub bytes_read: u64,
+    /// Bytes written to the socket, handshake included.
+    pub bytes_written: u64,
+}
+
+/// A listening WebSocket server whose sockets are driven by the caller's poller.
+#[derive(Debug)]
+pub struct Server<P: Poller> {
+    poller: P,
+    config: TransportConfig,
+    listener: Option<TcpListener>,
+    slots: Slab<Slot>,
+    generation: u32,
+    /// The one read buffer, shared by every connection. Reads since the caller last
+    /// took the events append to it (`batch_len` bytes are in use), so the payloads of
+    /// several readinesses can be handed over together; it is reused from the start
+    /// once no taken-over range can be in use (the next read after `take_events`).
+    /// Its zeroed length only grows to the largest batch, so reads never memset.
+    batch: Vec<u8>,
+    batch_len: usize,
+    events: Vec<Event>,
+    dirty: Vec<Token>,
+    deadlines: Deadlines,
+}
+
+impl<P: Poller> Server<P> {
+    /// Listens on `addr` (an unspecified IPv6 address also takes IPv4, as Node does)
+    /// and registers the listener with `poller` as [`Token::LISTENER`].
+    pub fn bind(addr: SocketAddr, config: TransportConfig, mut poller: P) -> io::Result<Self> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        if addr.is_ipv6() && addr.ip().is_unspecified() {
+            socket.set_only_v6(false)?;
+        }
+        // As Node: a restarted server can bind while old connections are in TIME_WAIT.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(config.backlog)?;
+        socket.set_nonblocking(true)?;
+        let listener: TcpListener = socket.into();
+        poller.register(Token::LISTENER, listener.as_raw_fd(), Interest::READ)?;
+        Ok(Server {
+            poller,
+            batch: Vec::new(),
+            config,
+            listener: Some(listener),
+            slots: Slab::new(),
+            generation: 0,
+            batch_len: 0,
+            events: Vec::new(),
+            dirty: Vec::new(),
+            deadlines: Deadlines::default(),
+        })
+    }
+
+    /// The listener's address (`None` once it is closed).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The poller the server drives.
+    pub fn poller(&self) -> &P {
+        &self.poller
+    }
+
+    /// Open connections (handshakes included).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no connection is open.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The bytes read for the pending events: [`Payload::Read`] ranges index into it.
+    /// They stay valid after [`take_events`](Self::take_events) until the next read.
+    pub fn batch_data(&self) -> &[u8] {
+        &self.batch[..self.batch_len]
+    }
+
+    /// Bytes the pending events' payloads take in the read buffer. A caller that lets
+    /// readinesses accumulate before taking the events delivers once this passes
+    /// `TransportConfig::batch_limit`.
+    pub fn batch_len(&self) -> usize {
+        self.batch_len
+    }
+
+    /// Moves the events collected since the last call into `out` (cleared first).
+    pub fn take_events(&mut self, out: &mut Vec<Event>) {
+        out.clear();
+        std::mem::swap(out, &mut self.events);
+    }
+
+    /// Whether events wait to be taken.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The earliest deadline to call [`on_timeout`](Self::on_timeout) at.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.deadlines.next()
+    }
+
+    fn index(&self, token: Token) -> Option<usize> {
+        let i = token.slot()?;
+        (self.slots.get(i)?.token == token).then_some(i)
+    }
+
+    // ---- readiness -------------------------------------------------------------------
+
+    /// The poller reported `token` ready. Reads (once: the poller is level-triggered,
+    /// so more data reports again, and each connection gets its turn), writes what was
+    /// refused before, and collects the events. Call [`flush`](Self::flush) after
+    /// handling them.
+    pub fn on_ready(&mut self, token: Token, readable: bool, writable: bool, now: u64) {
+        if token == Token::LISTENER {
+            self.accept_batch(now);
+            return;
+        }
+        let Some(i) = self.index(token) else { return };
+        if writable {
+            self.write_slot(i, now);
+        }
+        if readable && self.slots.contains(i) && self.slots[i].wanted_interest().read {
+            self.read_slot(i, now);
+        }
+        if self.slots.contains(i) {
+            self.settle(i, now);
+        }
+    }
+
+    fn accept_batch(&mut self, now: u64) {
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        for _ in 0..self.config.accept_batch.max(1) {
+            let (stream, remote) = match listener.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // WouldBlock: done. Anything else (ECONNABORTED, EMFILE...): try on the
+                // next readiness, as Node's accept loop does.
+                Err(_) => break,
+            };
+            if self.slots.len() >= Token::MAX_SLOTS || stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            // ws sets TCP_NODELAY on every upgraded socket.
+            let _ = stream.set_nodelay(true);
+            self.generation = self.generation.wrapping_add(1);
+            let entry = self.slots.vacant_entry();
+            let token = Token::new(entry.key(), self.generation);
+            if self
+                .poller
+                .register(token, stream.as_raw_fd(), Interest::READ)
+                .is_err()
+            {
+                continue;
+            }
+            let acceptor = Acceptor::new(self.config.acceptor.clone());
+            let mut slot = Slot::new(token, stream, remote, acceptor);
+            let at = now.saturating_add(self.config.handshake_timeout);
+            slot.deadline = Some(at);
+            entry.insert(slot);
+            self.deadlines.push(at, token);
+        }
+    }
+
+    fn read_slot(&mut self, i: usize, now: u64) {
+        if self.events.is_empty() {
+            // Every range handed out before was taken and its reader is done.
+            self.batch_len = 0;
+        }
+        let start = self.batch_len;
+        let size = self.config.read_buffer.max(4096);
+        if self.batch.len() < start + size {
+            self.batch.resize(start + size, 0);
+        }
+        let slot = &mut self.slots[i];
+        let n = match slot.stream.read(&mut self.batch[start..start + size]) {
+            Ok(0) => {
+                self.on_eof(i);
+                return;
+            }
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return
+            }
+            Err(_) => {
+                self.close_slot(i);
+                return;
+            }
+        };
+        slot.bytes_read += n as u64;
+        let token = slot.token;
+        match &mut slot.phase {
+            // The acceptor keeps what it needs: the bytes are not part of the batch.
+            Phase::Handshake(acceptor) => match acceptor.feed(&self.batch[start..start + n]) {
+                Ok(None) => {}
+                Ok(Some(incoming)) => {
+                    slot.phase = Phase::Deciding(Box::new(incoming));
+                    self.events.push(Event::Request(token));
+                }
+                Err(e) => self.start_reject(i, &e, now),
+            },
+            Phase::Open(conn) => {
+                let base = self.batch.as_ptr() as usize;
+                let data = &mut self.batch[start..start + n];
+                if feed(conn, token, data, base, start + n, &mut self.events) {
+                    // Some payload lies in these bytes: they stay in the batch.
+                    self.batch_len = start + n;
+                }
+                self.mark_dirty(i);
+            }
+            // Not read in these phases (interest is off); a stray readiness is dropped.
+            Phase::Deciding(_) | Phase::Rejecting { .. } => {}
+        }
+    }
+
+    fn on_eof(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        slot.peer_eof = true;
+        match &mut slot.phase {
+            Phase::Open(conn) => {
+                conn.peer_ended();
+                self.mark_dirty(i);
+            }
+            _ => self.close_slot(i),
+        }
+    }
+
+    // ---- the application's answer to a request --------------------------------------
+
+    /// The checked request of a connection waiting for an answer ([`Event::Request`]).
+    pub fn request(&self, token: Token) -> Option<&Request> {
+        match &self.slots[self.index(token)?].phase {
+            Phase::Deciding(incoming) => Some(incoming.request()),
+            _ => None,
+        }
+    }
+
+    /// The `101` that [`accept`](Self::accept) would write with `protocol`, for an
+    /// application that edits the response lines (ws's `'headers'` event).
+    pub fn preview_response(
+        &self,
+        token: Token,
+        protocol: Option<&str>,
+    ) -> Option<Result<Vec<u8>, HeaderError>> {
+        let Phase::Deciding(incoming) = &self.slots[self.index(token)?].phase else {
+            return None;
+        };
+        let mut incoming = (**incoming).clone();
+        if let Some(p) = protocol {
+            if let Err(e) = incoming.select_protocol(p) {
+                return Some(Err(e));
+            }
+        }
+        // A malformed protocol header is refused by `accept`: nothing to preview then.
+        incoming.accept().ok().map(|done| Ok(done.response))
+    }
+
+    /// Accepts the upgrade: writes the `101` (or `response`, the application's edited
+    /// version of it), opens the WebSocket and feeds it the bytes that came with the
+    /// request. `Ok(false)`: the connection is gone (or was already answered). A
+    /// subprotocol that is not a token is refused and the request keeps waiting.
+    pub fn accept(
+        &mut self,
+        token: Token,
+        protocol: Option<&str>,
+        response: Option<Vec<u8>>,
+        now: u64,
+    ) -> Result<bool, HeaderError> {
+        let Some(i) = self.index(token) else {
+            return Ok(false);
+        };
+        let slot = &mut self.slots[i];
+        let Phase::Deciding(incoming) = &mut slot.phase else {
+            return Ok(false);
+        };
+        if let Some(p) = protocol {
+            incoming.select_protocol(p)?;
+        }
+        let Phase::Deciding(incoming) = std::mem::replace(
+            &mut slot.phase,
+            Phase::Handshake(Acceptor::new(Default::default())),
+        ) else {
+            unreachable!("the phase was matched above");
+        };
+        let mut done = match incoming.accept() {
+            Ok(done) => done,
+            Err(e) => {
+                self.start_reject(i, &e, now);
+                self.settle(i, now);
+                return Ok(true);
+            }
+        };
+        let mut conn = Box::new(done.connection(self.config.connection.clone()));
+        let head = response.unwrap_or_else(|| std::mem::take(&mut done.response));
+        // The 101 leaves first, as raw bytes at the head of the send queue.
+        let _ = conn.send_frame(Bytes::from(head));
+        if !done.leftover.is_empty() {
+            // Not in the read buffer: every payload is copied out (base 0).
+            feed(&mut conn, token, &mut done.leftover, 0, 0, &mut self.events);
+        }
+        slot.phase = Phase::Open(conn);
+        slot.deadline = None;
+        self.mark_dirty(i);
+        self.settle(i, now);
+        Ok(true)
+    }
+
+    /// Refuses the upgrade with `error`'s HTTP response, then closes the connection.
+    pub fn reject(&mut self, token: Token, error: &HandshakeError, now: u64) -> bool {
+        let Some(i) = self.index(token) else {
+            return false;
+        };
+        if !matches!(self.slots[i].phase, Phase::Deciding(_)) {
+            return false;
+        }
+        self.start_reject(i, error, now);
+        self.settle(i, now);
+        true
+    }
+
+    fn start_reject(&mut self, i: usize, error: &HandshakeError, now: u64) {
+        let slot = &mut self.slots[i];
+        slot.phase = Phase::Rejecting {
+            response: error.response(),
+            written: 0,
+        };
+        // A peer that does not read its refusal is dropped at the handshake timeout.
+        let at = now.saturating_add(self.config.handshake_timeout);
+        slot.deadline = Some(at);
+        self.deadlines.push(at, slot.token);
+        self.mark_dirty(i);
+    }
+
+    // ---- the application's calls on a WebSocket ---------------------------------------
+
+    /// Runs `f` on an open connection (send, ping, close, terminate...); what it queues
+    /// leaves with the next [`flush`](Self::flush). `None`: no such open connection.
+    pub fn with_connection<R>(
+        &mut self,
+        token: Token,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Option<R> {
+        let i = self.index(token)?;
+        let Phase::Open(conn) = &mut self.slots[i].phase else {
+            return None;
+        };
+        let r = f(conn);
+        self.mark_dirty(i);
+        Some(r)
+    }
+
+    /// An open connection, to read its state.
+    pub fn connection(&self, token: Token) -> Option<&Connection> {
+        match &self.slots[self.index(token)?].phase {
+            Phase::Open(conn) => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// Report [`Event::Drained`] once everything queued on `token` is written.
+    pub fn notify_drain(&mut self, token: Token) {
+        if let Some(i) = self.index(token) {
+            self.slots[i].notify_drain = true;
+            self.mark_dirty(i);
+        }
+    }
+
+    /// Stops (`true`) or restarts reading a connection; the kernel buffers meanwhile.
+    pub fn set_paused(&mut self, token: Token, paused: bool) {
+        if let Some(i) = self.index(token) {
+            self.slots[i].paused = paused;
+            self.update_interest(i);
+        }
+    }
+
+    /// Ends our write side once the output is written (`net.Socket#end`).
+    pub fn end(&mut self, token: Token) {
+        if let Some(i) = self.index(token) {
+            self.slots[i].end_requested = true;
+            self.mark_dirty(i);
+        }
+    }
+
+    /// Closes a connection now, whatever it is doing ([`Event::Closed`] follows for a
+    /// WebSocket).
+    pub fn destroy(&mut self, token: Token) {
+        if let Some(i) = self.index(token) {
+            if let Phase::Open(conn) = &mut self.slots[i].phase {
+                conn.terminate();
+            }
+            self.close_slot(i);
+        }
+    }
+
+    /// Addresses and byte counts of a connection.
+    pub fn peer(&self, token: Token) -> Option<PeerInfo> {
+        let slot = &self.slots[self.index(token)?];
+        Some(PeerInfo {
+            remote: slot.remote,
+            local: slot.stream.local_addr().ok(),
+            bytes_read: slot.bytes_read,
+            bytes_written: slot.bytes_written,
+        })
+    }
+
+    /// `TCP_NODELAY` on or off.
+    pub fn set_nodelay(&self, token: Token, on: bool) -> io::Result<()> {
+        let i = self.index(token).ok_or(io::ErrorKind::NotConnected)?;
+        self.slots[i].stream.set_nodelay(on)
+    }
+
+    /// `SO_KEEPALIVE`, with the idle time before the first probe when on.
+    pub fn set_keepalive(&self, token: Token, on: bool, idle: Option<Duration>) -> io::Result<()> {
+        let i = self.index(token).ok_or(io::ErrorKind::NotConnected)?;
+        let sock = SockRef::from(&self.slots[i].stream);
+        match (on, idle) {
+            (true, Some(d)) if !d.is_zero() => {
+                sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(d))
+            }
+            _ => sock.set_keepalive(on),
+        }
+    }
+
+    // ---- output ----------------------------------------------------------------------
+
+    fn mark_dirty(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(slot.token);
+        }
+    }
+
+    /// Writes every connection that queued output since the last flush, one vectored
+    /// write each, and applies what the core says the socket needs (end, destroy, the
+    /// close timeout).
+    pub fn flush(&mut self, now: u64) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &token in &dirty {
+            let Some(i) = self.index(token) else { continue };
+            self.slots[i].dirty = false;
+            let destroy = matches!(&self.slots[i].phase, Phase::Open(c) if c.transport_action() == TransportAction::Destroy);
+            if destroy {
+                self.close_slot(i);
+                continue;
+            }
+            if !self.slots[i].want_write {
+                self.write_slot(i, now);
+            }
+            if self.slots.contains(i) {
+                self.settle(i, now);
+            }
+        }
+        dirty.clear();
+        if self.dirty.is_empty() {
+            // Keep the allocation.
+            self.dirty = dirty;
+        }
+    }
+
+    fn write_slot(&mut self, i: usize, _now: u64) {
+        let slot = &mut self.slots[i];
+        let result = match &mut slot.phase {
+            Phase::Open(conn) => write_connection(&mut slot.stream, conn),
+            Phase::Rejecting { response, written } => {
+                match write_all_nonblocking(&mut slot.stream, &response[*written..]) {
+                    Ok(n) => {
+                        *written += n;
+                        Ok((n, *written < response.len()))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Phase::Handshake(_) | Phase::Deciding(_) => Ok((0, false)),
+        };
+        match result {
+            Ok((n, refused)) => {
+                slot.bytes_written += n as u64;
+                slot.want_write = refused;
+            }
+            Err(_) => self.close_slot(i),
+        }
+    }
+
+    /// After anything happened to a connection: end or close its socket as its phase
+    /// and the core say, keep its deadline in the sweep and its interest current.
+    fn settle(&mut self, i: usize, now: u64) {
+        let slot = &mut self.slots[i];
+        match &mut slot.phase {
+            Phase::Rejecting { response, written } => {
+                if *written >= response.len() {
+                    // ws's abortHandshake: end, then destroy once written.
+                    self.close_slot(i);
+                    return;
+                }
+            }
+            Phase::Open(conn) => {
+                let action = conn.transport_action();
+                if action == TransportAction::Destroy {
+                    self.close_slot(i);
+                    return;
+                }
+                let written = !conn.has_output();
+                if written && slot.notify_drain {
+                    slot.notify_drain = false;
+                    self.events.push(Event::Drained(slot.token));
+                }
+                if written
+                    && !slot.write_shut
+                    && (action == TransportAction::End || slot.end_requested)
+                {
+                    let _ = slot.stream.shutdown(Shutdown::Write);
+                    slot.write_shut = true;
+                }
+                if slot.write_shut && slot.peer_eof {
+                    self.close_slot(i);
+                    return;
+                }
+                // Heartbeat and idle deadlines count traffic from now (the core's clock).
+                conn.note_traffic(now);
+                if let Some(at) = conn.poll_deadline(now) {
+                    // A deadline that moved later (traffic) keeps the earlier entry: when it
+                    // comes the core is asked again, so busy connections push no entry
+                    // per read.
+                    if slot.deadline.is_none_or(|d| at < d) {
+                        slot.deadline = Some(at);
+                        self.deadlines.push(at, slot.token);
+                    }
+                }
+            }
+            Phase::Handshake(_) | Phase::Deciding(_) => {}
+        }
+        self.update_interest(i);
+    }
+
+    fn update_interest(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        let wanted = slot.wanted_interest();
+        if wanted != slot.interest {
+            slot.interest = wanted;
+            self.poller.update(slot.token, wanted);
+        }
+    }
+
+    // ---- time ------------------------------------------------------------------------
+
+    /// Runs the deadlines due at `now`: handshakes past their timeout get `408` and are
+    /// closed, refusals not read in time are dropped, and the core's close timeout
+    /// destroys connections whose close handshake did not finish.
+    pub fn on_timeout(&mut self, now: u64) {
+        let mut due = Vec::new();
+        while let Some(token) = self.deadlines.pop_due(now) {
+            due.push(token);
+        }
+        for token in due {
+            let Some(i) = self.index(token) else { continue };
+            let slot = &mut self.slots[i];
+            if !slot.deadline.is_some_and(|at| at <= now) {
+                continue;
+            }
+            slot.deadline = None;
+            match &mut slot.phase {
+                Phase::Handshake(_) => {
+                    // Node's headersTimeout answer, best effort: the peer may not read.
+                    let r = HandshakeError::new(408, "Request Timeout").response();
+                    let _ = write_all_nonblocking(&mut slot.stream, &r);
+                    self.close_slot(i);
+                }
+                Phase::Rejecting { .. } => self.close_slot(i),
+                Phase::Open(conn) => {
+                    conn.on_timeout(now);
+                    // A heartbeat ping or an idle close may have been queued.
+                    if conn.has_output() {
+                        self.mark_dirty(i);
+                    }
+                    self.settle(i, now);
+                }
+                Phase::Deciding(_) => {}
+            }
+        }
+    }
+
+    // ---- closing ---------------------------------------------------------------------
+
+    fn close_slot(&mut self, i: usize) {
+        let slot = self.slots.remove(i);
+        self.poller.deregister(slot.token);
+        match slot.phase {
+            Phase::Open(conn) => {
+                let (code, reason) = conn.close_status();
+                self.events.push(Event::Closed {
+                    token: slot.token,
+                    code,
+                    reason: reason.to_string(),
+                    bytes_read: slot.bytes_read,
+                    bytes_written: slot.bytes_written,
+                });
+            }
+            Phase::Deciding(_) => self.events.push(Event::RequestAborted(slot.token)),
+            Phase::Handshake(_) | Phase::Rejecting { .. } => {}
+        }
+        // Dropping the stream closes the descriptor, after the poller let go of it.
+        drop(slot.stream);
+    }
+
+    /// Stops accepting: the listener is closed; open connections go on.
+    pub fn close_listener(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            self.poller.deregister(Token::LISTENER);
+            drop(listener);
+        }
+    }
+
+    /// Closes the connections that are not WebSockets and wait for nothing from the
+    /// application (requests still arriving, refusals being written): what a closing
+    /// server drops. Returns how many.
+    pub fn drop_handshakes(&mut self) -> usize {
+        let keys: Vec<usize> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s.phase, Phase::Handshake(_) | Phase::Rejecting { .. }))
+            .map(|(k, _)| k)
+            .collect();
+        for &i in &keys {
+            self.close_slot(i);
+        }
+        keys.len()
+    }
+
+    /// Closes every connection now ([`Event::Closed`] for each WebSocket, 1006).
+    pub fn destroy_all(&mut self) {
+        let keys: Vec<usize> = self.slots.iter().map(|(k, _)| k).collect();
+        for i in keys {
+            if let Phase::Open(conn) = &mut self.slots[i].phase {
+                conn.terminate();
+            }
+            self.close_slot(i);
+        }
+    }
+}
+
+impl<P: Poller> Drop for Server<P> {
+    fn drop(&mut self) {
+        // The poller lets go of every descriptor before it is closed.
+        for (_, slot) in self.slots.iter() {
+            self.poller.deregister(slot.token);
+        }
+        if self.listener.is_some() {
+            self.poller.deregister(Token::LISTENER);
+        }
+    }
+}
+
+/// Feeds received bytes to the core. `data` lies in the read buffer, which starts at
+/// address `base` (0: `data` is elsewhere) and whose first `limit` bytes are valid:
+/// payloads inside become ranges of it, others are copied. Returns whether a range
+/// was handed out.
+fn feed(
+    conn: &mut Connection,
+    token: Token,
+    data: &mut [u8],
+    base: usize,
+    limit: usize,
+    events: &mut Vec<Event>,
+) -> bool {
+    let in_batch = std::cell::Cell::new(false);
+    // Addresses only: nothing is dereferenced through them.
+    let payload = |part: &[u8]| -> Payload {
+        let start = (part.as_ptr() as usize).wrapping_sub(base);
+        if base != 0 && start <= limit && part.len() <= limit - start {
+            in_batch.set(true);
+            Payload::Read(start..start + part.len())
+        } else {
+            Payload::Owned(part.to_vec())
+        }
+    };
+    let result = conn.feed_mut(data, |event| {
+        let e = match event {
+            CoreEvent::Text(t) => Event::Message {
+                token,
+                kind: DataKind::Text,
+                data: payload(t.as_bytes()),
+            },
+            CoreEvent::UncheckedText(t) => Event::Message {
+                token,
+                kind: DataKind::Text,
+                data: payload(t),
+            },
+            CoreEvent::Binary(b) => Event::Message {
+                token,
+                kind: DataKind::Binary,
+                data: payload(b),
+            },
+            CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
+            CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
+            CoreEvent::Close { .. } => Event::CloseFrame(token),
+            // An event kind this transport does not know yet.
+            _ => return,
+        };
+        events.push(e);
+    });
+    if let Err(e) = result {
+        events.push(Event::Error(token, e));
+    }
+    in_batch.get()
+}
+
+/// One vectored write of the connection's output. Returns the bytes written and
+/// whether the kernel refused some (then wait for writability).
+fn write_connection(stream: &mut impl Write, conn: &mut Connection) -> io::Result<(usize, bool)> {
+    let mut total = 0;
+    loop {
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let n = conn.output_slices(&mut iov);
+        if n == 0 {
+            return Ok((total, false));
+        }
+        let want: usize = iov[..n].iter().map(|s| s.len()).sum();
+        match stream.write_vectored(&iov[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(w) => {
+                conn.consume_output(w);
+                total += w;
+                // A short write means the kernel buffer is full; more than MAX_IOV
+                // segments is the only case where another write now makes sense.
+                if w < want || n < MAX_IOV {
+                    return Ok((total, conn.has_output()));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((total, true)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes as much of `bytes` as the kernel takes now.
+fn write_all_nonblocking(stream: &mut impl Write, bytes: &[u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < bytes.len() {
+        match stream.write(&bytes[done..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrosocket_core::{Config, Role};
+
+    /// A socket that takes at most `room` bytes, counting the calls it gets.
+    struct Kernel {
+        room: usize,
+        taken: Vec<u8>,
+        calls: usize,
+    }
+
+    impl Write for Kernel {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let mut n = 0;
+            for b in bufs {
+                let k = b.len().min(self.room);
+                self.taken.extend_from_slice(&b[..k]);
+                self.room -= k;
+                n += k;
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn replies_queued_in_a_batch_leave_in_one_vectored_write() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        conn.send_frame(Bytes::from_static(b"HTTP/1.1 101 ...\r\n\r\n"))
+            .unwrap();
+        for m in ["a", "bb", "ccc"] {
+            conn.send_text(m).unwrap();
+        }
+        let mut k = Kernel {
+            room: usize::MAX,
+            taken: Vec::new(),
+            calls: 0,
+        };
+        assert_eq!(
+            write_connection(&mut k, &mut conn).unwrap(),
+            (k.taken.len(), false)
+        );
+        assert_eq!(k.calls, 1, "one writev for the whole batch");
+        assert!(k.taken.ends_with(b"\x81\x01a\x81\x02bb\x81\x03ccc"));
+        assert!(!conn.has_output());
+    }
+
+    #[test]
+    fn what_the_kernel_refuses_stays_queued_for_writability() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        conn.send_binary(&[7; 1000]).unwrap();
+        let mut k = Kernel {
+            room: 300,
+            taken: Vec::new(),
+            calls: 0,
+        };
+        assert_eq!(write_connection(&mut k, &mut conn).unwrap(), (300, true));
+        assert_eq!(conn.buffered(), 1004 - 300);
+        // Writable again: the rest leaves, in order.
+        k.room = usize::MAX;
+        assert_eq!(write_connection(&mut k, &mut conn).unwrap(), (704, false));
+        assert_eq!(k.taken.len(), 1004);
+        assert_eq!(&k.taken[..4], &[0x82, 126, 0x03, 0xe8]);
+        // A full buffer from the start: nothing written, wait.
+        conn.send_text("x").unwrap();
+        k.room = 0;
+        assert_eq!(write_connection(&mut k, &mut conn).unwrap(), (0, true));
+        assert!(conn.has_output());
+    }
+
+    #[test]
+    fn payloads_in_the_read_buffer_are_ranges_others_are_copies() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        // A masked text frame "hi" (key 0) and a ping.
+        let mut data = vec![
+            0x81, 0x82, 0, 0, 0, 0, b'h', b'i', 0x89, 0x81, 0, 0, 0, 0, b'p',
+        ];
+        let (base, limit) = (data.as_ptr() as usize, data.len());
+        let mut events = Vec::new();
+        assert!(feed(
+            &mut conn,
+            Token(5),
+            &mut data,
+            base,
+            limit,
+            &mut events
+        ));
+        assert_eq!(
+            events[0],
+            Event::Message {
+                token: Token(5),
+                kind: DataKind::Text,
+                data: Payload::Read(6..8)
+            }
+        );
+        // Control payloads may be copied by the core; either way the bytes are right.
+        match &events[1] {
+            Event::Ping(Token(5), Payload::Read(r)) => assert_eq!(&data[r.clone()], b"p"),
+            Event::Ping(Token(5), Payload::Owned(v)) => assert_eq!(v, b"p"),
+            e => panic!("{e:?}"),
+        }
+        // Fed from elsewhere (base 0): copies.
+        let mut more = vec![0x82, 0x81, 0, 0, 0, 0, 9];
+        events.clear();
+        assert!(!feed(&mut conn, Token(5), &mut more, 0, 0, &mut events));
+        assert_eq!(
+            events[0],
+            Event::Message {
+                token: Token(5),
+                kind: DataKind::Binary,
+                data: Payload::Owned(vec![9])
+            }
+        );
+    }
+
+    #[test]
+    fn tokens_name_a_slot_and_its_generation() {
+        let t = Token::new(0, 1);
+        assert_ne!(t, Token::LISTENER);
+        assert_eq!(t.slot(), Some(0));
+        assert_eq!(Token::new(41, 7).slot(), Some(41));
+        assert_ne!(Token::new(41, 7), Token::new(41, 8));
+        assert_eq!(Token::LISTENER.slot(), None);
+        assert!(Token::new(Token::MAX_SLOTS, u32::MAX).0 < 1 << 53);
+    }
+}

@@ -1,0 +1,256 @@
+//! A poll(2) loop driving a transport server on its own thread, with an application
+//! given as a closure; real 127.0.0.1 sockets.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ferrosocket_transport::{Event, Interest, Payload, Poller, Server, Token, TransportConfig};
+
+#[derive(Default, Debug)]
+pub struct PollSet {
+    pub fds: HashMap<Token, (RawFd, Interest)>,
+}
+
+impl Poller for PollSet {
+    fn register(&mut self, token: Token, fd: RawFd, interest: Interest) -> io::Result<()> {
+        assert!(
+            self.fds.insert(token, (fd, interest)).is_none(),
+            "registered twice"
+        );
+        Ok(())
+    }
+    fn update(&mut self, token: Token, interest: Interest) {
+        self.fds
+            .get_mut(&token)
+            .expect("update of a registered socket")
+            .1 = interest;
+    }
+    fn deregister(&mut self, token: Token) {
+        assert!(self.fds.remove(&token).is_some(), "deregistered twice");
+    }
+}
+
+/// An event with its payload copied out of the read buffer.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub event: Event,
+    pub bytes: Vec<u8>,
+}
+
+pub type App = Box<dyn FnMut(&mut Server<PollSet>, &Seen, u64) + Send>;
+
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Report>>,
+}
+
+/// What the loop saw, handed back when it stops.
+#[derive(Debug)]
+pub struct Report {
+    pub events: Vec<Event>,
+    pub open_at_end: usize,
+    pub registered_at_end: usize,
+}
+
+pub fn start(config: TransportConfig, mut app: App) -> Running {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut server = Server::bind(addr, config, PollSet::default()).unwrap();
+        tx.send(server.local_addr().unwrap()).unwrap();
+        let epoch = Instant::now();
+        let now = || epoch.elapsed().as_millis() as u64;
+        let mut events = Vec::new();
+        let mut log = Vec::new();
+        // Once told to stop, the loop runs on until every connection is gone (the
+        // peers' closes are processed), for at most 5 s.
+        let mut stop_by: Option<Instant> = None;
+        loop {
+            if flag.load(Ordering::Relaxed) {
+                let by = *stop_by.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
+                if server.is_empty() || Instant::now() >= by {
+                    break;
+                }
+            }
+            let tokens: Vec<(Token, RawFd, Interest)> = server
+                .poller()
+                .fds
+                .iter()
+                .map(|(t, (fd, i))| (*t, *fd, *i))
+                .collect();
+            let mut pfds: Vec<libc::pollfd> = tokens
+                .iter()
+                .map(|(_, fd, i)| libc::pollfd {
+                    fd: *fd,
+                    events: (if i.read { libc::POLLIN } else { 0 })
+                        | (if i.write { libc::POLLOUT } else { 0 }),
+                    revents: 0,
+                })
+                .collect();
+            let wait = server
+                .next_deadline()
+                .map_or(10, |d| d.saturating_sub(now()).min(10) as i32);
+            // SAFETY: `pfds` is a live, exclusively borrowed Vec of `pollfd` whose length
+            // is passed with it; poll(2) writes only `revents` of those entries.
+            let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait) };
+            assert!(n >= 0, "poll: {}", io::Error::last_os_error());
+            for (p, (token, _, _)) in pfds.iter().zip(&tokens) {
+                if p.revents == 0 {
+                    continue;
+                }
+                let readable = p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0;
+                let writable = p.revents & libc::POLLOUT != 0;
+                server.on_ready(*token, readable, writable, now());
+                drain(&mut server, &mut app, &mut events, &mut log, now());
+            }
+            server.on_timeout(now());
+            drain(&mut server, &mut app, &mut events, &mut log, now());
+        }
+        Report {
+            events: log,
+            open_at_end: server.len(),
+            registered_at_end: server.poller().fds.len(),
+        }
+    });
+    let addr = rx.recv().unwrap();
+    Running {
+        addr,
+        stop,
+        thread: Some(thread),
+    }
+}
+
+/// Hands the events of one call to the application (which may cause more: the bytes
+/// that came with a request), then flushes once: corked writes.
+fn drain(
+    server: &mut Server<PollSet>,
+    app: &mut App,
+    events: &mut Vec<Event>,
+    log: &mut Vec<Event>,
+    now: u64,
+) {
+    while server.has_events() {
+        server.take_events(events);
+        let seen: Vec<Seen> = events
+            .iter()
+            .map(|e| {
+                let bytes = match e {
+                    Event::Message { data, .. } | Event::Ping(_, data) | Event::Pong(_, data) => {
+                        match data {
+                            Payload::Read(r) => server.batch_data()[r.clone()].to_vec(),
+                            Payload::Owned(v) => v.clone(),
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+                Seen {
+                    event: e.clone(),
+                    bytes,
+                }
+            })
+            .collect();
+        for s in &seen {
+            app(server, s, now);
+        }
+        log.append(events);
+    }
+    server.flush(now);
+    // The flush may close sockets (Closed events): log them too.
+    while server.has_events() {
+        server.take_events(events);
+        for e in events.iter() {
+            app(
+                server,
+                &Seen {
+                    event: e.clone(),
+                    bytes: Vec::new(),
+                },
+                now,
+            );
+        }
+        log.append(events);
+        server.flush(now);
+    }
+}
+
+impl Report {
+    /// Whether an event matching `f` happened.
+    pub fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
+        self.events.iter().any(f)
+    }
+}
+
+impl Running {
+    /// Stops once every connection is gone (at most 5 s): drop the clients first.
+    pub fn stop(mut self) -> Report {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+/// The echo application with every upgrade accepted, `/reject` refused with 403.
+pub fn echo() -> App {
+    Box::new(|server, seen, now| match &seen.event {
+        Event::Request(t) => {
+            let path = server.request(*t).unwrap().path().to_string();
+            if path == "/reject" {
+                let e = ferrosocket_core::handshake::HandshakeError::new(403, "Forbidden");
+                assert!(server.reject(*t, &e, now));
+            } else {
+                let protocol = server
+                    .request(*t)
+                    .unwrap()
+                    .protocols()
+                    .ok()
+                    .and_then(|p| p.first().cloned());
+                assert!(server.accept(*t, protocol.as_deref(), None, now).unwrap());
+            }
+        }
+        Event::Message { token, kind, .. } => {
+            let (kind, bytes) = (*kind, seen.bytes.clone());
+            server
+                .with_connection(*token, |c| {
+                    c.send(kind, &bytes, Default::default()).unwrap();
+                })
+                .unwrap();
+        }
+        _ => {}
+    })
+}
+
+/// Every upgrade accepted; `f` runs on each message's connection.
+pub fn on_message(mut f: impl FnMut(&mut Server<PollSet>, Token) + Send + 'static) -> App {
+    Box::new(move |server, seen, now| match &seen.event {
+        Event::Request(t) => {
+            server.accept(*t, None, None, now).unwrap();
+        }
+        Event::Message { token, .. } => f(server, *token),
+        _ => {}
+    })
+}
+
+/// Waits until `f` holds, up to `limit`.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    f()
+}
+
+/// Open descriptors of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}

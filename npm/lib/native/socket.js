@@ -1,0 +1,97 @@
+'use strict';
+
+// `ws._socket` (and `req.socket`) of a native connection: what code commonly reads
+// from a net.Socket. Addresses are read once, on first use; byte counts are live.
+
+class NativeSocket {
+  /**
+   * @param {import('./transport')} transport
+   * @param {number} id
+   */
+  constructor(transport, id) {
+    this._transport = transport;
+    this._id = id;
+    this._peer = undefined;
+    this._final = null;
+  }
+
+  get remoteAddress() {
+    const p = this._addresses();
+    return p ? p.remoteAddress : undefined;
+  }
+
+  get remotePort() {
+    const p = this._addresses();
+    return p ? p.remotePort : undefined;
+  }
+
+  get remoteFamily() {
+    const p = this._addresses();
+    return p ? p.remoteFamily : undefined;
+  }
+
+  get localAddress() {
+    const p = this._addresses();
+    return p ? p.localAddress : undefined;
+  }
+
+  get localPort() {
+    const p = this._addresses();
+    return p ? p.localPort : undefined;
+  }
+
+  get bytesRead() {
+    return this._counts().bytesRead;
+  }
+
+  get bytesWritten() {
+    return this._counts().bytesWritten;
+  }
+
+  get encrypted() {
+    return false;
+  }
+
+  /** @private */
+  _addresses() {
+    if (this._peer === undefined) this._peer = this._transport.native.peer(this._id);
+    return this._peer;
+  }
+
+  /** @private */
+  _counts() {
+    if (this._final !== null) return this._final;
+    const now = this._transport.native.peer(this._id);
+    return now != null ? now : { bytesRead: 0, bytesWritten: 0 };
+  }
+
+  /** The connection closed: its final counts. @private */
+  _onClosed(bytesRead, bytesWritten) {
+    this._final = { bytesRead, bytesWritten };
+  }
+
+  setNoDelay(noDelay) {
+    this._transport.native.setNoDelay(this._id, noDelay !== false);
+    return this;
+  }
+
+  setKeepAlive(enable, initialDelay) {
+    const delay = typeof initialDelay === 'number' ? initialDelay : 0;
+    this._transport.native.setKeepAlive(this._id, !!enable, delay);
+    return this;
+  }
+
+  destroy() {
+    this._transport.native.destroyConnection(this._id);
+    this._transport.scheduleFlush();
+    return this;
+  }
+
+  end() {
+    this._transport.native.end(this._id);
+    this._transport.scheduleFlush();
+    return this;
+  }
+}
+
+module.exports = NativeSocket;

@@ -1,0 +1,348 @@
+'use strict';
+
+// The native transport of a `port`-mode WebSocketServer: Rust owns the sockets
+// (crates/node/src/native) and calls `dispatch` once per socket readiness with all
+// of its events. This file routes them to the WebSocket objects and answers
+// requests with ws's decisions (path, verifyClient, handleProtocols, 'headers').
+// The upgrade checks themselves (method, Upgrade, key, version, bounds, 426 for
+// plain HTTP) are the core's, run in Rust before JS sees a request.
+
+const http = require('http');
+const net = require('net');
+
+const { NativeServer } = require('../binding');
+const NativeWebSocket = require('./websocket');
+const NativeSocket = require('./socket');
+const { kFeatures, kHub } = require('../constants');
+const { engineFields } = require('../features');
+
+// Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
+const EV_REQUEST = 1;
+const EV_ABORTED = 2;
+const EV_MESSAGE = 3;
+const EV_MESSAGE_COPY = 4;
+const EV_PING = 5;
+const EV_PONG = 6;
+const EV_CLOSE_FRAME = 7;
+const EV_ERROR = 8;
+const EV_DRAINED = 9;
+const EV_CLOSED = 10;
+
+const RUNNING = 0;
+
+/**
+ * Throws for what the native transport does not do yet, before anything listens.
+ *
+ * @param {Object} options the server's options, defaulted
+ */
+function checkOptions(options, DefaultWebSocket) {
+  const unsupported = (what, are = 'is') => {
+    throw new Error(`${what} ${are} not supported with transport: 'native' yet (use transport: 'stream')`);
+  };
+  if (options.port == null) unsupported('The "server" and "noServer" modes', 'are');
+  if (options.perMessageDeflate) unsupported('perMessageDeflate');
+  if (options.allowSynchronousEvents === false) unsupported('allowSynchronousEvents: false');
+  if (options.WebSocket !== DefaultWebSocket) unsupported('The "WebSocket" option');
+  if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
+    unsupported('A host name other than "localhost" (give an IP address)');
+  }
+}
+
+class NativeTransport {
+  /**
+   * @param {import('../server')} wss
+   * @param {Object} options the server's options
+   * @param {Function} [onListening] listen()'s callback
+   */
+  constructor(wss, options, onListening) {
+    this.wss = wss;
+    this.sockets = new Map();
+    this.pending = new Map();
+    this.dispatching = false;
+    this.flushScheduled = false;
+    this.closing = false;
+    this.destroyed = false;
+    this.native = new NativeServer(
+      {
+        host: options.host == null ? undefined : String(options.host),
+        port: Number(options.port) >>> 0,
+        backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
+        handshakeTimeout: options.handshakeTimeout,
+        autoPong: options.autoPong !== false,
+        connection: {
+          maxPayload: options.maxPayload,
+          maxFragments: options.maxFragments,
+          skipUtf8Validation: !!options.skipUTF8Validation,
+          closeTimeout: options.closeTimeout,
+          maxPendingAutoPongs: options.maxPendingAutoPongs,
+          // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
+          ...engineFields(options[kFeatures])
+        }
+      },
+      (nums, vals, batch) => this.dispatch(nums, vals, batch)
+    );
+    const failure = this.native.listenError;
+    process.nextTick(() => {
+      if (failure) {
+        const err = new Error(failure.message);
+        err.code = failure.code;
+        err.syscall = failure.syscall;
+        wss.emit('error', err);
+        return;
+      }
+      if (onListening) onListening();
+      wss.emit('listening');
+    });
+  }
+
+  address() {
+    return this.native.address();
+  }
+
+  /** Writes what was queued outside a batch, once per tick. */
+  scheduleFlush() {
+    if (this.dispatching || this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(flushTick, this);
+  }
+
+  /**
+   * One batch (every readiness of a loop turn): each event in order. `nums` holds
+   * each event's kind, id and numeric fields; its other values are the next ones of
+   * `vals`; message payloads are views of `batch`. A listener that throws does not
+   * lose the events after it (a lost close would leave a connection behind); its
+   * error is rethrown at the end, as an uncaught exception.
+   */
+  dispatch(nums, vals, batch) {
+    this.dispatching = true;
+    let failure = null;
+    try {
+      for (let i = 0, v = 0; i < nums.length; ) {
+        const kind = nums[i];
+        try {
+          this.handle(kind, nums[i + 1], nums, i, vals, v, batch);
+        } catch (err) {
+          if (failure === null) failure = err;
+          else process.nextTick(rethrow, err);
+        }
+        i += width(kind);
+        v += valueCount(kind);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    if (failure !== null) throw failure;
+  }
+
+  /** @private */
+  handle(kind, id, nums, i, vals, v, batch) {
+    if (kind === EV_REQUEST) {
+      this.onRequest(id, vals[v], vals[v + 1], nums[i + 2]);
+      return;
+    }
+    if (kind === EV_ABORTED) {
+      this.pending.delete(id);
+      this.maybeClosed();
+      return;
+    }
+    const ws = this.sockets.get(id);
+    if (ws === undefined) return;
+    switch (kind) {
+      case EV_MESSAGE:
+        ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1);
+        break;
+      case EV_MESSAGE_COPY:
+        ws._onMessage(vals[v], nums[i + 2] === 1);
+        break;
+      case EV_PING:
+        ws.emit('ping', vals[v]);
+        break;
+      case EV_PONG:
+        ws.emit('pong', vals[v]);
+        break;
+      case EV_CLOSE_FRAME:
+        ws._onCloseFrame();
+        break;
+      case EV_ERROR:
+        ws._onError(vals[v]);
+        break;
+      case EV_DRAINED:
+        ws._onDrained();
+        break;
+      case EV_CLOSED:
+        this.sockets.delete(id);
+        if (this.wss.clients) this.wss.clients.delete(ws);
+        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        ws._onClosed(nums[i + 2], vals[v]);
+        this.maybeClosed();
+        break;
+    }
+  }
+
+  // ---- the opening handshake: ws's decisions ---------------------------------------
+
+  /** @private */
+  onRequest(id, url, flat, version) {
+    const wss = this.wss;
+    const socket = new NativeSocket(this, id);
+    const req = new NativeRequest(url, flat, socket);
+    if (!wss.shouldHandle(req)) return this.reject(id, 400);
+    const protocols = this.native.protocols(id);
+    if (!Array.isArray(protocols)) {
+      return this.reject(id, protocols.status, protocols.message, protocols.headers);
+    }
+    this.pending.set(id, req);
+    const verify = wss.options.verifyClient;
+    if (verify) {
+      const info = {
+        origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'],
+        secure: false,
+        req
+      };
+      if (verify.length === 2) {
+        verify(info, (verified, code, message, headers) => {
+          if (!this.pending.has(id)) return;
+          if (!verified) return this.reject(id, code || 401, message, headers);
+          this.complete(id, req, socket, protocols);
+        });
+        return;
+      }
+      if (!verify(info)) return this.reject(id, 401);
+    }
+    this.complete(id, req, socket, protocols);
+  }
+
+  /** @private */
+  complete(id, req, socket, protocols) {
+    const wss = this.wss;
+    this.pending.delete(id);
+    if (wss._state > RUNNING) return this.reject(id, 503);
+    let protocol;
+    if (protocols.length) {
+      protocol = wss.options.handleProtocols
+        ? wss.options.handleProtocols(new Set(protocols), req)
+        : protocols[0];
+    }
+    protocol = protocol ? String(protocol) : undefined;
+    let response;
+    let accepted;
+    try {
+      if (wss.listenerCount('headers') > 0) {
+        // 'headers' listeners may edit the lines: hand them out as ws does.
+        const lines = this.native.preview(id, protocol).split('\r\n');
+        while (lines.length && lines[lines.length - 1] === '') lines.pop();
+        wss.emit('headers', lines, req);
+        response = lines.concat('\r\n').join('\r\n');
+      }
+      accepted = this.native.accept(id, protocol, response);
+    } catch (err) {
+      this.reject(id, 500);
+      throw new TypeError(err.message);
+    }
+    this.scheduleFlush();
+    if (!accepted) return;
+    const ws = new NativeWebSocket(this, id, protocol || '', socket);
+    ws[kHub] = wss._hub;
+    this.sockets.set(id, ws);
+    if (wss.clients) wss.clients.add(ws);
+    wss.emit('connection', ws, req);
+  }
+
+  /** Refuses a request as ws's abortHandshake answers. */
+  reject(id, code, message, headers) {
+    this.pending.delete(id);
+    const flat = [];
+    if (Array.isArray(headers)) flat.push(...headers.map(String));
+    else if (headers) for (const k of Object.keys(headers)) flat.push(k, String(headers[k]));
+    this.native.reject(id, code, message || http.STATUS_CODES[code] || '', flat);
+    this.scheduleFlush();
+    this.maybeClosed();
+  }
+
+  // ---- closing ---------------------------------------------------------------------
+
+  /** ws's close(): stop accepting; 'close' once the last connection is gone. */
+  close() {
+    this.closing = true;
+    this.native.closeListener();
+    this.scheduleFlush();
+    process.nextTick(() => this.maybeClosed());
+  }
+
+  /** @private */
+  maybeClosed() {
+    if (!this.closing || this.sockets.size || this.pending.size || this.destroyed) return;
+    // The native server's methods do nothing once destroyed: `ws._socket` of a closed
+    // connection still answers.
+    this.destroyed = true;
+    process.nextTick(() => {
+      this.native.destroy();
+      this.wss._emitClose();
+    });
+  }
+}
+
+/** How many numbers an event takes in a batch (its kind, its id, its numeric fields). */
+function width(kind) {
+  switch (kind) {
+    case EV_MESSAGE:
+    case EV_CLOSED:
+      return 5;
+    case EV_REQUEST:
+    case EV_MESSAGE_COPY:
+      return 3;
+    default:
+      return 2;
+  }
+}
+
+/** How many of the batch's other values an event takes. */
+function valueCount(kind) {
+  switch (kind) {
+    case EV_REQUEST:
+      return 2;
+    case EV_MESSAGE_COPY:
+    case EV_PING:
+    case EV_PONG:
+    case EV_ERROR:
+    case EV_CLOSED:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The `req` of 'connection', verifyClient and handleProtocols: what ws users read
+ * from an http.IncomingMessage (url, headers, rawHeaders, socket addresses).
+ */
+class NativeRequest {
+  constructor(url, flat, socket) {
+    this.method = 'GET';
+    this.url = url;
+    this.httpVersion = '1.1';
+    this.rawHeaders = flat;
+    this.socket = socket;
+    const headers = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const name = flat[i].toLowerCase();
+      headers[name] = headers[name] === undefined ? flat[i + 1] : `${headers[name]}, ${flat[i + 1]}`;
+    }
+    this.headers = headers;
+  }
+
+  get connection() {
+    return this.socket;
+  }
+}
+
+function flushTick(transport) {
+  transport.flushScheduled = false;
+  if (!transport.destroyed) transport.native.flush();
+}
+
+function rethrow(err) {
+  throw err;
+}
+
+module.exports = { NativeTransport, checkOptions };

@@ -1,0 +1,290 @@
+'use strict';
+
+// A server-side WebSocket whose socket Rust owns (the native transport). Same events,
+// methods and errors as ./websocket.js for the common surface; the core decides the
+// lifecycle and the transport (./transport.js) delivers its events here.
+
+const EventEmitter = require('events');
+
+const WebSocket = require('../websocket');
+const {
+  EMPTY_BUFFER,
+  kHub,
+  kPublish,
+  kShared,
+  PUBLISH_SENT,
+  PUBLISH_SKIPPED,
+  PUBLISH_DROPPED,
+  PUBLISH_CLOSED,
+  SEND_OVER_HIGH_WATER_MARK
+} = require('../constants');
+const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
+const { toSendable, isBlob, closeCodeArg } = require('../data');
+const { toBinaryType } = require('../binary-type');
+
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+class NativeWebSocket extends EventEmitter {
+  /**
+   * @param {import('./transport')} transport
+   * @param {number} id the connection's token
+   * @param {string} protocol the subprotocol agreed on ('' if none)
+   * @param {import('./socket')} socket the `ws._socket` / `req.socket` object
+   */
+  constructor(transport, id, protocol, socket) {
+    super();
+    this._transport = transport;
+    this._id = id;
+    this._protocol = protocol;
+    this._extensions = '';
+    this._binaryType = 'nodebuffer';
+    this._readyState = OPEN;
+    this._paused = false;
+    this._errorEmitted = false;
+    this._callbacks = null;
+    this._closedBytes = 0;
+    this._socket = socket;
+    this._needDrain = false;
+    this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
+  }
+
+  get bufferedAmount() {
+    return this._transport.native.buffered(this._id) + this._closedBytes;
+  }
+
+  get readyState() {
+    return this._readyState;
+  }
+
+  /** ws's internal sender is not there on the native transport (yet). */
+  get _sender() {
+    return undefined;
+  }
+
+  send(data, options, cb) {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this._readyState !== OPEN) {
+      this._sendAfterClose(data, cb);
+      return false;
+    }
+    let binary = typeof data !== 'string';
+    let compress = true;
+    let fin = true;
+    if (options !== undefined) {
+      if (options.binary !== undefined) binary = !!options.binary;
+      if (options.compress !== undefined) compress = !!options.compress;
+      if (options.fin !== undefined) fin = !!options.fin;
+    }
+    // ws sends `data || EMPTY_BUFFER`: every falsy value is an empty message.
+    if (!data) data = EMPTY_BUFFER;
+    if (isBlob(data)) {
+      throw new Error("Sending a Blob is not supported on transport: 'native' yet");
+    }
+    const payload = toSendable(data);
+    const answer = this._transport.native.send(this._id, payload, binary, fin, compress);
+    if (answer === null) {
+      this._queued(cb);
+      return true;
+    }
+    if (answer === SEND_OVER_HIGH_WATER_MARK) {
+      // send() says false; 'drain' once the transport has written the queue.
+      this._needDrain = true;
+      this._queued(cb);
+      this._transport.native.notifyDrain(this._id);
+      return false;
+    }
+    if (answer.code === BACKPRESSURE_LIMIT) {
+      this._dropped(answer, payload, binary, cb);
+      return false;
+    }
+    this._refused(answer, data, cb);
+    return false;
+  }
+
+  /** `maxBackpressure` refused a message (see ../websocket.js). @private */
+  _dropped(info, data, binary, cb) {
+    if (cb) process.nextTick(cb, droppedError(info));
+    process.nextTick(emitDropped, this, data, binary);
+    if (this._transport.native.state(this._id) !== 0) this._readyState = CLOSING;
+    this._transport.scheduleFlush();
+  }
+
+  ping(data, mask, cb) {
+    this._control(false, data, mask, cb);
+  }
+
+  pong(data, mask, cb) {
+    this._control(true, data, mask, cb);
+  }
+
+  /** @private */
+  _control(pong, data, mask, cb) {
+    if (typeof data === 'function') {
+      cb = data;
+      data = mask = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this._readyState !== OPEN) {
+      this._sendAfterClose(data, cb);
+      return;
+    }
+    const payload = data ? toSendable(data) : EMPTY_BUFFER;
+    const err = this._transport.native.control(this._id, pong, payload);
+    if (err) this._refused(err, data, cb);
+    else this._queued(cb);
+  }
+
+  /**
+   * The core refused a send: a misuse is thrown, as ws throws it; a connection the
+   * core already closed (the peer ended it, this batch) is a send after close.
+   *
+   * @private
+   */
+  _refused(err, data, cb) {
+    if (this._transport.native.state(this._id) !== 0) {
+      this._readyState = CLOSING;
+      this._sendAfterClose(data, cb);
+      return;
+    }
+    throw misuse(err);
+  }
+
+  /** @private */
+  _queued(cb) {
+    if (cb) {
+      if (this._callbacks === null) {
+        this._callbacks = [cb];
+        this._transport.native.notifyDrain(this._id);
+      } else {
+        this._callbacks.push(cb);
+      }
+    }
+    this._transport.scheduleFlush();
+  }
+
+  close(code, data) {
+    if (this._readyState !== OPEN) return;
+    let reason;
+    // ws ignores the reason when no code is given (an empty close payload).
+    if (data !== undefined && code !== undefined) {
+      reason = typeof data === 'string' ? data : Buffer.from(data).toString();
+    }
+    const err = this._transport.native.close(this._id, closeCodeArg(code), reason);
+    if (err) throw misuse(err);
+    this._readyState = CLOSING;
+    this._transport.scheduleFlush();
+  }
+
+  terminate() {
+    if (this._readyState === CLOSED) return;
+    this._readyState = CLOSING;
+    this._transport.native.destroyConnection(this._id);
+    this._transport.scheduleFlush();
+  }
+
+  pause() {
+    if (this._readyState === CLOSED) return;
+    this._paused = true;
+    this._transport.native.setPaused(this._id, true);
+  }
+
+  resume() {
+    if (this._readyState === CLOSED) return;
+    this._paused = false;
+    this._transport.native.setPaused(this._id, false);
+  }
+
+  // ---- events from the transport ---------------------------------------------------
+
+  /** @private */
+  _onMessage(data, isBinary) {
+    this.emit('message', isBinary ? toBinaryType(data, this._binaryType) : data, isBinary);
+  }
+
+  /** The peer's close frame: the core echoes it; reading goes on to see the end. */
+  _onCloseFrame() {
+    this._readyState = CLOSING;
+    if (this._paused) this._transport.native.setPaused(this._id, false);
+  }
+
+  /** @private */
+  _onError(info) {
+    this._readyState = CLOSING;
+    if (!this._errorEmitted) {
+      this._errorEmitted = true;
+      process.nextTick(emitError, this, fromCore(info));
+    }
+  }
+
+  /** @private */
+  _onDrained() {
+    const cbs = this._callbacks;
+    this._callbacks = null;
+    if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
+    if (this._needDrain) {
+      this._needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  /** @private */
+  _onClosed(code, reason) {
+    this._readyState = CLOSED;
+    if (this[kHub] !== undefined) this[kHub].remove(this);
+    const cbs = this._callbacks;
+    this._callbacks = null;
+    if (cbs !== null) {
+      const err = new Error('WebSocket is not open: readyState 3 (CLOSED)');
+      for (let i = 0; i < cbs.length; i++) cbs[i](err);
+    }
+    this.emit('close', code, reason);
+  }
+}
+
+// `instanceof WebSocket` holds, and what is not overridden here (binaryType,
+// protocol, isPaused, the on* attributes, addEventListener, send after close) is
+// WebSocket's own; the constructor is EventEmitter's (no engine, no stream state).
+Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
+
+/**
+ * A published message (pubsub.js): sent to this socket on its own for now — framed
+ * per subscriber, not shared (frame-once fan-out in Rust is the next step of the native
+ * transport; see docs/native-transport.md).
+ */
+NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary) {
+  if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
+  const answer = this._transport.native.send(this._id, data, binary, true, false);
+  if (answer === null) {
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    this._needDrain = true;
+    this._transport.native.notifyDrain(this._id);
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    this._dropped(answer, data, binary);
+    return this._readyState === OPEN ? PUBLISH_DROPPED : PUBLISH_CLOSED;
+  }
+  return PUBLISH_SKIPPED;
+};
+
+function emitError(ws, err) {
+  ws.emit('error', err);
+}
+
+function emitDropped(ws, data, binary) {
+  ws.emit('dropped', data, binary);
+}
+
+module.exports = NativeWebSocket;

@@ -1,0 +1,440 @@
+'use strict';
+
+// The native transport (`transport: 'native'`: Rust owns the sockets on Node's loop)
+// against real ws clients, and against ws's own server running the same scenario.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const net = require('net');
+const { spawn } = require('child_process');
+const path = require('path');
+
+const h = require('./helpers');
+
+const NATIVE = { transport: 'native' };
+
+/** A server of `lib` on 127.0.0.1:0: ferrosocket's on the native transport. */
+function listen(lib, options = {}) {
+  return h.listen(lib, lib === h.ferrosocket ? { ...NATIVE, ...options } : options);
+}
+
+/** Runs `scenario(lib)` on ws and on the native transport; the logs must match. */
+async function same(scenario, ms = 15000) {
+  const [a, b] = await h.within(h.both(scenario), ms, 'scenario');
+  assert.deepStrictEqual(b, a);
+  return a;
+}
+
+function client(wss, p = '', protocols, options) {
+  const c = new h.ws.WebSocket(h.url(wss, p), protocols, options);
+  c.on('error', () => {});
+  return c;
+}
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+async function waitFor(cond, ms, what) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('echo: text, binary, empty and large messages, events in order', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws, req) => {
+      log.push(['connection', req.url, req.headers.upgrade, typeof req.socket.remoteAddress]);
+      ws.on('message', (d, isBinary) => {
+        log.push(['server message', d.length, isBinary, Buffer.isBuffer(d)]);
+        ws.send(d, { binary: isBinary });
+      });
+      ws.on('close', (code, reason) => log.push(['server close', code, String(reason)]));
+    });
+    const c = client(wss, '/echo?x=1');
+    await h.once(c, 'open');
+    const sizes = [0, 1, 125, 126, 65535, 65536, 1 << 20];
+    const got = [];
+    c.on('message', (d, isBinary) => got.push([d.length, isBinary, d[d.length - 1]]));
+    for (const n of sizes) {
+      c.send(Buffer.alloc(n, n & 0xff));
+      c.send('é'.repeat(n >> 1));
+    }
+    await waitFor(() => got.length === sizes.length * 2, 10000, 'echoes');
+    log.push(['client got', got]);
+    c.close(4000, 'bye');
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('messages stay valid after the callback, and binaryType applies to binary only', async () => {
+  const wss = await listen(h.ferrosocket);
+  const kept = [];
+  wss.on('connection', (ws) => {
+    ws.binaryType = 'arraybuffer';
+    ws.on('message', (d, isBinary) => kept.length < 50 && kept.push([d, isBinary]));
+  });
+  const c = client(wss);
+  await h.once(c, 'open');
+  for (let i = 0; i < 50; i++) c.send(i % 2 ? `text ${i}` : Buffer.from(`bin ${i}`));
+  await waitFor(() => kept.length === 50, 5000, 'messages');
+  // Later reads overwrite the shared read buffer: the kept payloads must not change.
+  for (let i = 0; i < 50; i++) c.send(Buffer.alloc(64, 0xee));
+  await new Promise((r) => setTimeout(r, 100));
+  kept.forEach(([d, isBinary], i) => {
+    assert.strictEqual(isBinary, i % 2 === 0);
+    if (isBinary) assert.ok(d instanceof ArrayBuffer);
+    else assert.ok(Buffer.isBuffer(d));
+    assert.strictEqual(Buffer.from(d).toString(), i % 2 ? `text ${i}` : `bin ${i}`);
+  });
+  c.terminate();
+  await h.closeServer(wss);
+});
+
+test('close codes and reasons both ways, 1005 without a code, 1006 on a reset', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws, req) => {
+      ws.on('close', (code, reason) => log.push([req.url, 'server close', code, String(reason)]));
+      ws.on('message', (d) => {
+        const m = String(d);
+        if (m === 'close 1001') ws.close(1001, 'going away');
+        if (m === 'close none') ws.close();
+        if (m === 'bad code') {
+          try {
+            ws.close(1005);
+          } catch (err) {
+            log.push(['throws', err.constructor.name, err.message]);
+          }
+          log.push(['readyState', ws.readyState]);
+        }
+      });
+    });
+    const run = async (p, act) => {
+      const c = client(wss, p);
+      await h.once(c, 'open');
+      const closed = h.once(c, 'close');
+      act(c);
+      const [code, reason] = await closed;
+      log.push([p, 'client close', code, String(reason)]);
+    };
+    await run('/a', (c) => c.close(4000, 'bye'));
+    await run('/b', (c) => c.send('close 1001'));
+    await run('/c', (c) => c.send('close none'));
+    await run('/d', (c) => c.terminate());
+    await run('/e', (c) => {
+      c.send('bad code');
+      setTimeout(() => c.close(), 50);
+    });
+    await waitFor(() => log.filter((e) => e[1] === 'server close').length === 5, 5000, 'closes');
+    await h.closeServer(wss);
+    return log.sort((x, y) => String(x).localeCompare(String(y)));
+  });
+});
+
+test('ping and pong both ways, with and without autoPong', async () => {
+  await same(async (lib) => {
+    const log = [];
+    for (const autoPong of [true, false]) {
+      const wss = await listen(lib, { autoPong });
+      wss.on('connection', (ws) => {
+        ws.on('ping', (d) => log.push([autoPong, 'server ping', String(d)]));
+        ws.on('pong', (d) => log.push([autoPong, 'server pong', String(d)]));
+        ws.ping('from server', undefined, (err) => log.push([autoPong, 'ping cb', err]));
+      });
+      const c = client(wss);
+      c.on('ping', (d) => log.push([autoPong, 'client ping', String(d)]));
+      c.on('pong', (d) => log.push([autoPong, 'client pong', String(d)]));
+      await h.once(c, 'open');
+      c.ping('from client');
+      await new Promise((r) => setTimeout(r, 100));
+      c.close();
+      await h.once(c, 'close');
+      await h.closeServer(wss);
+    }
+    return log;
+  });
+});
+
+test('send callbacks, bufferedAmount and sends after close', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    const done = new Promise((resolve) => {
+      wss.on('connection', (ws) => {
+        ws.send('a', (err) => log.push(['cb a', err]));
+        ws.send(Buffer.from('b'), { binary: true }, (err) => log.push(['cb b', err]));
+        ws.on('message', () => {
+          ws.close(1000);
+          log.push(['readyState after close()', ws.readyState]);
+          ws.send('late', (err) => log.push(['late cb', err && err.message]));
+          log.push(['bufferedAmount counts late data', ws.bufferedAmount >= 4]);
+          ws.on('close', resolve);
+        });
+      });
+    });
+    const c = client(wss);
+    const got = [];
+    c.on('message', (d) => {
+      got.push(String(d));
+      if (got.length === 2) c.send('ok');
+    });
+    await done;
+    log.push(['client got', got]);
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('protocol violations: the same error and close code as ws', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { maxPayload: 100 });
+    wss.on('connection', (ws, req) => {
+      ws.on('error', (err) => log.push([req.url, err.constructor.name, err.code, err.message]));
+      ws.on('close', (code) => log.push([req.url, 'close', code]));
+    });
+    const cases = {
+      '/unmasked': h.frame({ opcode: 1, payload: 'x', mask: false }),
+      '/rsv': h.frame({ opcode: 1, rsv: 4, payload: 'x' }),
+      '/too-big': h.frame({ opcode: 2, payload: Buffer.alloc(200) }),
+      '/utf8': h.frame({ opcode: 1, payload: Buffer.from([0xff]) })
+    };
+    for (const [p, bytes] of Object.entries(cases)) {
+      const raw = await h.rawClient(wss.address().port, '', p);
+      raw.socket.write(bytes);
+      await new Promise((r) => raw.socket.on('close', r));
+      log.push([p, 'client got', raw.received.map((f) => [f.opcode, f.payload.readUInt16BE(0)])]);
+    }
+    await waitFor(() => log.filter((e) => e[1] === 'close').length === 4, 5000, 'closes');
+    await h.closeServer(wss);
+    return log.sort((x, y) => String(x).localeCompare(String(y)));
+  });
+});
+
+test("the opening handshake: ws's answers and decisions", async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, {
+      path: '/ok',
+      verifyClient: (info, cb) => {
+        log.push(['verify', info.origin, info.secure, info.req.url]);
+        if (info.req.headers['x-deny']) cb(false, 403, 'Nope', { 'X-Why': 'denied' });
+        else cb(true);
+      },
+      handleProtocols: (set, req) => {
+        log.push(['protocols', [...set], req.url]);
+        return set.has('b') ? 'b' : false;
+      }
+    });
+    wss.on('headers', (lines, req) => {
+      lines.push('X-Extra: 1');
+      log.push(['headers', lines[0], req.url]);
+    });
+    wss.on('connection', (ws, req) => {
+      log.push(['connection', ws.protocol, req.headers['sec-websocket-protocol'], req.headers.origin]);
+      log.push(['addresses', req.socket.remoteAddress, ws._socket.remoteAddress, typeof ws._socket.remotePort]);
+      ws.close();
+    });
+    const c = client(wss, '/ok?q', ['a', 'b'], { origin: 'http://o.example' });
+    const [res] = await new Promise((resolve) => c.on('upgrade', (r) => resolve([r])));
+    log.push(['101 extra header', res.headers['x-extra']]);
+    await h.once(c, 'close');
+    for (const [p, headers] of [
+      ['/ok', { 'x-deny': '1' }],
+      ['/other', {}]
+    ]) {
+      const d = client(wss, p, undefined, { headers });
+      const [, r] = await h.once(d, 'unexpected-response');
+      log.push(['refused', p, r.statusCode, r.headers['x-why']]);
+      r.resume();
+    }
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('HTTP answers before any JS: 426 for a plain request, 400 for a bad version', async () => {
+  await same(async (lib) => {
+    const wss = await listen(lib);
+    const ask = (req) =>
+      new Promise((resolve) => {
+        const s = net.connect(wss.address().port, '127.0.0.1');
+        let out = '';
+        s.on('data', (d) => {
+          out += d;
+          // ws's HTTP server keeps a plain request's connection alive.
+          if (out.endsWith('Upgrade Required')) s.end();
+        });
+        s.on('close', () => resolve(out.split('\r\n')[0] + ' / ' + out.slice(out.indexOf('\r\n\r\n') + 4)));
+        s.write(req);
+      });
+    const log = [
+      await ask('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      await ask(
+        'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n\r\n'
+      )
+    ];
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('pause() stops reading until resume()', async () => {
+  const wss = await listen(h.ferrosocket);
+  const got = [];
+  let server;
+  wss.on('connection', (ws) => {
+    server = ws;
+    ws.pause();
+    ws.on('message', (d) => got.push(String(d)));
+  });
+  const c = client(wss);
+  await h.once(c, 'open');
+  await waitFor(() => server, 2000, 'connection');
+  c.send('one');
+  c.send('two');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepStrictEqual(got, []);
+  assert.strictEqual(server.isPaused, true);
+  server.resume();
+  await waitFor(() => got.length === 2, 2000, 'messages after resume');
+  assert.deepStrictEqual(got, ['one', 'two']);
+  c.terminate();
+  await h.closeServer(wss);
+});
+
+test('terminate() during large writes closes at once with 1006 on both sides', async () => {
+  const wss = await listen(h.ferrosocket);
+  let serverClose;
+  wss.on('connection', (ws) => {
+    serverClose = h.once(ws, 'close');
+    const chunk = Buffer.alloc(1 << 20, 1);
+    for (let i = 0; i < 32; i++) ws.send(chunk);
+    assert.ok(ws.bufferedAmount >= 32 << 20);
+    setImmediate(() => ws.terminate());
+  });
+  const c = client(wss);
+  const [code] = await h.within(h.once(c, 'close'), 5000, 'client close');
+  assert.strictEqual(code, 1006);
+  assert.strictEqual((await serverClose)[0], 1006);
+  await h.closeServer(wss);
+});
+
+test('many connections echo at once', async () => {
+  const wss = await listen(h.ferrosocket);
+  wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+  const N = 200;
+  let echoed = 0;
+  const clients = [];
+  for (let i = 0; i < N; i++) {
+    const c = client(wss);
+    c.on('open', () => {
+      for (let k = 0; k < 10; k++) c.send(`${i}:${k}`);
+    });
+    c.on('message', () => echoed++);
+    clients.push(c);
+  }
+  await waitFor(() => echoed === N * 10, 15000, 'echoes');
+  assert.strictEqual(wss.clients.size, N);
+  for (const c of clients) c.close();
+  await waitFor(() => wss.clients.size === 0, 5000, 'closes');
+  await h.closeServer(wss);
+});
+
+test('rounds of abrupt resets leave no connection and no descriptor behind', async () => {
+  const wss = await listen(h.ferrosocket);
+  wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+  const before = openFds();
+  for (let round = 0; round < 3; round++) {
+    const clients = await Promise.all(
+      Array.from({ length: 200 }, () => {
+        const c = client(wss);
+        return h.once(c, 'open').then(() => c);
+      })
+    );
+    await waitFor(() => wss.clients.size === 200, 5000, 'server side open');
+    for (const c of clients) {
+      c.send('x');
+      c._socket.resetAndDestroy();
+    }
+    await waitFor(() => wss.clients.size === 0, 5000, `round ${round} closes`);
+  }
+  await waitFor(() => openFds() <= before, 5000, 'descriptors released');
+  await h.closeServer(wss);
+});
+
+test('slowloris: half-sent requests time out, a normal client still gets through', async () => {
+  const wss = await listen(h.ferrosocket, { handshakeTimeout: 300 });
+  wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+  const slow = [];
+  for (let i = 0; i < 200; i++) {
+    const s = net.connect(wss.address().port, '127.0.0.1');
+    s.on('error', () => {});
+    s.write('GET / HTTP/1.1\r\nUpgrade: websocket\r\n');
+    // Read the 408, so that the end of the stream is seen.
+    s.resume();
+    slow.push(new Promise((r) => s.on('close', r)));
+  }
+  const c = client(wss);
+  await h.once(c, 'open');
+  c.send('hello');
+  assert.strictEqual(String((await h.once(c, 'message'))[0]), 'hello');
+  const started = Date.now();
+  await h.within(Promise.all(slow), 5000, 'slow requests closed');
+  assert.ok(Date.now() - started < 5000);
+  assert.strictEqual(c.readyState, 1);
+  c.close();
+  await h.closeServer(wss);
+});
+
+test('what native does not do yet throws a clear error', () => {
+  const make = (o) => () => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'native', ...o });
+  assert.throws(make({ perMessageDeflate: true }), /perMessageDeflate is not supported with transport: 'native'/);
+  assert.throws(make({ allowSynchronousEvents: false }), /not supported with transport: 'native'/);
+  assert.throws(make({ host: 'example.invalid' }), /host name/);
+  assert.throws(
+    () => new h.ferrosocket.WebSocketServer({ noServer: true, transport: 'native' }),
+    /"server" and "noServer" modes are not supported/
+  );
+  assert.throws(() => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'tcp' }), TypeError);
+});
+
+test('a port in use is an error event, as with ws', async () => {
+  const first = await listen(h.ferrosocket);
+  const err = await new Promise((resolve) => {
+    const second = new h.ferrosocket.WebSocketServer({ host: '127.0.0.1', port: first.address().port, ...NATIVE });
+    second.on('error', resolve);
+  });
+  assert.strictEqual(err.code, 'EADDRINUSE');
+  await h.closeServer(first);
+});
+
+test('open native sockets keep the process alive; a closed server lets it exit', async () => {
+  const entry = path.join(__dirname, '../../npm');
+  const script = `
+    const { WebSocketServer } = require(${JSON.stringify(entry)});
+    const WS = require(${JSON.stringify(require.resolve('ws', { paths: [path.join(__dirname, '../../npm')] }))});
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, transport: 'native' }, () => {
+      const c = new WS('ws://127.0.0.1:' + wss.address().port);
+      c.on('open', () => setTimeout(() => { console.log('alive'); c.close(); wss.close(); }, 300));
+    });
+    wss.on('close', () => console.log('closed'));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const [code] = await h.within(h.once(child, 'exit'), 10000, 'child exit').catch((e) => {
+    child.kill();
+    throw e;
+  });
+  assert.strictEqual(code, 0);
+  assert.deepStrictEqual(out.trim().split('\n'), ['alive', 'closed']);
+});
