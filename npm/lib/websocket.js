@@ -620,6 +620,8 @@ function blobSink(ws) {
     sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
     close: (code, reason) => {
       if (ws._socket === null || ws._socket[kWebSocket] === undefined) return;
+      // The queued close reaches the engine: readyState is the engine's answer again
+      // (CLOSING from here on); it was held at CLOSING only while the close waited.
       ws._readyState = OPEN;
       const err = engineOf(ws).close(code, reason);
       if (err) throw misuse(err);
