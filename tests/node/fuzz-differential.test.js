@@ -133,6 +133,12 @@ function stream(r, toClient) {
     const i = r.int(Math.min(p.length, 16));
     p[i] ^= 1 << r.int(8);
   }
+  if (r.chance(0.05)) {
+    // Or anywhere in it.
+    const p = parts[r.int(parts.length)];
+    p[r.int(p.length)] ^= 1 << r.int(8);
+  }
+  if (r.chance(0.05)) parts.splice(r.int(parts.length + 1), 0, r.bytes(1 + r.int(12)));
   let bytes = Buffer.concat(parts);
   if (r.chance(0.1)) bytes = bytes.subarray(0, r.int(bytes.length + 1));
   return bytes;
