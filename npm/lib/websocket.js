@@ -172,6 +172,7 @@ class WebSocket extends EventEmitter {
     this._allowSync = options.allowSynchronousEvents !== false;
     this._deferred = null;
     this._deferredChunks = null;
+    this._holdOutput = false;
     this._socket = socket;
     socket[kWebSocket] = this;
 
@@ -367,6 +368,13 @@ class WebSocket extends EventEmitter {
    * @private
    */
   _flush(cb) {
+    if (this._holdOutput && this._engineOpen) {
+      // Events of a chunk that ends in a violation or a close frame are still being
+      // delivered one per macrotask: the close the engine owes must follow the replies
+      // to all of them, so nothing is taken out until they are delivered.
+      if (cb) this._queued(cb);
+      return;
+    }
     const out = this._engine === null ? null : this._engine.takeOutput();
     if (out !== null) syncState(this);
     let cbs = this._sendCallbacks;
@@ -427,9 +435,11 @@ class WebSocket extends EventEmitter {
           this.emit('pong', events[i + 1]);
           i += 2;
         } else if (kind === EV_CLOSE) {
+          this._holdOutput = false;
           onCloseFrame(this);
           return;
         } else if (kind === EV_ERROR) {
+          this._holdOutput = false;
           onProtocolError(this, events[i + 1]);
           return;
         } else {
@@ -439,6 +449,8 @@ class WebSocket extends EventEmitter {
         if (!this._allowSync && i < n) {
           // allowSynchronousEvents: false — one message/ping/pong per macrotask.
           this._deferred = { events, i, chunk };
+          const last = lastKind(events, i);
+          this._holdOutput = last === EV_CLOSE || last === EV_ERROR;
           setImmediate(resumeDeferred, this);
           return;
         }
@@ -651,6 +663,8 @@ function applyLifecycle(ws) {
   const engine = ws._engine;
   const socket = ws._socket;
   if (engine === null || socket === null || socket.destroyed) return;
+  // Output held back (see _flush): the socket is not to end before it is written.
+  if (ws._holdOutput && ws._engineOpen) return;
   const action = engine.transportAction;
   if (action === 2) {
     socket.destroy();
@@ -713,6 +727,16 @@ function onProtocolError(ws, info) {
 
 function emitError(ws, err) {
   ws.emit('error', err);
+}
+
+/** The kind of the last event of a chunk's flat event list (see engine.rs), from `i`. */
+function lastKind(events, i) {
+  let kind = 0;
+  while (i < events.length) {
+    kind = events[i];
+    i += kind === EV_TEXT_AT || kind === EV_BINARY_AT ? 3 : kind === EV_CLOSE ? 1 : 2;
+  }
+  return kind;
 }
 
 function resumeStream(stream) {

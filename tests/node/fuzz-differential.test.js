@@ -426,7 +426,7 @@ function playClient(lib, raw, scenario) {
         peer.start(got.rest);
       });
     });
-    const c = new lib.WebSocket(`ws://127.0.0.1:${raw.address().port}`, OPTIONS);
+    const c = new lib.WebSocket(`ws://127.0.0.1:${raw.address().port}`, OPTION_SETS[scenario.options]);
     endpoint = observeEndpoint(c, scenario.plan);
     endpoint.whenClosed(finish);
   });
@@ -442,7 +442,7 @@ function describePlan(plan) {
 function scenarioOf(seed, iteration, toClient) {
   const r = prng(seed * 1000003 + iteration * 2 + (toClient ? 1 : 0));
   const bytes = stream(r, toClient);
-  return { bytes, chunks: chunks(r, bytes), plan: schedule(r) };
+  return { bytes, chunks: chunks(r, bytes), plan: schedule(r), options: r.int(OPTION_SETS.length) };
 }
 
 /**
@@ -464,11 +464,23 @@ function explained(ws, ours) {
 }
 
 const OPTIONS = { maxPayload: 64 * 1024, closeTimeout: 150 };
+/** Endpoint options a scenario may run with (both libraries get the same). */
+const OPTION_SETS = [
+  OPTIONS,
+  OPTIONS,
+  { ...OPTIONS, maxPayload: 100 },
+  { ...OPTIONS, skipUTF8Validation: true },
+  { ...OPTIONS, autoPong: false },
+  { ...OPTIONS, allowSynchronousEvents: false },
+  { ...OPTIONS, maxFragments: 2 }
+];
 
 for (const role of ['server', 'client']) {
   test(`differential fuzz against ws, ${role} endpoint: seed ${SEED}, ${ITERATIONS} iterations`, async (t) => {
     const toClient = role === 'client';
-    const peers = toClient
+    // Client role: one raw server per library; server role: a server per library and
+    // option set, made when a scenario first needs it.
+    const rawServers = toClient
       ? await Promise.all(
           [0, 1].map(
             () =>
@@ -478,7 +490,14 @@ for (const role of ['server', 'client']) {
               })
           )
         )
-      : await Promise.all([listen(ws, OPTIONS), listen(ferrosocket, OPTIONS)]);
+      : [];
+    const wsServers = new Map();
+    const serversFor = async (k) => {
+      if (!wsServers.has(k)) {
+        wsServers.set(k, await Promise.all([listen(ws, OPTION_SETS[k]), listen(ferrosocket, OPTION_SETS[k])]));
+      }
+      return wsServers.get(k);
+    };
     const started = Date.now();
     let compared = 0;
     const known = new Map();
@@ -487,7 +506,8 @@ for (const role of ['server', 'client']) {
         if (ONLY !== null && i !== ONLY) continue;
         const scenario = scenarioOf(SEED, i, toClient);
         // Each endpoint gets its own copy: receiving unmasks in place.
-        const copy = () => ({ chunks: scenario.chunks.map((c) => Buffer.from(c)), plan: scenario.plan });
+        const copy = () => ({ ...scenario, chunks: scenario.chunks.map((c) => Buffer.from(c)) });
+        const peers = toClient ? rawServers : await serversFor(scenario.options);
         const [a, b] = await Promise.all(
           [ws, ferrosocket].map((lib, k) => (toClient ? playClient(lib, peers[k], copy()) : playServer(peers[k], copy())))
         );
@@ -500,14 +520,13 @@ for (const role of ['server', 'client']) {
           b,
           a,
           `${role} seed ${SEED} iteration ${i} (replay: FUZZ_SEED=${SEED} FUZZ_ONLY=${i}); ` +
-            `input ${short(scenario.bytes)}; plan ${describePlan(scenario.plan)}`
+            `options ${JSON.stringify(OPTION_SETS[scenario.options])}; input ${short(scenario.bytes)}; plan ${describePlan(scenario.plan)}`
         );
         compared++;
       }
     } finally {
-      await Promise.all(
-        peers.map((p) => (toClient ? new Promise((r) => p.close(r)) : closeServer(p)))
-      );
+      await Promise.all(rawServers.map((p) => new Promise((r) => p.close(r))));
+      await Promise.all([...wsServers.values()].flat().map(closeServer));
     }
     const differences = [...known].map(([why, n]) => `${n} ${why}`).join(', ') || 'none';
     t.diagnostic(
