@@ -663,8 +663,9 @@ function applyLifecycle(ws) {
   const engine = ws._engine;
   const socket = ws._socket;
   if (engine === null || socket === null || socket.destroyed) return;
-  // Output held back (see _flush): the socket is not to end before it is written.
-  if (ws._holdOutput && ws._engineOpen) return;
+  // Events before a violation or a close frame are still being delivered one per
+  // macrotask (see _flush): the socket stays as it is until the last one is out.
+  if (ws._holdOutput) return;
   const action = engine.transportAction;
   if (action === 2) {
     socket.destroy();
