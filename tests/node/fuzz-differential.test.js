@@ -458,7 +458,7 @@ function explained(ws, ours) {
   const before = ours.events.slice(0, at);
   if (JSON.stringify(ws.events.slice(0, at)) !== JSON.stringify(before)) return null;
   const later = ws.events.slice(at);
-  if (!later.every((e) => ['ping', 'pong', 'error', 'close'].includes(e[0]))) return null;
+  if (!later.every((e) => ['ping', 'pong', 'threw', 'error', 'close'].includes(e[0]))) return null;
   if (later.filter((e) => e[0] === 'error').length > 1) return null;
   return 'UTF-8 fail-fast';
 }
