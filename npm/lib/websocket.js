@@ -206,6 +206,7 @@ class WebSocket extends EventEmitter {
     this._allowSync = options.allowSynchronousEvents !== false;
     this._deferred = null;
     this._deferredChunks = null;
+    this._holdOutput = false;
     this._socket = socket;
     socket[kWebSocket] = this;
 
@@ -409,6 +410,13 @@ class WebSocket extends EventEmitter {
    * @private
    */
   _flush(cb) {
+    if (this._holdOutput && this._engineOpen) {
+      // Events of a chunk that ends in a violation or a close frame are still being
+      // delivered one per macrotask: the close the engine owes must follow the replies
+      // to all of them, so nothing is taken out until they are delivered.
+      if (cb) this._queued(cb);
+      return;
+    }
     // Frames published before what the engine holds go first (pubsub.js).
     if (this[kShared] !== null) this[kHub].writeShared(this);
     const out = this._engine === null ? null : this._engine.takeOutput();
@@ -476,9 +484,11 @@ class WebSocket extends EventEmitter {
           this.emit('pong', events[i + 1]);
           i += 2;
         } else if (kind === EV_CLOSE) {
+          this._holdOutput = false;
           onCloseFrame(this);
           return;
         } else if (kind === EV_ERROR) {
+          this._holdOutput = false;
           onProtocolError(this, events[i + 1]);
           return;
         } else if (kind === EV_INFLATE) {
@@ -491,6 +501,8 @@ class WebSocket extends EventEmitter {
         if (!this._allowSync && i < n) {
           // allowSynchronousEvents: false — one message/ping/pong per macrotask.
           this._deferred = { events, i, chunk };
+          const last = lastKind(events, i);
+          this._holdOutput = last === EV_CLOSE || last === EV_ERROR;
           setImmediate(resumeDeferred, this);
           return;
         }
@@ -902,6 +914,8 @@ function blobSink(ws) {
     sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
     close: (code, reason) => {
       if (ws._socket === null || ws._socket[kWebSocket] === undefined) return;
+      // The queued close reaches the engine: readyState is the engine's answer again
+      // (CLOSING from here on); it was held at CLOSING only while the close waited.
       ws._readyState = OPEN;
       const err = engineOf(ws).close(code, reason);
       if (err) throw misuse(err);
@@ -931,6 +945,9 @@ function applyLifecycle(ws) {
   const engine = ws._engine;
   const socket = ws._socket;
   if (engine === null || socket === null || socket.destroyed) return;
+  // Events before a violation or a close frame are still being delivered one per
+  // macrotask (see _flush): the socket stays as it is until the last one is out.
+  if (ws._holdOutput) return;
   const action = engine.transportAction;
   if (action === 2) {
     socket.destroy();
@@ -1002,6 +1019,16 @@ function onProtocolError(ws, info) {
 
 function emitError(ws, err) {
   ws.emit('error', err);
+}
+
+/** The kind of the last event of a chunk's flat event list (see engine.rs), from `i`. */
+function lastKind(events, i) {
+  let kind = 0;
+  while (i < events.length) {
+    kind = events[i];
+    i += kind === EV_TEXT_AT || kind === EV_BINARY_AT ? 3 : kind === EV_CLOSE ? 1 : 2;
+  }
+  return kind;
 }
 
 function resumeStream(stream) {

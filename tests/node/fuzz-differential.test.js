@@ -121,15 +121,24 @@ function frames(r) {
   return out;
 }
 
-/** The bytes the raw client sends, with a mutation now and then. */
-function stream(r) {
-  const parts = frames(r).map((f) => encode(f, r));
+/**
+ * The bytes the raw peer sends, with a mutation now and then. To a client endpoint the
+ * frames go unmasked (RFC 6455 §5.1), so "masked" frames are the violations there.
+ */
+function stream(r, toClient) {
+  const parts = frames(r).map((f) => encode(toClient ? { ...f, mask: f.mask === false } : f, r));
   if (r.chance(0.15)) {
     // Flip a bit somewhere in one frame's first bytes (header or mask or payload).
     const p = parts[r.int(parts.length)];
     const i = r.int(Math.min(p.length, 16));
     p[i] ^= 1 << r.int(8);
   }
+  if (r.chance(0.05)) {
+    // Or anywhere in it.
+    const p = parts[r.int(parts.length)];
+    p[r.int(p.length)] ^= 1 << r.int(8);
+  }
+  if (r.chance(0.05)) parts.splice(r.int(parts.length + 1), 0, r.bytes(1 + r.int(12)));
   let bytes = Buffer.concat(parts);
   if (r.chance(0.1)) bytes = bytes.subarray(0, r.int(bytes.length + 1));
   return bytes;
@@ -202,9 +211,16 @@ function parseFrames(buf) {
       len = Number(buf.readBigUInt64BE(off));
       off += 8;
     }
-    if (buf[at + 1] & 0x80) off += 4;
+    const masked = (buf[at + 1] & 0x80) !== 0;
+    if (masked) off += 4;
     if (off + len > buf.length) break;
-    out.push([buf[at] & 0xf0, buf[at] & 0x0f, short(buf.subarray(off, off + len))]);
+    let data = buf.subarray(off, off + len);
+    if (masked) {
+      // A client's frame: the key is random, the unmasked payload is what counts.
+      const key = buf.subarray(off - 4, off);
+      data = Buffer.from(data.map((b, i) => b ^ key[i & 3]));
+    }
+    out.push([buf[at] & 0xf0, buf[at] & 0x0f, masked, short(data)]);
     at = off + len;
   }
   if (at < buf.length) out.push(['rest', short(buf.subarray(at))]);
@@ -215,89 +231,157 @@ function errorOf(e) {
   return [e.constructor.name, e.message, e.code === undefined ? null : e.code];
 }
 
-/** Runs one scenario against a server of `lib`; resolves with what was observed. */
-function play(lib, wss, scenario) {
-  const { chunks: parts, plan } = scenario;
+/**
+ * Wires `sock` (the endpoint under test) to record its events and carry out `plan`;
+ * returns what was observed so far, and `done()` once it emitted 'close'.
+ */
+function observeEndpoint(sock, plan) {
   const events = [];
   const callbacks = [];
   let n = 0;
   let cbId = 0;
-  return new Promise((resolve) => {
-    let written = Buffer.alloc(0);
-    let serverClosed = false;
-    let clientClosed = false;
-    const finish = () => {
-      if (!serverClosed || !clientClosed) return;
-      callbacks.sort((a, b) => a[0] - b[0]);
-      // After terminate(), what else is parsed depends on where TCP cut the input (in
-      // ws as here: the rest of the chunk being parsed, nothing of later chunks).
+  let closed = false;
+  let terminated = false;
+  let onClose = () => {};
+  const act = (list) => {
+    for (const [kind, a, b] of list || []) {
+      const id = cbId++;
+      // Calls made after terminate() depend on TCP cuts (see result()): not compared.
+      const late = terminated;
+      const cb = (err) => late || callbacks.push([id, err ? err.message : null]);
+      try {
+        if (kind === 'send') sock.send(a, b || {}, cb);
+        else if (kind === 'send-fragment') {
+          sock.send(a, { fin: false }, cb);
+          sock.send(a, { fin: true }, () => {});
+        } else if (kind === 'ping') sock.ping(a, undefined, cb);
+        else if (kind === 'pong') sock.pong(a, undefined, cb);
+        else if (kind === 'close') sock.close(a, b);
+        else if (kind === 'terminate') {
+          events.push(['terminate()']);
+          terminated = true;
+          sock.terminate();
+        } else if (kind === 'pause-resume') {
+          sock.pause();
+          setTimeout(() => sock.resume(), 10);
+        }
+      } catch (e) {
+        events.push(['threw', kind, ...errorOf(e)]);
+      }
+    }
+  };
+  sock.on('open', () => act(plan.get(0)));
+  sock.on('message', (data, isBinary) => {
+    events.push(['message', isBinary, short(data)]);
+    act(plan.get(++n));
+  });
+  sock.on('ping', (data) => {
+    events.push(['ping', short(data)]);
+    act(plan.get(++n));
+  });
+  sock.on('pong', (data) => {
+    events.push(['pong', short(data)]);
+    act(plan.get(++n));
+  });
+  sock.on('error', (e) => events.push(['error', ...errorOf(e), closed ? 'after close' : '']));
+  sock.on('close', (code, reason) => {
+    events.push(['close', code, hex(reason)]);
+    closed = true;
+    onClose();
+  });
+  return {
+    act,
+    closed: () => closed,
+    whenClosed: (fn) => (onClose = fn),
+    result: () => {
+      callbacks.sort((x, y) => x[0] - y[0]);
+      // After terminate(), what else is parsed — events, and a close frame whose code
+      // 'close' reports — depends on where TCP cut the input (in ws as here: the rest of
+      // the chunk being parsed, nothing of later chunks).
       const t = events.findIndex((e) => e[0] === 'terminate()');
-      const seen = t === -1 ? events : events.slice(0, t + 1).concat(events.slice(t + 1).filter((e) => e[0] === 'close'));
-      resolve({ events: seen, callbacks, written: parseFrames(written) });
+      const seen =
+        t === -1
+          ? events
+          : events.slice(0, t + 1).concat(
+              events.slice(t + 1).filter((e) => e[0] === 'close').map(() => ['close', 'after terminate()'])
+            );
+      return { events: seen, callbacks };
+    }
+  };
+}
+
+/**
+ * The raw peer's side of one connection: once the handshake is through, `parts` are
+ * written one by one; everything the endpoint writes back is collected; the peer hangs
+ * up (FIN) once the endpoint has been quiet for a while.
+ */
+function rawPeer(socket, parts, onDone) {
+  let written = Buffer.alloc(0);
+  let idle = null;
+  let sentAll = false;
+  const quiet = () => {
+    sentAll = true;
+    clearTimeout(idle);
+    idle = setTimeout(() => socket.end(), 60);
+  };
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    clearTimeout(idle);
+    onDone(written);
+  });
+  return {
+    start(rest) {
+      written = Buffer.concat([written, rest]);
+      let k = 0;
+      const next = () => {
+        if (k >= parts.length || socket.destroyed) {
+          quiet();
+          return;
+        }
+        socket.write(parts[k++], () => setImmediate(next));
+      };
+      next();
+    },
+    data(chunk) {
+      written = Buffer.concat([written, chunk]);
+      if (sentAll) quiet();
+    }
+  };
+}
+
+/** Splits the head of an HTTP message from what follows it, once it is complete. */
+function headOf(state, chunk) {
+  state.head += chunk.toString('latin1');
+  const i = state.head.indexOf('\r\n\r\n');
+  if (i === -1) return null;
+  const rest = Buffer.from(state.head.slice(i + 4), 'latin1');
+  const head = state.head.slice(0, i);
+  state.head = null;
+  return { head, rest };
+}
+
+/** One scenario against a server of a library: a raw client connects. */
+function playServer(wss, scenario) {
+  return new Promise((resolve) => {
+    let endpoint = null;
+    let written = null;
+    const finish = () => {
+      if (endpoint && endpoint.closed() && written !== null) {
+        resolve({ ...endpoint.result(), written: parseFrames(written) });
+      }
     };
     wss.once('connection', (sock) => {
-      const act = (list) => {
-        for (const [kind, a, b] of list || []) {
-          const id = cbId++;
-          const cb = (err) => callbacks.push([id, err ? err.message : null]);
-          try {
-            if (kind === 'send') sock.send(a, b || {}, cb);
-            else if (kind === 'send-fragment') {
-              sock.send(a, { fin: false }, cb);
-              sock.send(a, { fin: true }, () => {});
-            } else if (kind === 'ping') sock.ping(a, undefined, cb);
-            else if (kind === 'pong') sock.pong(a, undefined, cb);
-            else if (kind === 'close') sock.close(a, b);
-            else if (kind === 'terminate') {
-              events.push(['terminate()']);
-              sock.terminate();
-            }
-            else if (kind === 'pause-resume') {
-              sock.pause();
-              setTimeout(() => sock.resume(), 10);
-            }
-          } catch (e) {
-            events.push(['threw', kind, ...errorOf(e)]);
-          }
-        }
-      };
-      sock.on('message', (data, isBinary) => {
-        events.push(['message', isBinary, short(data)]);
-        act(plan.get(++n));
-      });
-      sock.on('ping', (data) => {
-        events.push(['ping', short(data)]);
-        act(plan.get(++n));
-      });
-      sock.on('pong', (data) => {
-        events.push(['pong', short(data)]);
-        act(plan.get(++n));
-      });
-      sock.on('error', (e) => events.push(['error', ...errorOf(e), serverClosed ? 'after close' : '']));
-      sock.on('close', (code, reason) => {
-        events.push(['close', code, hex(reason)]);
-        serverClosed = true;
-        finish();
-      });
-      act(plan.get(0));
+      endpoint = observeEndpoint(sock, scenario.plan);
+      endpoint.whenClosed(finish);
+      endpoint.act(scenario.plan.get(0));
     });
     const client = net.connect(wss.address().port, '127.0.0.1');
-    client.setNoDelay(true);
-    let head = '';
-    let idle = null;
-    let sentAll = false;
-    const quiet = () => {
-      sentAll = true;
-      clearTimeout(idle);
-      // The server has said what it will: hang up (a FIN, as a peer that is done).
-      idle = setTimeout(() => client.end(), 60);
-    };
-    client.on('error', () => {});
-    client.on('close', () => {
-      clearTimeout(idle);
-      clientClosed = true;
+    const peer = rawPeer(client, scenario.chunks, (w) => {
+      written = w;
       finish();
     });
+    const state = { head: '' };
     client.on('connect', () => {
       const key = crypto.randomBytes(16).toString('base64');
       client.write(
@@ -306,46 +390,67 @@ function play(lib, wss, scenario) {
       );
     });
     client.on('data', (chunk) => {
-      if (head !== null) {
-        head += chunk.toString('latin1');
-        const i = head.indexOf('\r\n\r\n');
-        if (i === -1) return;
-        const rest = Buffer.from(head.slice(i + 4), 'latin1');
-        head = null;
-        written = Buffer.concat([written, rest]);
-        let k = 0;
-        const next = () => {
-          if (k >= parts.length || client.destroyed) {
-            quiet();
-            return;
-          }
-          client.write(parts[k++], () => setImmediate(next));
-        };
-        next();
-        return;
-      }
-      written = Buffer.concat([written, chunk]);
-      if (sentAll) quiet();
+      if (state.head === null) return peer.data(chunk);
+      const got = headOf(state, chunk);
+      if (got) peer.start(got.rest);
     });
   });
 }
+
+/** One scenario against a client of `lib`: it connects to a raw server. */
+function playClient(lib, raw, scenario) {
+  return new Promise((resolve) => {
+    let endpoint = null;
+    let written = null;
+    const finish = () => {
+      if (endpoint && endpoint.closed() && written !== null) {
+        resolve({ ...endpoint.result(), written: parseFrames(written) });
+      }
+    };
+    raw.once('connection', (socket) => {
+      const peer = rawPeer(socket, scenario.chunks, (w) => {
+        written = w;
+        finish();
+      });
+      const state = { head: '' };
+      socket.on('data', (chunk) => {
+        if (state.head === null) return peer.data(chunk);
+        const got = headOf(state, chunk);
+        if (!got) return;
+        const key = /sec-websocket-key: *(\S+)/i.exec(got.head)[1];
+        const accept = crypto.createHash('sha1').update(key + GUID).digest('base64');
+        socket.write(
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Sec-WebSocket-Accept: ${accept}\r\n\r\n`
+        );
+        peer.start(got.rest);
+      });
+    });
+    const c = new lib.WebSocket(`ws://127.0.0.1:${raw.address().port}`, OPTION_SETS[scenario.options]);
+    endpoint = observeEndpoint(c, scenario.plan);
+    endpoint.whenClosed(finish);
+  });
+}
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 function describePlan(plan) {
   const show = (x) => (Buffer.isBuffer(x) ? `<${x.length} bytes>` : typeof x === 'string' && x.length > 20 ? `<${x.length} chars>` : x);
   return JSON.stringify([...plan].map(([at, list]) => [at, list.map((a) => a.map(show))]));
 }
 
-function scenarioOf(seed, iteration) {
-  const r = prng(seed * 1000003 + iteration);
-  const bytes = stream(r);
-  return { bytes, chunks: chunks(r, bytes), plan: schedule(r) };
+function scenarioOf(seed, iteration, toClient) {
+  const r = prng(seed * 1000003 + iteration * 2 + (toClient ? 1 : 0));
+  const bytes = stream(r, toClient);
+  return { bytes, chunks: chunks(r, bytes), plan: schedule(r), options: r.int(OPTION_SETS.length) };
 }
 
 /**
  * A mismatch that a documented difference explains (npm/README.md, "Known differences"),
  * or null. Only one: invalid UTF-8 in a fragmented text message fails as soon as the
  * received prefix cannot be valid (RFC 6455 §8.1, Autobahn 6.4), where ws reads on to the
- * end of the message first (answering pings in between, or finding another error there).
+ * end of the message first (answering pings in between, finding another error there, or
+ * waiting for an end that never comes).
  */
 function explained(ws, ours) {
   const at = ours.events.findIndex((e) => e[0] === 'error');
@@ -353,50 +458,80 @@ function explained(ws, ours) {
   const before = ours.events.slice(0, at);
   if (JSON.stringify(ws.events.slice(0, at)) !== JSON.stringify(before)) return null;
   const later = ws.events.slice(at);
-  if (!later.every((e) => ['ping', 'pong', 'error', 'close'].includes(e[0]))) return null;
-  if (later.filter((e) => e[0] === 'error').length !== 1) return null;
+  if (!later.every((e) => ['ping', 'pong', 'threw', 'error', 'close'].includes(e[0]))) return null;
+  if (later.filter((e) => e[0] === 'error').length > 1) return null;
   return 'UTF-8 fail-fast';
 }
 
 const OPTIONS = { maxPayload: 64 * 1024, closeTimeout: 150 };
+/** Endpoint options a scenario may run with (both libraries get the same). */
+const OPTION_SETS = [
+  OPTIONS,
+  OPTIONS,
+  { ...OPTIONS, maxPayload: 100 },
+  { ...OPTIONS, skipUTF8Validation: true },
+  { ...OPTIONS, autoPong: false },
+  { ...OPTIONS, allowSynchronousEvents: false },
+  { ...OPTIONS, maxFragments: 2 }
+];
 
-test(`differential fuzz against ws: seed ${SEED}, ${ITERATIONS} iterations`, async (t) => {
-  const servers = await Promise.all([listen(ws, OPTIONS), listen(ferrosocket, OPTIONS)]);
-  const started = Date.now();
-  let compared = 0;
-  const known = new Map();
-  try {
-    for (let i = 0; i < ITERATIONS; i++) {
-      if (ONLY !== null && i !== ONLY) continue;
-      const scenario = scenarioOf(SEED, i);
-      // Each endpoint gets its own copy: receiving unmasks in place.
-      const [a, b] = await Promise.all(
-        servers.map((wss) =>
-          play(wss === servers[0] ? ws : ferrosocket, wss, {
-            chunks: scenario.chunks.map((c) => Buffer.from(c)),
-            plan: scenario.plan
-          })
+for (const role of ['server', 'client']) {
+  test(`differential fuzz against ws, ${role} endpoint: seed ${SEED}, ${ITERATIONS} iterations`, async (t) => {
+    const toClient = role === 'client';
+    // Client role: one raw server per library; server role: a server per library and
+    // option set, made when a scenario first needs it.
+    const rawServers = toClient
+      ? await Promise.all(
+          [0, 1].map(
+            () =>
+              new Promise((resolve) => {
+                const srv = net.createServer();
+                srv.listen(0, '127.0.0.1', () => resolve(srv));
+              })
+          )
         )
-      );
-      const why = JSON.stringify(a) === JSON.stringify(b) ? null : explained(a, b);
-      if (why !== null) {
-        known.set(why, (known.get(why) || 0) + 1);
-        continue;
+      : [];
+    const wsServers = new Map();
+    const serversFor = async (k) => {
+      if (!wsServers.has(k)) {
+        wsServers.set(k, await Promise.all([listen(ws, OPTION_SETS[k]), listen(ferrosocket, OPTION_SETS[k])]));
       }
-      assert.deepStrictEqual(
-        b,
-        a,
-        `seed ${SEED} iteration ${i} (replay: FUZZ_SEED=${SEED} FUZZ_ONLY=${i}); ` +
-          `input ${short(scenario.bytes)}; plan ${describePlan(scenario.plan)}`
-      );
-      compared++;
+      return wsServers.get(k);
+    };
+    const started = Date.now();
+    let compared = 0;
+    const known = new Map();
+    try {
+      for (let i = 0; i < ITERATIONS; i++) {
+        if (ONLY !== null && i !== ONLY) continue;
+        const scenario = scenarioOf(SEED, i, toClient);
+        // Each endpoint gets its own copy: receiving unmasks in place.
+        const copy = () => ({ ...scenario, chunks: scenario.chunks.map((c) => Buffer.from(c)) });
+        const peers = toClient ? rawServers : await serversFor(scenario.options);
+        const [a, b] = await Promise.all(
+          [ws, ferrosocket].map((lib, k) => (toClient ? playClient(lib, peers[k], copy()) : playServer(peers[k], copy())))
+        );
+        const why = JSON.stringify(a) === JSON.stringify(b) ? null : explained(a, b);
+        if (why !== null) {
+          known.set(why, (known.get(why) || 0) + 1);
+          continue;
+        }
+        assert.deepStrictEqual(
+          b,
+          a,
+          `${role} seed ${SEED} iteration ${i} (replay: FUZZ_SEED=${SEED} FUZZ_ONLY=${i}); ` +
+            `options ${JSON.stringify(OPTION_SETS[scenario.options])}; input ${short(scenario.bytes)}; plan ${describePlan(scenario.plan)}`
+        );
+        compared++;
+      }
+    } finally {
+      await Promise.all(rawServers.map((p) => new Promise((r) => p.close(r))));
+      await Promise.all([...wsServers.values()].flat().map(closeServer));
     }
-  } finally {
-    await Promise.all(servers.map(closeServer));
-  }
-  const differences = [...known].map(([why, n]) => `${n} ${why}`).join(', ') || 'none';
-  t.diagnostic(
-    `fuzz: ${compared} scenarios equal to ws, documented differences: ${differences}; ` +
-      `${Date.now() - started} ms (seed ${SEED})`
-  );
-});
+    const differences = [...known].map(([why, n]) => `${n} ${why}`).join(', ') || 'none';
+    t.diagnostic(
+      `fuzz ${role}: ${compared} scenarios equal to ws, documented differences: ${differences}; ` +
+        `${Date.now() - started} ms (seed ${SEED})`
+    );
+  });
+}

@@ -841,14 +841,9 @@ impl Connection {
         }
         let mut payload = Vec::with_capacity(2 + reason.len());
         close::build_payload(code, reason, &mut payload)?;
-        if self.life.failed() {
-            // The failure's close frame is owed already and goes out, unless this close
-            // answers a message delivered before the violation (the owed frame is not
-            // written yet): `ws`, which delivers while it parses, would have sent this
-            // one first, so it takes the owed frame's place.
-            self.life.replace_owed_close(payload);
-            return Ok(());
-        }
+        // After a violation whose close frame is still owed (not written yet), this close
+        // answers a message delivered before the violation: `ws`, which delivers while it
+        // parses, would have sent it first, so it goes out in the owed frame's place.
         self.queue_close(&payload);
         Ok(())
     }

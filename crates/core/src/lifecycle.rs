@@ -128,13 +128,6 @@ impl Lifecycle {
         self.failed = true;
     }
 
-    /// A close the application asked for before the owed one was written replaces it.
-    pub(crate) fn replace_owed_close(&mut self, payload: Vec<u8>) {
-        if self.has_owed_close() {
-            self.owed_close = Some(payload);
-        }
-    }
-
     /// Takes the close frame payload owed, if it is still to be written.
     pub(crate) fn take_owed_close(&mut self) -> Option<Vec<u8>> {
         if self.close_sent || self.destroyed.is_some() {

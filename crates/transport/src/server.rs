@@ -559,7 +559,7 @@ impl<P: Poller> Server<P> {
                     // A deadline that moved later (traffic) keeps the earlier entry: when it
                     // comes the core is asked again, so busy connections push no entry
                     // per read.
-                    if slot.deadline.is_none_or(|d| at < d) {
+                    if slot.deadline.map_or(true, |d| at < d) {
                         slot.deadline = Some(at);
                         self.deadlines.push(at, slot.token);
                     }
