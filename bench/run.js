@@ -1,8 +1,10 @@
 'use strict';
 
 // Load benchmark: ws vs ferrosocket echo servers, load generator in its own process.
-//   node bench/run.js [--quick]
+//   node bench/run.js [--quick] [--deflate-only]
 // Prints a table with ratios vs ws and writes bench/results/node-latest.json.
+// --deflate-only: only the permessage-deflate scenarios (busy connections' memory
+// and CPU per message), written to bench/results/deflate-latest.json.
 // Bounded in time (about 2 minutes; --quick about 40 s). Not part of the test run.
 
 const { fork } = require('child_process');
@@ -15,6 +17,15 @@ const SECONDS = quick ? 2 : 5;
 const IDLE = quick ? 2000 : 10000;
 const HANDSHAKES = quick ? 1000 : 5000;
 const IMPLS = ['ws', 'ferrosocket'];
+const deflateOnly = process.argv.includes('--deflate-only');
+// Busy connections exchanging ~1 KiB JSON with permessage-deflate negotiated.
+const DEFLATE_CONNS = 200;
+const DEFLATE_SECONDS = quick ? 3 : 8;
+const DEFLATE_CONFIGS = [
+  ['default settings', true],
+  ['serverNoContextTakeover', { serverNoContextTakeover: true }],
+  ['server + clientNoContextTakeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }]
+];
 
 function request(child, msg, timeoutMs) {
   return new Promise((resolve, reject) => {
@@ -28,9 +39,10 @@ function request(child, msg, timeoutMs) {
   });
 }
 
-function startServer(impl) {
+function startServer(impl, perMessageDeflate) {
+  const args = perMessageDeflate ? [impl, JSON.stringify(perMessageDeflate)] : [impl];
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'server.js'), [impl], {
+    const child = fork(path.join(__dirname, 'server.js'), args, {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     });
@@ -92,19 +104,77 @@ async function measureIdle(impl) {
   }
 }
 
+// Deflate: a fresh server gets 200 connections that negotiate permessage-deflate and
+// echo ~1 KiB JSON (the warm-up: V8's heap and the allocator reach their working
+// size), then 200 more, and all 400 echo for DEFLATE_SECONDS. Memory per connection
+// = the growth of RSS from the first 200 busy connections to the 400 (each time just
+// after the traffic stops, connections open, after a GC) / 200; CPU per message =
+// the server's CPU time over the second busy period / messages echoed in it.
+async function measureDeflate(impl, perMessageDeflate) {
+  const server = await startServer(impl, perMessageDeflate);
+  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = server.port;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const busy = async (seconds) => {
+    await request(load, { scenario: 'deflateStart', window: 2 }, 10000);
+    await sleep(seconds * 1000);
+    const cpu = await request(server.child, { cmd: 'cpu' }, 10000);
+    const stopped = await request(load, { scenario: 'deflateStop' }, 10000);
+    await sleep(200);
+    return { cpu, messages: stopped.messages };
+  };
+  try {
+    await request(load, { scenario: 'deflateOpen', port, conns: DEFLATE_CONNS }, 60000);
+    await busy(DEFLATE_SECONDS / 2);
+    const warm = await request(server.child, { cmd: 'rss' }, 10000);
+    const opened = await request(load, { scenario: 'deflateOpen', port, conns: DEFLATE_CONNS }, 60000);
+    const cpu0 = await request(server.child, { cmd: 'cpu' }, 10000);
+    const run = await busy(DEFLATE_SECONDS);
+    const after = await request(server.child, { cmd: 'rss' }, 10000);
+    await request(load, { scenario: 'deflateClose' }, 10000);
+    return {
+      conns: opened.open,
+      messageBytes: opened.messageBytes,
+      messages: run.messages,
+      bytesPerConn: (after.rss - warm.rss) / DEFLATE_CONNS,
+      cpuMicrosPerMsg: (run.cpu.cpuMicros - cpu0.cpuMicros) / run.messages
+    };
+  } finally {
+    kill(load);
+    kill(server.child);
+  }
+}
+
+async function deflateRows(results) {
+  const rows = [];
+  for (const [label, pmd] of DEFLATE_CONFIGS) {
+    const r = {};
+    for (const impl of IMPLS) {
+      process.stderr.write(`deflate (${label}): measuring ${impl}...\n`);
+      r[impl] = await measureDeflate(impl, pmd);
+    }
+    results[`deflate ${label}`] = r;
+    rows.push([`deflate, ${label}: busy conns (server RSS KiB/conn)`, r.ws.bytesPerConn / 1024, r.ferrosocket.bytesPerConn / 1024, 1, false]);
+    rows.push([`deflate, ${label}: CPU per ~1 KiB message (µs)`, r.ws.cpuMicrosPerMsg, r.ferrosocket.cpuMicrosPerMsg, 1, false]);
+  }
+  return rows;
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 }
 
 (async () => {
   const results = {};
-  for (const impl of IMPLS) {
-    process.stderr.write(`measuring ${impl}...\n`);
-    results[impl] = await measure(impl);
+  if (!deflateOnly) {
+    for (const impl of IMPLS) {
+      process.stderr.write(`measuring ${impl}...\n`);
+      results[impl] = await measure(impl);
+    }
   }
   const w = results.ws;
   const f = results.ferrosocket;
-  const rows = [
+  const rows = deflateOnly ? [] : [
     ['64 B echo, 100 conns (msgs/s)', w.small.msgsPerSec, f.small.msgsPerSec, 0, true],
     ['64 B echo p99 latency (ms)', w.small.p99ms, f.small.p99ms, 2, false],
     ['16 KiB echo, 10 conns (MB/s)', w.medium.mbPerSec, f.medium.mbPerSec, 1, true],
@@ -113,6 +183,7 @@ function fmt(n, digits = 0) {
     [`${IDLE} idle conns (server RSS KiB/conn)`, w.idle.bytesPerConn / 1024, f.idle.bytesPerConn / 1024, 2, false],
     [`${IDLE} idle conns (server JS heap KiB/conn)`, w.idle.heapPerConn / 1024, f.idle.heapPerConn / 1024, 2, false]
   ];
+  rows.push(...(await deflateRows(results)));
   const lines = [];
   lines.push(`| scenario | ws | ferrosocket | ferrosocket vs ws |`);
   lines.push(`|---|---:|---:|---:|`);
@@ -126,7 +197,7 @@ function fmt(n, digits = 0) {
   const outDir = path.join(__dirname, 'results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(
-    path.join(outDir, 'node-latest.json'),
+    path.join(outDir, deflateOnly ? 'deflate-latest.json' : 'node-latest.json'),
     JSON.stringify({ env, quick, date: new Date().toISOString(), results, table: lines }, null, 2)
   );
   process.exit(0);
@@ -138,4 +209,4 @@ function fmt(n, digits = 0) {
 setTimeout(() => {
   console.error('benchmark exceeded its time bound');
   process.exit(2);
-}, quick ? 120000 : 300000).unref();
+}, quick ? 240000 : 480000).unref();

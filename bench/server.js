@@ -2,17 +2,20 @@
 
 // Echo server for the load benchmark: `node server.js ws|ferrosocket`.
 // Talks to bench/run.js over IPC: sends { port } when listening, answers
-// { cmd: 'rss' } with its resident set size (after a GC) and the client count.
+// { cmd: 'rss' } with its resident set size (after a GC) and the client count,
+// { cmd: 'cpu' } with the CPU time it has used (user + system, µs).
 
 const path = require('path');
 
 const impl = process.argv[2];
+// Optional: the server's `perMessageDeflate` option, as JSON (the deflate scenarios).
+const perMessageDeflate = process.argv[3] ? JSON.parse(process.argv[3]) : false;
 const lib =
   impl === 'ws'
     ? require(path.join(__dirname, '../npm/node_modules/ws'))
     : require(path.join(__dirname, '../npm'));
 
-const wss = new lib.WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
+const wss = new lib.WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 4096, perMessageDeflate }, () => {
   process.send({ port: wss.address().port });
 });
 
@@ -29,8 +32,11 @@ process.on('message', (msg) => {
     }
     setTimeout(() => {
       const m = process.memoryUsage();
-      process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, clients: wss.clients.size });
+      process.send({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, clients: wss.clients.size });
     }, 200);
+  } else if (msg.cmd === 'cpu') {
+    const c = process.cpuUsage();
+    process.send({ cpuMicros: c.user + c.system });
   } else if (msg.cmd === 'exit') {
     process.exit(0);
   }

@@ -127,12 +127,16 @@ fn inflate_into(
     max: usize,
     step: usize,
 ) -> Result<(), Error> {
+    // A first guess from the input (text inflates some 3–10×) keeps the transient
+    // buffer of a small message small; it grows by `step` from there.
+    let mut grow = (data.len() * 4).clamp(1024, step);
     for input in [data, &TAIL[..]] {
         let start_in = d.total_in();
         loop {
             let consumed = (d.total_in() - start_in) as usize;
             if out.capacity() - out.len() < 1024 {
-                out.reserve_exact(step.min(max.saturating_sub(out.len()) + 1).max(1024));
+                out.reserve_exact(grow.min(max.saturating_sub(out.len()) + 1).max(1024));
+                grow = step;
             }
             let before_out = out.len();
             let status = d

@@ -10,7 +10,7 @@ use crate::handshake::HandshakeError;
 const NAME: &str = "permessage-deflate";
 
 /// What this endpoint offers (client) or accepts (server).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeflateConfig {
     /// Ask for / insist on the server resetting its compression context per message.
     pub server_no_context_takeover: bool,
@@ -23,18 +23,6 @@ pub struct DeflateConfig {
     pub client_max_window_bits: Option<u8>,
     /// Our zlib settings (ws's `zlibDeflateOptions` / `zlibInflateOptions`).
     pub zlib: ZlibOptions,
-}
-
-impl Default for DeflateConfig {
-    fn default() -> Self {
-        DeflateConfig {
-            server_no_context_takeover: false,
-            client_no_context_takeover: false,
-            server_max_window_bits: None,
-            client_max_window_bits: None,
-            zlib: ZlibOptions::default(),
-        }
-    }
 }
 
 /// The parameters both sides agreed on (RFC 7692 §7.1).
