@@ -434,16 +434,17 @@ impl Codec {
     }
 
     /// Heap bytes of the contexts this connection holds between messages (an estimate
-    /// from zlib's documented sizes, for memory accounting).
+    /// from zlib-rs's allocations, for memory accounting).
     pub fn context_bytes(&self) -> usize {
         let deflate = self.compress.as_ref().map_or(0, |_| {
+            // Window and `prev` (2 × 2^bits each), a 64 Ki-entry hash head of u16s,
+            // and the pending buffer (4 × 2^(memLevel + 6)).
             let bits = u32::from(self.send_bits.unwrap_or(15));
-            (1usize << (bits + 2)) + (1usize << (u32::from(self.zlib.mem_level) + 9))
+            (1usize << (bits + 2)) + (128 << 10) + (1usize << (u32::from(self.zlib.mem_level) + 8))
         });
-        let inflate = self
-            .decompress
-            .as_ref()
-            .map_or(0, |_| (1usize << self.recv_bits) + 7 * 1024);
+        // zlib-rs allocates the largest window (32 KiB) whatever the negotiated bits,
+        // plus its state (~10 KiB).
+        let inflate = self.decompress.as_ref().map_or(0, |_| 42 << 10);
         deflate + inflate
     }
 }
