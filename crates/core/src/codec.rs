@@ -127,8 +127,8 @@ fn inflate_into(
     max: usize,
     step: usize,
 ) -> Result<(), Error> {
-    // A first guess from the input (text inflates some 3–10×) keeps the transient
-    // buffer of a small message small; it grows by `step` from there.
+    // A first guess from the input (text inflates some 3–10×), then doubling up to
+    // steps of `step`: a small message's transient buffer stays small.
     let mut grow = (data.len() * 4).clamp(1024, step);
     for input in [data, &TAIL[..]] {
         let start_in = d.total_in();
@@ -136,7 +136,7 @@ fn inflate_into(
             let consumed = (d.total_in() - start_in) as usize;
             if out.capacity() - out.len() < 1024 {
                 out.reserve_exact(grow.min(max.saturating_sub(out.len()) + 1).max(1024));
-                grow = step;
+                grow = out.capacity().clamp(1024, step);
             }
             let before_out = out.len();
             let status = d
