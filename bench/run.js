@@ -18,8 +18,10 @@ const IDLE = quick ? 2000 : 10000;
 const HANDSHAKES = quick ? 1000 : 5000;
 const IMPLS = ['ws', 'ferrosocket'];
 const deflateOnly = process.argv.includes('--deflate-only');
-// Busy connections exchanging ~1 KiB JSON with permessage-deflate negotiated.
-const DEFLATE_CONNS = 200;
+// Busy connections exchanging ~1 KiB JSON with permessage-deflate negotiated. 1,000
+// (twice): the server's RSS moves by ~10 MB between measurements whatever the
+// connections (V8's young generation, the allocator), ±50 KiB per connection at 200.
+const DEFLATE_CONNS = 1000;
 const DEFLATE_SECONDS = quick ? 3 : 8;
 const DEFLATE_CONFIGS = [
   ['default settings', true],
@@ -104,12 +106,13 @@ async function measureIdle(impl) {
   }
 }
 
-// Deflate: a fresh server gets 200 connections that negotiate permessage-deflate and
-// echo ~1 KiB JSON (the warm-up: V8's heap and the allocator reach their working
-// size), then 200 more, and all 400 echo for DEFLATE_SECONDS. Memory per connection
-// = the growth of RSS from the first 200 busy connections to the 400 (each time just
-// after the traffic stops, connections open, after a GC) / 200; CPU per message =
-// the server's CPU time over the second busy period / messages echoed in it.
+// Deflate: a fresh server gets DEFLATE_CONNS connections that negotiate
+// permessage-deflate and echo ~1 KiB JSON (the warm-up: V8's heap and the allocator
+// reach their working size), then as many more, and all echo for DEFLATE_SECONDS.
+// Memory per connection = the growth of RSS from the first busy set to both (each
+// time just after the traffic stops, connections open, after a GC) / DEFLATE_CONNS;
+// CPU per message = the server's CPU time over the second busy period / messages
+// echoed in it.
 async function measureDeflate(impl, perMessageDeflate) {
   const server = await startServer(impl, perMessageDeflate);
   const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
