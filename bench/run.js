@@ -3,10 +3,12 @@
 // Load benchmark: echo servers of ws, ferrosocket on both transports and (when
 // bench/node_modules has it: `cd bench && npm install`) uWebSockets.js, load
 // generator in its own process.
-//   node bench/run.js [--quick] [--only ws,native,...]
+//   node bench/run.js [--quick] [--only ws,native,...] [--deflate-only]
 // Prints a table with ratios vs ws (and of the native transport vs uWebSockets.js)
-// and writes bench/results/node-latest.json. Bounded in time (about 2 minutes per
-// server; --quick about 40 s). Not part of the test run.
+// and writes bench/results/node-latest.json. Then the permessage-deflate scenarios
+// (busy connections' memory and CPU per message, ws vs ferrosocket); --deflate-only
+// runs only those (bench/results/deflate-latest.json). Bounded in time (about 2
+// minutes per server; --quick about 40 s). Not part of the test run.
 
 const { fork } = require('child_process');
 const fs = require('fs');
@@ -21,6 +23,18 @@ const only = process.argv.indexOf('--only');
 const IMPLS = (only !== -1 ? process.argv[only + 1].split(',') : ['ws', 'ferrosocket', 'native', 'uws']).filter(
   (impl) => impl !== 'uws' || hasUws()
 );
+
+const deflateOnly = process.argv.includes('--deflate-only');
+// Busy connections exchanging ~1 KiB JSON with permessage-deflate negotiated. 1,000
+// (twice): the server's RSS moves by ~10 MB between measurements whatever the
+// connections (V8's young generation, the allocator), ±50 KiB per connection at 200.
+const DEFLATE_CONNS = 1000;
+const DEFLATE_SECONDS = quick ? 3 : 8;
+const DEFLATE_CONFIGS = [
+  ['default settings', true],
+  ['serverNoContextTakeover', { serverNoContextTakeover: true }],
+  ['server + clientNoContextTakeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }]
+];
 
 function hasUws() {
   try {
@@ -44,9 +58,10 @@ function request(child, msg, timeoutMs) {
   });
 }
 
-function startServer(impl) {
+function startServer(impl, perMessageDeflate) {
+  const args = perMessageDeflate ? [impl, JSON.stringify(perMessageDeflate)] : [impl];
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'server.js'), [impl], {
+    const child = fork(path.join(__dirname, 'server.js'), args, {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     });
@@ -108,17 +123,77 @@ async function measureIdle(impl) {
   }
 }
 
+// Deflate: a fresh server gets DEFLATE_CONNS connections that negotiate
+// permessage-deflate and echo ~1 KiB JSON (the warm-up: V8's heap and the allocator
+// reach their working size), then as many more, and all echo for DEFLATE_SECONDS.
+// Memory per connection = the growth of RSS from the first busy set to both (each
+// time just after the traffic stops, connections open, after a GC) / DEFLATE_CONNS;
+// CPU per message = the server's CPU time over the second busy period / messages
+// echoed in it.
+async function measureDeflate(impl, perMessageDeflate) {
+  const server = await startServer(impl, perMessageDeflate);
+  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = server.port;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const busy = async (seconds) => {
+    await request(load, { scenario: 'deflateStart', window: 2 }, 10000);
+    await sleep(seconds * 1000);
+    const cpu = await request(server.child, { cmd: 'cpu' }, 10000);
+    const stopped = await request(load, { scenario: 'deflateStop' }, 10000);
+    await sleep(200);
+    return { cpu, messages: stopped.messages };
+  };
+  try {
+    await request(load, { scenario: 'deflateOpen', port, conns: DEFLATE_CONNS }, 60000);
+    await busy(DEFLATE_SECONDS / 2);
+    const warm = await request(server.child, { cmd: 'rss' }, 10000);
+    const opened = await request(load, { scenario: 'deflateOpen', port, conns: DEFLATE_CONNS }, 60000);
+    const cpu0 = await request(server.child, { cmd: 'cpu' }, 10000);
+    const run = await busy(DEFLATE_SECONDS);
+    const after = await request(server.child, { cmd: 'rss' }, 10000);
+    await request(load, { scenario: 'deflateClose' }, 10000);
+    return {
+      conns: opened.open,
+      messageBytes: opened.messageBytes,
+      messages: run.messages,
+      bytesPerConn: (after.rss - warm.rss) / DEFLATE_CONNS,
+      cpuMicrosPerMsg: (run.cpu.cpuMicros - cpu0.cpuMicros) / run.messages
+    };
+  } finally {
+    kill(load);
+    kill(server.child);
+  }
+}
+
+const DEFLATE_IMPLS = ['ws', 'ferrosocket'];
+
+async function deflateRows(results) {
+  const rows = [];
+  for (const [label, pmd] of DEFLATE_CONFIGS) {
+    const r = {};
+    for (const impl of DEFLATE_IMPLS) {
+      process.stderr.write(`deflate (${label}): measuring ${impl}...\n`);
+      r[impl] = await measureDeflate(impl, pmd);
+    }
+    results[`deflate ${label}`] = r;
+    rows.push([`deflate, ${label}: busy conns (server RSS KiB/conn)`, r.ws.bytesPerConn / 1024, r.ferrosocket.bytesPerConn / 1024, 1, false]);
+    rows.push([`deflate, ${label}: CPU per ~1 KiB message (µs)`, r.ws.cpuMicrosPerMsg, r.ferrosocket.cpuMicrosPerMsg, 1, false]);
+  }
+  return rows;
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 }
 
 (async () => {
   const results = {};
-  for (const impl of IMPLS) {
+  const impls = deflateOnly ? [] : IMPLS;
+  for (const impl of impls) {
     process.stderr.write(`measuring ${impl}...\n`);
     results[impl] = await measure(impl);
   }
-  const rows = [
+  const rows = deflateOnly ? [] : [
     ['64 B echo, 100 conns (msgs/s)', (r) => r.small.msgsPerSec, 0, true],
     ['64 B echo p99 latency (ms)', (r) => r.small.p99ms, 2, false],
     ['16 KiB echo, 10 conns (MB/s)', (r) => r.medium.mbPerSec, 1, true],
@@ -129,19 +204,29 @@ function fmt(n, digits = 0) {
   ];
   // Ratios: every ferrosocket column vs ws, and native vs uWebSockets.js.
   const pairs = [];
-  for (const impl of IMPLS) if (impl !== 'ws' && impl !== 'uws' && results.ws) pairs.push([impl, 'ws']);
+  for (const impl of impls) if (impl !== 'ws' && impl !== 'uws' && results.ws) pairs.push([impl, 'ws']);
   if (results.native && results.uws) pairs.push(['native', 'uws']);
   const lines = [];
-  lines.push(`| scenario | ${IMPLS.join(' | ')} | ${pairs.map(([a, b]) => `${a} vs ${b}`).join(' | ')} |`);
-  lines.push(`|---|${IMPLS.map(() => '---:').join('|')}|${pairs.map(() => '---:').join('|')}|`);
+  if (rows.length) {
+    lines.push(`| scenario | ${impls.join(' | ')} | ${pairs.map(([a, b]) => `${a} vs ${b}`).join(' | ')} |`);
+    lines.push(`|---|${impls.map(() => '---:').join('|')}|${pairs.map(() => '---:').join('|')}|`);
+  }
   for (const [name, get, d, higherBetter] of rows) {
-    const cells = IMPLS.map((impl) => fmt(get(results[impl]), d));
+    const cells = impls.map((impl) => fmt(get(results[impl]), d));
     const ratios = pairs.map(([a, b]) => {
       const x = get(results[a]);
       const y = get(results[b]);
       return `${fmt(higherBetter ? x / y : y / x, 2)}×`;
     });
     lines.push(`| ${name} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+  // permessage-deflate: ws vs ferrosocket (Node sockets).
+  const deflate = await deflateRows(results);
+  lines.push('');
+  lines.push('| deflate scenario | ws | ferrosocket | ferrosocket vs ws |');
+  lines.push('|---|---:|---:|---:|');
+  for (const [name, w, f, d, higherBetter] of deflate) {
+    lines.push(`| ${name} | ${fmt(w, d)} | ${fmt(f, d)} | ${fmt(higherBetter ? f / w : w / f, 2)}× |`);
   }
   lines.push('');
   lines.push('Ratios are "times better" (higher throughput, or lower latency / memory).');
@@ -151,7 +236,7 @@ function fmt(n, digits = 0) {
   const outDir = path.join(__dirname, 'results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(
-    path.join(outDir, 'node-latest.json'),
+    path.join(outDir, deflateOnly ? 'deflate-latest.json' : 'node-latest.json'),
     JSON.stringify({ env, quick, date: new Date().toISOString(), results, table: lines }, null, 2)
   );
   process.exit(0);
@@ -163,4 +248,4 @@ function fmt(n, digits = 0) {
 setTimeout(() => {
   console.error('benchmark exceeded its time bound');
   process.exit(2);
-}, (quick ? 120000 : 300000) * IMPLS.length).unref();
+}, (quick ? 120000 : 300000) * (IMPLS.length + 2)).unref();

@@ -36,7 +36,10 @@ if (impl === 'uws') {
       ? require(path.join(__dirname, '../npm/node_modules/ws'))
       : require(path.join(__dirname, '../npm'));
   const transport = impl === 'native' ? { transport: 'native' } : {};
-  const wss = new lib.WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 4096, ...transport }, () => {
+  // Optional: the server's `perMessageDeflate` option, as JSON (the deflate scenarios).
+  const perMessageDeflate = process.argv[3] ? JSON.parse(process.argv[3]) : false;
+  const options = { host: '127.0.0.1', port: 0, backlog: 4096, perMessageDeflate, ...transport };
+  const wss = new lib.WebSocketServer(options, () => {
     process.send({ port: wss.address().port });
   });
   clients = () => wss.clients.size;
@@ -54,8 +57,11 @@ process.on('message', (msg) => {
     }
     setTimeout(() => {
       const m = process.memoryUsage();
-      process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, clients: clients() });
+      process.send({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, clients: clients() });
     }, 200);
+  } else if (msg.cmd === 'cpu') {
+    const c = process.cpuUsage();
+    process.send({ cpuMicros: c.user + c.system });
   } else if (msg.cmd === 'exit') {
     process.exit(0);
   }

@@ -219,3 +219,62 @@ test('terminate() while a message is being inflated closes cleanly', async () =>
   assert.deepStrictEqual(ws, { code: 1006, reason: '', errors: [], messages: [PAYLOAD.length, 5] });
   assert.deepStrictEqual(ours, ws);
 });
+
+test('zlibDeflateOptions.level is honoured (level 0 stores, as in ws)', async () => {
+  const results = await h.both(async (lib) => {
+    const sizes = {};
+    for (const level of [0, 9]) {
+      const wss = await h.listen(lib, { perMessageDeflate: { zlibDeflateOptions: { level } } });
+      const server = h.once(wss, 'connection');
+      const client = new h.ws(h.url(wss), { perMessageDeflate: true });
+      await h.within(h.once(client, 'open'), 5000, 'open');
+      const [sock] = await server;
+      const before = client._socket.bytesRead;
+      const got = h.once(client, 'message');
+      sock.send(bigText(5, 200000));
+      const [data] = await h.within(got, 10000, 'message');
+      assert.strictEqual(data.length, 200000);
+      sizes[level] = client._socket.bytesRead - before;
+      client.close();
+      await h.once(client, 'close');
+      await h.closeServer(wss);
+    }
+    return sizes;
+  });
+  for (const sizes of results) {
+    assert.ok(sizes[0] > 200000, `level 0 stores: ${sizes[0]}`);
+    assert.ok(sizes[9] < 100000, `level 9 compresses: ${sizes[9]}`);
+  }
+});
+
+test('concurrencyLimit bounds the (de)compressions in flight in the process', async () => {
+  // The limiter is per process and sized by the first connection that needs it (as
+  // ws's), so this runs in a fresh process.
+  const { execFileSync } = require('child_process');
+  const most = (limit) => {
+    const script = `
+    const path = require('path');
+    const Limiter = require(${JSON.stringify(require.resolve('../../npm/lib/limiter'))});
+    let most = 0;
+    const run = Limiter.prototype.run;
+    Limiter.prototype.run = function () { run.call(this); most = Math.max(most, this.pending); };
+    const { WebSocketServer } = require(${JSON.stringify(require.resolve('../../npm'))});
+    const WS = require(${JSON.stringify(require.resolve('../../npm/node_modules/ws'))});
+    const payload = require('crypto').randomBytes(1500000).toString('base64');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { concurrencyLimit: ${limit} } }, () => {
+      const url = 'ws://127.0.0.1:' + wss.address().port;
+      let got = 0;
+      for (let i = 0; i < 4; i++) {
+        const c = new WS(url, { perMessageDeflate: true });
+        c.on('message', (d) => { if (d.length === payload.length && ++got === 4) { console.log(most); process.exit(0); } });
+      }
+    });
+    let conns = [];
+    wss.on('connection', (s) => { conns.push(s); if (conns.length === 4) for (const c of conns) c.send(payload); });
+    setTimeout(() => process.exit(2), 20000);
+  `;
+    return Number(execFileSync(process.execPath, ['-e', script], { timeout: 30000 }).toString());
+  };
+  assert.strictEqual(most(1), 1);
+  assert.strictEqual(most(2), 2);
+});

@@ -127,12 +127,16 @@ fn inflate_into(
     max: usize,
     step: usize,
 ) -> Result<(), Error> {
+    // A first guess from the input (text inflates some 3–10×), then doubling up to
+    // steps of `step`: a small message's transient buffer stays small.
+    let mut grow = (data.len() * 4).clamp(1024, step);
     for input in [data, &TAIL[..]] {
         let start_in = d.total_in();
         loop {
             let consumed = (d.total_in() - start_in) as usize;
             if out.capacity() - out.len() < 1024 {
-                out.reserve_exact(step.min(max.saturating_sub(out.len()) + 1).max(1024));
+                out.reserve_exact(grow.min(max.saturating_sub(out.len()) + 1).max(1024));
+                grow = out.capacity().clamp(1024, step);
             }
             let before_out = out.len();
             let status = d
@@ -430,16 +434,17 @@ impl Codec {
     }
 
     /// Heap bytes of the contexts this connection holds between messages (an estimate
-    /// from zlib's documented sizes, for memory accounting).
+    /// from zlib-rs's allocations, for memory accounting).
     pub fn context_bytes(&self) -> usize {
         let deflate = self.compress.as_ref().map_or(0, |_| {
+            // Window and `prev` (2 × 2^bits each), a 64 Ki-entry hash head of u16s,
+            // and the pending buffer (4 × 2^(memLevel + 6)).
             let bits = u32::from(self.send_bits.unwrap_or(15));
-            (1usize << (bits + 2)) + (1usize << (u32::from(self.zlib.mem_level) + 9))
+            (1usize << (bits + 2)) + (128 << 10) + (1usize << (u32::from(self.zlib.mem_level) + 8))
         });
-        let inflate = self
-            .decompress
-            .as_ref()
-            .map_or(0, |_| (1usize << self.recv_bits) + 7 * 1024);
+        // zlib-rs allocates the largest window (32 KiB) whatever the negotiated bits,
+        // plus its state (~10 KiB).
+        let inflate = self.decompress.as_ref().map_or(0, |_| 42 << 10);
         deflate + inflate
     }
 }

@@ -569,6 +569,7 @@ impl Connection {
         self.deferred.bytes()
     }
 
+    #[cfg(feature = "deflate")]
     fn drain_deferred(&mut self) -> usize {
         let min = self.config.offload_deflate_min;
         let mut released = 0;
@@ -596,13 +597,11 @@ impl Connection {
 
     /// zlib refuses only with a corrupt state: nothing sane can follow on this
     /// connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
+    #[cfg(feature = "deflate")]
     fn fail_compression(&mut self) {
         self.life.on_failed(1011);
         self.deferred.clear();
-        #[cfg(feature = "deflate")]
-        {
-            self.scratch = Vec::new();
-        }
+        self.scratch = Vec::new();
     }
 
     /// Queues a message framed once for many connections (server only).

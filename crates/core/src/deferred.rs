@@ -57,9 +57,15 @@ struct Entry {
     tagged: bool,
 }
 
-/// The calls waiting behind a compression job, and that job's frame.
+/// The calls waiting behind a compression job, and that job's frame. Allocated while
+/// in use only: a connection that offloads nothing (or nothing now) holds 8 bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Deferred {
+    queue: Option<Box<Queue>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
     entries: VecDeque<Entry>,
     /// The frame of the message being compressed while its job is out, whether its
     /// call was tagged, and its payload length.
@@ -72,16 +78,28 @@ pub(crate) struct Deferred {
 impl Deferred {
     /// Whether new calls must wait here.
     pub(crate) fn is_active(&self) -> bool {
-        self.in_flight.is_some() || !self.entries.is_empty()
+        self.queue.is_some()
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes
+        self.queue.as_ref().map_or(0, |q| q.bytes)
     }
 
     pub(crate) fn push(&mut self, item: Waiting, tagged: bool) {
-        self.bytes += item.len();
-        self.entries.push_back(Entry { item, tagged });
+        let q = self.queue.get_or_insert_with(Box::default);
+        q.bytes += item.len();
+        q.entries.push_back(Entry { item, tagged });
+    }
+
+    /// Drops the queue once nothing waits and no job is out.
+    fn release_if_idle(&mut self) {
+        if self
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.entries.is_empty() && q.in_flight.is_none())
+        {
+            self.queue = None;
+        }
     }
 
     /// The next entry if `ready` accepts it (the drain stops before a message that
@@ -90,20 +108,23 @@ impl Deferred {
         &mut self,
         ready: impl FnOnce(&Waiting) -> bool,
     ) -> Option<(Waiting, bool)> {
-        if self.in_flight.is_some() || !ready(&self.entries.front()?.item) {
+        let q = self.queue.as_mut()?;
+        if q.in_flight.is_some() || !ready(&q.entries.front()?.item) {
             return None;
         }
-        let e = self.entries.pop_front()?;
-        self.bytes -= e.item.len();
+        let e = q.entries.pop_front()?;
+        q.bytes -= e.item.len();
+        self.release_if_idle();
         Some((e.item, e.tagged))
     }
 
     /// Takes the front message out for compression: its frame waits in `in_flight`.
     pub(crate) fn start_job(&mut self) -> Option<(FrameInfo, Vec<u8>)> {
-        if self.in_flight.is_some() {
+        let q = self.queue.as_mut()?;
+        if q.in_flight.is_some() {
             return None;
         }
-        match self.entries.front() {
+        match q.entries.front() {
             Some(Entry {
                 item: Waiting::Data { info, .. },
                 ..
@@ -113,28 +134,38 @@ impl Deferred {
         let Some(Entry {
             item: Waiting::Data { info, data },
             tagged,
-        }) = self.entries.pop_front()
+        }) = q.entries.pop_front()
         else {
             return None;
         };
-        self.in_flight = Some((info, tagged, data.len()));
+        q.in_flight = Some((info, tagged, data.len()));
         Some((info, data))
     }
 
     /// The job is back: its frame info and whether its call was tagged.
     pub(crate) fn end_job(&mut self) -> Option<(FrameInfo, bool)> {
-        let (info, tagged, len) = self.in_flight.take()?;
-        self.bytes -= len;
+        let q = self.queue.as_mut()?;
+        let (info, tagged, len) = q.in_flight.take()?;
+        q.bytes -= len;
+        self.release_if_idle();
         Some((info, tagged))
     }
 
-    /// The connection is gone: nothing waiting will be framed.
+    /// The connection is gone: nothing waiting will be framed (a job out still
+    /// comes back, to return its context).
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-        self.bytes = self.in_flight.map_or(0, |(_, _, len)| len);
+        if let Some(q) = self.queue.as_mut() {
+            q.entries.clear();
+            q.bytes = q.in_flight.map_or(0, |(_, _, len)| len);
+        }
+        self.release_if_idle();
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.bytes + self.entries.capacity() * std::mem::size_of::<Entry>()
+        self.queue.as_ref().map_or(0, |q| {
+            std::mem::size_of::<Queue>()
+                + q.bytes
+                + q.entries.capacity() * std::mem::size_of::<Entry>()
+        })
     }
 }

@@ -30,6 +30,7 @@ pub(crate) struct ReadLimits {
     pub(crate) report_fragments: bool,
     pub(crate) validate_utf8: bool,
     /// Compressed messages from this size on wait for an inflate job.
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
     pub(crate) offload_inflate_min: usize,
 }
 
@@ -140,8 +141,9 @@ pub(crate) struct Reader {
     inflate: InflateWait,
 }
 
-/// Where a compressed message left to a job stands.
+/// Where a compressed message left to a job stands (never left without `deflate`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "deflate"), allow(dead_code))]
 enum InflateWait {
     #[default]
     None,
@@ -203,6 +205,7 @@ impl Reader {
     }
 
     /// The compressed message for its job.
+    #[cfg(feature = "deflate")]
     pub(crate) fn take_inflate_input(&mut self) -> Option<Vec<u8>> {
         let InflateWait::Ready(kind) = self.inflate else {
             return None;
@@ -212,6 +215,7 @@ impl Reader {
     }
 
     /// The job is back: parsing may go on. Returns the message's kind.
+    #[cfg(feature = "deflate")]
     pub(crate) fn end_inflate(&mut self) -> Option<DataKind> {
         let InflateWait::Out(kind) = self.inflate else {
             return None;
