@@ -74,7 +74,13 @@ class NativeWebSocket extends EventEmitter {
       throw new Error("Sending a Blob is not supported on transport: 'native' yet");
     }
     const payload = toSendable(data);
-    const err = this._transport.native.send(this._id, payload, binary, fin, compress);
+    // SEND_BINARY | SEND_FIN | SEND_COMPRESS (crates/node/src/native/server.rs).
+    const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
+    const native = this._transport.native;
+    const err =
+      typeof payload === 'string'
+        ? native.sendText(this._id, payload, flags)
+        : native.sendBytes(this._id, payload, flags);
     if (err) this._refused(err, data, cb);
     else this._queued(cb);
   }
