@@ -13,7 +13,7 @@ import {
 } from "http";
 import { Server as HTTPSServer } from "https";
 import { createConnection } from "net";
-import { Duplex, DuplexOptions } from "stream";
+import { Duplex, DuplexOptions, Writable } from "stream";
 import { SecureContextOptions } from "tls";
 import { URL } from "url";
 import { ZlibOptions } from "zlib";
@@ -49,6 +49,10 @@ interface WebSocketEvents {
     pong: [data: Buffer];
     redirect: [url: string, request: ClientRequest];
     "unexpected-response": [request: ClientRequest, response: IncomingMessage];
+    /** send() said false and everything has been written since. */
+    drain: [];
+    /** maxBackpressure refused this message. */
+    dropped: [data: Buffer, isBinary: boolean];
 }
 
 declare class WebSocket extends EventEmitter {
@@ -86,7 +90,8 @@ declare class WebSocket extends EventEmitter {
     close(code?: number, data?: string | Buffer): void;
     ping(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
     pong(data?: any, mask?: boolean, cb?: (err: Error) => void): void;
-    send(data: BufferLike, cb?: (err?: Error) => void): void;
+    /** `false` once over `highWaterMark` ('drain' follows) or dropped by `maxBackpressure`. */
+    send(data: BufferLike, cb?: (err?: Error) => void): boolean;
     send(
         data: BufferLike,
         options: {
@@ -96,7 +101,12 @@ declare class WebSocket extends EventEmitter {
             fin?: boolean | undefined;
         },
         cb?: (err?: Error) => void,
-    ): void;
+    ): boolean;
+    /** Pub/sub (server connections): exact-match topics; `true` when it changed something. */
+    subscribe(topic: string): boolean;
+    unsubscribe(topic: string): boolean;
+    isSubscribed(topic: string): boolean;
+    readonly topics: string[];
     terminate(): void;
     pause(): void;
     resume(): void;
@@ -148,7 +158,23 @@ declare namespace WebSocket {
 
     type FinishRequestCallback = (request: ClientRequest, websocket: WebSocket) => void;
 
-    interface ClientOptions extends SecureContextOptions {
+    /** The opt-in additions (heartbeat, idle reaping, backpressure), on servers and clients. */
+    interface ConnectionFeatureOptions {
+        /** Ping a peer quiet for `interval` ms; terminate (1006) when nothing answers within `timeout`. */
+        heartbeat?: { interval: number; timeout?: number } | false | undefined;
+        /** Close with 1001 after this many ms without traffic either way. */
+        idleTimeout?: number | undefined;
+        /** Close with 1001 this many ms after the connection opened. */
+        maxLifetime?: number | undefined;
+        /** Bytes buffered past which `send()` returns false (default 16 KiB). */
+        highWaterMark?: number | undefined;
+        /** Bytes buffered past which messages are dropped ('dropped'); default: no limit. */
+        maxBackpressure?: number | undefined;
+        /** At `maxBackpressure`, close with 1008 instead of only dropping. */
+        closeOnBackpressureLimit?: boolean | undefined;
+    }
+
+    interface ClientOptions extends SecureContextOptions, ConnectionFeatureOptions {
         protocol?: string | undefined;
         followRedirects?: boolean | undefined;
         generateMask?(mask: Buffer): void;
@@ -239,7 +265,7 @@ declare namespace WebSocket {
     interface ServerOptions<
         U extends typeof WebSocket = typeof WebSocket,
         V extends typeof IncomingMessage = typeof IncomingMessage,
-    > {
+    > extends ConnectionFeatureOptions {
         host?: string | undefined;
         port?: number | undefined;
         backlog?: number | undefined;
@@ -262,6 +288,8 @@ declare namespace WebSocket {
         maxPendingAutoPongs?: number | undefined;
         skipUTF8Validation?: boolean | undefined;
         WebSocket?: U | undefined;
+        /** Pub/sub across processes (createRedisAdapter()). */
+        adapter?: PubSubAdapter | undefined;
         /**
          * ferrosocket: who owns the sockets. `'stream'` (default): Node's sockets, as ws.
          * `'native'` (opt-in, `port` mode only for now): Rust reads and writes them on
@@ -275,6 +303,51 @@ declare namespace WebSocket {
          */
         handshakeTimeout?: number | undefined;
     }
+
+    interface PublishOptions {
+        binary?: boolean | undefined;
+        /** Compress for subscribers that negotiated permessage-deflate (default false). */
+        compress?: boolean | undefined;
+        /** A subscriber not to deliver to (usually the sender). */
+        except?: WebSocket | undefined;
+    }
+
+    interface PublishResult {
+        reached: number;
+        dropped: number;
+        closed: number;
+    }
+
+    interface PubSubHub {
+        deliver(topic: string, data: Buffer, binary: boolean): PublishResult;
+    }
+
+    interface PubSubAdapter {
+        attach(hub: PubSubHub): void;
+        subscribe(topic: string): void;
+        unsubscribe(topic: string): void;
+        publish(topic: string, data: Buffer, binary: boolean): void;
+        close(): void;
+    }
+
+    interface RedisAdapterOptions {
+        url?: string | undefined;
+        client?: any;
+        prefix?: string | undefined;
+        sharded?: boolean | 'auto' | undefined;
+        reconnectDelay?: number | undefined;
+    }
+
+    interface RedisAdapter extends PubSubAdapter, EventEmitter {
+        readonly ready: Promise<RedisAdapter>;
+        readonly connected: boolean;
+        readonly stats: { published: number; received: number; lost: number; outages: number };
+        on(event: 'down', listener: (info: { error: Error }) => void): this;
+        on(event: 'up', listener: (info: { duration: number }) => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+
+    function createRedisAdapter(options?: RedisAdapterOptions): RedisAdapter;
 
     interface AddressInfo {
         address: string;
@@ -303,6 +376,9 @@ declare namespace WebSocket {
 
         address(): AddressInfo | string | null;
         close(cb?: (err?: Error) => void): void;
+        /** Publishes to every subscriber of `topic`, framed once (and via the adapter, beyond). */
+        publish(topic: string, data: BufferLike, options?: PublishOptions): PublishResult;
+        subscribers(topic: string): InstanceType<T>[];
         handleUpgrade(
             request: InstanceType<U>,
             socket: Duplex,
@@ -358,6 +434,48 @@ declare namespace WebSocket {
         ping(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
         pong(data: Buffer | string, mask: boolean, cb?: (err?: Error) => void): void;
     }
+
+    interface ReceiverOptions {
+        allowSynchronousEvents?: boolean | undefined;
+        binaryType?: "nodebuffer" | "arraybuffer" | "fragments" | "blob" | undefined;
+        extensions?: { [name: string]: PerMessageDeflate } | undefined;
+        isServer?: boolean | undefined;
+        maxBufferedChunks?: number | undefined;
+        maxFragments?: number | undefined;
+        maxPayload?: number | undefined;
+        skipUTF8Validation?: boolean | undefined;
+    }
+    /** ws's Receiver: a Writable that parses frames (the core's reader) and emits 'message', 'ping', 'pong', 'conclude'. */
+    class Receiver extends Writable {
+        constructor(options?: ReceiverOptions);
+        on(event: "message", listener: (data: RawData, isBinary: boolean) => void): this;
+        on(event: "ping" | "pong", listener: (data: Buffer) => void): this;
+        on(event: "conclude", listener: (code: number, reason: Buffer) => void): this;
+        on(event: string | symbol, listener: (...args: any[]) => void): this;
+    }
+
+    /** Parameters of a permessage-deflate offer or response, as `extension.parse` gives them. */
+    type ExtensionParams = { [param: string]: Array<string | true> };
+    /** ws's PerMessageDeflate negotiation API (offer/accept); compression belongs to the connection. */
+    class PerMessageDeflate {
+        constructor(options?: PerMessageDeflateOptions & { isServer?: boolean; maxPayload?: number });
+        static readonly extensionName: "permessage-deflate";
+        params: { [param: string]: number | true } | null;
+        offer(): { [param: string]: number | true };
+        accept(configurations: ExtensionParams[]): { [param: string]: number | true };
+        normalizeParams(configurations: ExtensionParams[]): Array<{ [param: string]: number | true }>;
+        cleanup(): void;
+    }
+
+    /** ws's `Sec-WebSocket-Extensions` helpers. */
+    const extension: {
+        parse(header: string): { [name: string]: ExtensionParams[] };
+        format(extensions: { [name: string]: object | object[] }): string;
+    };
+    /** ws's `Sec-WebSocket-Protocol` parser. */
+    const subprotocol: {
+        parse(header: string): Set<string>;
+    };
 
     // ReconnectingWebSocket (issue 4): the core session (backoff, heartbeat, offline queue) in Node.
     interface ReconnectingOptions {

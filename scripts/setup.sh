@@ -29,6 +29,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# Redis for the pub/sub scale-out tests (tests start and stop their own servers).
+if ! command -v redis-server >/dev/null; then
+  log "installing redis-server from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -E"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+# Debian starts one as a service on :6379; the tests never use it (they pick free ports).
+
 # npm packages (npm install, not npm ci: see README).
 for dir in npm tests tests/install bench www; do
   if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" -o "$dir/package.json" -nt "$dir/node_modules" ]; then

@@ -53,6 +53,12 @@ export declare class ClientHandshake {
 /** Negotiated permessage-deflate parameters, handed once to `new Engine(...)`. */
 export declare class DeflateHandle {}
 
+/**
+ * A message to compress (from `Engine#deflateWork`) or compressed (for
+ * `Engine#finishDeflate`).
+ */
+export declare class DeflateWork {}
+
 /** One WebSocket connection's protocol state (RFC 6455 after the opening handshake). */
 export declare class Engine {
   /** `isServer` selects masking rules; `deflate` is the negotiated permessage-deflate, if any. */
@@ -65,17 +71,59 @@ export declare class Engine {
    */
   feed(chunk: Buffer): unknown[] | null
   /**
+   * The received message waiting to be inflated (`null` when none waits), for
+   * `runInflate`; its result goes to `finishInflate`.
+   */
+  inflateWork(): InflateWork | null
+  /**
+   * Delivers an inflated message and parses what came after it: events as `feed`
+   * returns them (payloads as Buffers, never offsets).
+   */
+  finishInflate(done: InflateWork): unknown[] | null
+  /**
    * Frames a data message (or a fragment when `fin` is false) into the output.
    * `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
-   * optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
-   * object on misuse.
+   * optional 4-byte `maskKey` are ws's `mask` and `generateMask`; `socketBuffered` is
+   * what the socket holds unwritten (for the high-water mark and `maxBackpressure`).
+   * Answers as [`send_answer`].
    */
-  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
+  send(data: string | Buffer, binary: boolean, fin: boolean, compress: boolean, mask: boolean, maskKey?: Buffer | undefined | null, socketBuffered?: number | undefined | null): number | CoreError | null
+  /**
+   * The message to compress next (`null` while one is out or none waits), for
+   * `runDeflate`; its result goes to `finishDeflate`.
+   */
+  deflateWork(): DeflateWork | null
+  /**
+   * Frames a compressed message and the calls that waited behind it; returns how
+   * many of the calls that report back (send, ping, pong, sendFrame) were framed.
+   */
+  finishDeflate(done: DeflateWork): number
+  /**
+   * Whether calls wait behind a compression job (they then return `SEND_DEFERRED`
+   * or go behind it the same way).
+   */
+  get deferred(): boolean
+  /**
+   * Payload bytes waiting behind or in a compression job (ws's `bufferedAmount`
+   * counts them).
+   */
+  get deferredBytes(): number
   /**
    * Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
    * the other sends.
    */
   sendFrame(frame: Buffer): CoreError | null
+  /**
+   * JS writes a frame shared by many connections (`publish`) to the socket itself,
+   * after taking the output: may it, `len` bytes, with `socketBuffered` unwritten?
+   * Answers as [`send_answer`].
+   */
+  admitExternal(len: number, socketBuffered: number): number | CoreError | null
+  /**
+   * Whether the connection runs a heartbeat, idle timeout or max lifetime (the
+   * façade then asks `pollDeadline` after opening).
+   */
+  get hasKeepalive(): boolean
   /** Queues a ping frame (payload ≤ 125 bytes); masking as in `send`. */
   ping(data: string | Buffer, mask: boolean, maskKey?: Buffer | undefined | null): CoreError | null
   /** Queues a pong frame (payload ≤ 125 bytes); masking as in `send`. */
@@ -125,6 +173,12 @@ export declare class Engine {
   get state(): number
 }
 
+/**
+ * A received message to inflate (from `Engine#inflateWork`) or inflated (for
+ * `Engine#finishInflate`).
+ */
+export declare class InflateWork {}
+
 /** A `port`-mode server on the native transport. */
 export declare class NativeServer {
   /**
@@ -155,9 +209,9 @@ export declare class NativeServer {
    * on misuse. One method per data type, with the switches in one integer: the
    * hot path of an echo server converts three arguments, not six.
    */
-  sendBytes(id: number, data: Buffer, flags: number): CoreError | null
+  sendBytes(id: number, data: Buffer, flags: number): number | CoreError | null
   /** Queues a message of text (UTF-8 encoded here); as `sendBytes`. */
-  sendText(id: number, data: string, flags: number): CoreError | null
+  sendText(id: number, data: string, flags: number): number | CoreError | null
   /** Queues a ping (`pong` false) or a pong; an error object on misuse. */
   control(id: number, pong: boolean, data: string | Buffer): CoreError | null
   /** Starts the close handshake; validates code and reason as ws does. */
@@ -273,6 +327,22 @@ export declare class Session {
   get reconnectAt(): number | null
 }
 
+/** Topics and their subscribers (ids). Matching is exact. */
+export declare class TopicTable {
+  constructor()
+  /** 0 = already subscribed, 1 = subscribed, 2 = subscribed and the topic's first. */
+  subscribe(id: number, topic: string): number
+  /** 0 = was not subscribed, 1 = unsubscribed, 2 = unsubscribed and the topic's last. */
+  unsubscribe(id: number, topic: string): number
+  /** Drops `id` from every topic; returns the topics left without subscribers. */
+  remove(id: number): Array<string>
+  isSubscribed(id: number, topic: string): boolean
+  topicsOf(id: number): Array<string>
+  /** The subscribers' ids, copied out once per publish. */
+  subscribers(topic: string): Uint32Array
+  count(topic: string): number
+}
+
 /**
  * The acknowledged-delivery subprotocol name (`session::wire::SUBPROTOCOL`), for the server
  * half in npm/lib/ack-server.js.
@@ -287,6 +357,12 @@ export interface AckHello {
   id: string
   last: number
 }
+
+/**
+ * Checks a close code and reason as `close()` would (ws throws before anything is
+ * queued), without closing: for a close that must wait behind queued sends.
+ */
+export declare function checkClose(code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
 
 /** A core error as the façade needs it to build the same error object `ws` emits or throws. */
 export interface CoreError {
@@ -306,7 +382,16 @@ export interface DeflateOptions {
   clientNoContextTakeover?: boolean
   serverMaxWindowBits?: number
   clientMaxWindowBits?: number
+  /** `zlibDeflateOptions.level`. */
   level?: number
+  /** `zlibDeflateOptions.memLevel`. */
+  memLevel?: number
+  /** `zlibDeflateOptions.strategy`. */
+  strategy?: number
+  /** `zlibDeflateOptions.chunkSize`. */
+  deflateChunkSize?: number
+  /** `zlibInflateOptions.chunkSize`. */
+  inflateChunkSize?: number
 }
 
 /**
@@ -322,6 +407,8 @@ export interface EngineOptions {
   maxPayload?: number
   /** ws `maxFragments` (0 = no limit). */
   maxFragments?: number
+  /** ws `maxBufferedChunks` (0 = no limit). */
+  maxBufferedChunks?: number
   /** ws `skipUTF8Validation`. */
   skipUtf8Validation?: boolean
   /** ws `perMessageDeflate.threshold`. */
@@ -330,7 +417,34 @@ export interface EngineOptions {
   closeTimeout?: number
   /** ws `maxPendingAutoPongs` (0 = no bound). */
   maxPendingAutoPongs?: number
+  /** `highWaterMark` (bytes): a send past it answers `false`. */
+  highWaterMark?: number
+  /** `maxBackpressure` (bytes; absent or 0 = no limit, as ws). */
+  maxBackpressure?: number
+  /** `closeOnBackpressureLimit`. */
+  closeOnBackpressureLimit?: boolean
+  /** `heartbeat.interval` (ms): ping a peer quiet this long. */
+  heartbeatInterval?: number
+  /** `heartbeat.timeout` (ms): no pong or data this long after the ping = dead. */
+  heartbeatTimeout?: number
+  /** `idleTimeout` (ms): no traffic either way this long = close 1001. */
+  idleTimeout?: number
+  /** `maxLifetime` (ms): close 1001 this long after the open. */
+  maxLifetime?: number
 }
+
+/**
+ * One extension of a header: its name, then its parameters in order (`values[i]` is
+ * `null` for a bare parameter).
+ */
+export interface ExtensionEntry {
+  name: string
+  keys: Array<string>
+  values: Array<string | undefined | null>
+}
+
+/** Formats extensions as a header value. */
+export declare function formatExtensions(entries: Array<ExtensionEntry>): string
 
 /** A refused handshake as JS answers it: status, ws's message, extra response headers. */
 export interface HandshakeFailure {
@@ -370,6 +484,12 @@ export interface NativeOptions {
   connection?: EngineOptions
 }
 
+/** Parses a `Sec-WebSocket-Extensions` value; a string is ws's SyntaxError message. */
+export declare function parseExtensions(header: string): Array<ExtensionEntry> | string
+
+/** Parses a `Sec-WebSocket-Protocol` value; a string is ws's SyntaxError message. */
+export declare function parseSubprotocols(header: string): Array<string> | string
+
 /** A socket's addresses and counters, as `net.Socket` reports them. */
 export interface PeerAddresses {
   remoteAddress: string
@@ -380,6 +500,59 @@ export interface PeerAddresses {
   bytesRead: number
   bytesWritten: number
 }
+
+/** ws's `PerMessageDeflate#accept(configurations)` for either role. */
+export declare function pmdAccept(opts: PmdOptions, isServer: boolean, configurations: Array<Array<PmdRawParam>>): Array<PmdParam> | PmdError
+
+/** A refused negotiation: ws's error class and message. */
+export interface PmdError {
+  jsClass: string
+  message: string
+}
+
+/**
+ * The codec parameters of accepted `params`, for `new Engine(...)` (ws's
+ * `Receiver` given a `PerMessageDeflate` in its `extensions`).
+ */
+export declare function pmdHandle(params: Array<PmdParam>, level?: number | undefined | null): DeflateHandle
+
+/** ws's `PerMessageDeflate#normalizeParams(configurations)`. */
+export declare function pmdNormalize(isServer: boolean, configurations: Array<Array<PmdRawParam>>): Array<Array<PmdParam>> | PmdError
+
+/** ws's `PerMessageDeflate#offer()`. */
+export declare function pmdOffer(opts: PmdOptions): Array<PmdParam>
+
+/** ws's `perMessageDeflate` negotiation options, each absent, a boolean or a number. */
+export interface PmdOptions {
+  serverNoContextTakeover?: boolean | number
+  clientNoContextTakeover?: boolean | number
+  serverMaxWindowBits?: boolean | number
+  clientMaxWindowBits?: boolean | number
+}
+
+/** A negotiated parameter: `value` is `null` for a bare one (ws's `true`). */
+export interface PmdParam {
+  key: string
+  value?: number
+}
+
+/** A received parameter before normalisation: its values as text (`null` = bare). */
+export interface PmdRawParam {
+  key: string
+  values: Array<string | undefined | null>
+}
+
+/**
+ * Compresses on libuv's thread pool; resolves with the work done (`null`: the work
+ * was run already).
+ */
+export declare function runDeflate(work: DeflateWork): Promise<DeflateWork> | null
+
+/**
+ * Inflates on libuv's thread pool; resolves with the work done (`null`: the work
+ * was run already).
+ */
+export declare function runInflate(work: InflateWork): Promise<InflateWork> | null
 
 /**
  * One action for the JS driver. `kind`: `connect` (attempt), `send` (data), `ping`,

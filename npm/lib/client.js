@@ -18,7 +18,8 @@ const { ClientHandshake, wsDefaults } = require('./binding');
 const { threshold: _threshold, ...WS_DEFAULTS } = wsDefaults();
 const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions } = require('./handshake');
-const { kFailHandshake, kHandshakeAborting, kSetUrl } = require('./constants');
+const { kFailHandshake, kHandshakeAborting, kSetUrl, kFeatures } = require('./constants');
+const { featureOptions } = require('./features');
 
 const kAborted = Symbol('kAborted');
 // The client handshake's own state (request, redirects), kept by this module on its WebSocket.
@@ -69,6 +70,8 @@ function initAsClient(websocket, address, protocols, options) {
     path: undefined,
     port: undefined
   };
+
+  opts[kFeatures] = featureOptions(opts);
 
   if (!protocolVersions.includes(opts.protocolVersion)) {
     throw new RangeError(

@@ -36,30 +36,6 @@ function byteLength(data) {
   return toSendable(data).length;
 }
 
-/**
- * A received binary message as the socket's `binaryType` asks.
- *
- * @param {{ _binaryType: string }} ws
- * @param {Buffer} buf
- */
-function convertBinary(ws, buf) {
-  switch (ws._binaryType) {
-    case 'nodebuffer':
-      return buf;
-    case 'arraybuffer':
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-        return buf.buffer;
-      }
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    case 'fragments':
-      return [buf];
-    case 'blob':
-      return new Blob([buf]);
-    default:
-      return buf;
-  }
-}
-
 /** close()'s code argument as the core takes it (anything else is an invalid code). */
 function closeCodeArg(code) {
   if (code === undefined) return undefined;
@@ -69,4 +45,4 @@ function closeCodeArg(code) {
     : 0;
 }
 
-module.exports = { byteLength, closeCodeArg, convertBinary, isBlob, toSendable };
+module.exports = { byteLength, closeCodeArg, isBlob, toSendable };

@@ -8,14 +8,27 @@ function num(value) {
   return typeof value === 'number' ? value : undefined;
 }
 
+function nonNegative(value) {
+  return typeof value === 'number' && value >= 0 && Number.isFinite(value)
+    ? Math.floor(value)
+    : undefined;
+}
+
 function deflateOptions(options) {
   const zlib = options.zlibDeflateOptions || {};
+  const inflate = options.zlibInflateOptions || {};
+  // windowBits in either object is not passed: ws overrides it with the
+  // negotiated value too.
   return {
     serverNoContextTakeover: !!options.serverNoContextTakeover,
     clientNoContextTakeover: !!options.clientNoContextTakeover,
     serverMaxWindowBits: num(options.serverMaxWindowBits),
     clientMaxWindowBits: num(options.clientMaxWindowBits),
-    level: num(zlib.level)
+    level: num(zlib.level),
+    memLevel: num(zlib.memLevel),
+    strategy: num(zlib.strategy),
+    deflateChunkSize: nonNegative(zlib.chunkSize),
+    inflateChunkSize: nonNegative(inflate.chunkSize)
   };
 }
 

@@ -29,4 +29,14 @@ function misuse(info) {
   return err;
 }
 
-module.exports = { fromCore, misuse, kStatusCode };
+/** The core's code for a message `maxBackpressure` refused. */
+const BACKPRESSURE_LIMIT = 'ERR_WS_BACKPRESSURE_LIMIT';
+
+/** The error a dropped message's send callback gets (its code is the core's). */
+function droppedError(info) {
+  const err = new Error(info.message);
+  err.code = info.code;
+  return err;
+}
+
+module.exports = { fromCore, misuse, droppedError, BACKPRESSURE_LIMIT, kStatusCode };

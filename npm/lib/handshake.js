@@ -4,6 +4,8 @@
 // options of any type a user may pass) in the shapes the addon takes, so that no
 // napi conversion error can reach a user. The rules themselves are the core's.
 
+const { kFeatures } = require('./constants');
+
 /**
  * A header value as a string, as Node's parser would have it; `undefined` for a
  * value that cannot be one (it is then treated as absent).
@@ -66,6 +68,9 @@ function socketOptions(options, deflate) {
     maxPendingAutoPongs: numeric(options.maxPendingAutoPongs),
     skipUTF8Validation: options.skipUTF8Validation,
     threshold: pmd !== null && typeof pmd === 'object' ? numeric(pmd.threshold) : undefined,
+    features: options[kFeatures] || null,
+    concurrencyLimit:
+      pmd !== null && typeof pmd === 'object' ? numeric(pmd.concurrencyLimit) : undefined,
     deflate
   };
 }

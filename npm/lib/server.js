@@ -8,7 +8,9 @@ const EventEmitter = require('events');
 const http = require('http');
 
 const { ServerHandshake, wsDefaults } = require('./binding');
-const { kWebSocket } = require('./constants');
+const { kWebSocket, kFeatures, kHub } = require('./constants');
+const { featureOptions } = require('./features');
+const { TopicHub } = require('./pubsub');
 const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
@@ -63,6 +65,9 @@ class WebSocketServer extends EventEmitter {
           'must be specified'
       );
     }
+
+    options[kFeatures] = featureOptions(options);
+    this._hub = new TopicHub(checkAdapter(options.adapter));
 
     if (options.transport === 'native') {
       native.checkOptions(options, WebSocket);
@@ -128,6 +133,7 @@ class WebSocketServer extends EventEmitter {
     if (cb) this.once('close', cb);
     if (this._state === CLOSING) return;
     this._state = CLOSING;
+    this._hub.close();
 
     if (this._native) {
       this._native.close();
@@ -281,6 +287,7 @@ class WebSocketServer extends EventEmitter {
     }
     socket.removeListener('error', socketOnError);
 
+    ws[kHub] = this._hub;
     ws.setSocket(socket, head, {
       ...socketOptions(this.options, deflate),
       protocol: protocol || '',
@@ -301,12 +308,45 @@ class WebSocketServer extends EventEmitter {
   }
 }
 
+/**
+ * Publishes `data` to every subscriber of `topic` (exact match), framed once; with
+ * an adapter, to the other processes' subscribers too.
+ *
+ * @param {String} topic
+ * @param {*} data
+ * @param {{ binary?: boolean, compress?: boolean, except?: WebSocket }} [options]
+ * @return {{ reached: number, dropped: number, closed: number }} this process's counts
+ */
+WebSocketServer.prototype.publish = function publish(topic, data, options) {
+  return this._hub.publish(topic, data, options);
+};
+
+/** This process's subscribers of `topic`. */
+WebSocketServer.prototype.subscribers = function subscribers(topic) {
+  return this._hub.subscribers(topic);
+};
+
 /** Emits 'close' (the native transport calls it once its last connection is gone). */
 WebSocketServer.prototype._emitClose = function () {
   emitClose(this);
 };
 
 module.exports = WebSocketServer;
+
+const ADAPTER_METHODS = ['attach', 'subscribe', 'unsubscribe', 'publish', 'close'];
+
+function checkAdapter(adapter) {
+  if (adapter === undefined || adapter === null) return null;
+  for (const name of ADAPTER_METHODS) {
+    if (typeof adapter[name] !== 'function') {
+      throw new TypeError(
+        `The "adapter" option must be a pub/sub adapter (e.g. createRedisAdapter()): ` +
+          `it has no ${name}() method`
+      );
+    }
+  }
+  return adapter;
+}
 
 function pairsToObject(flat) {
   if (!flat || !flat.length) return undefined;

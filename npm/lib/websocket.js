@@ -9,7 +9,7 @@
 
 const EventEmitter = require('events');
 
-const { Engine } = require('./binding');
+const { Engine, checkClose } = require('./binding');
 const {
   BINARY_TYPES,
   EMPTY_BUFFER,
@@ -19,6 +19,15 @@ const {
   kSetUrl,
   kFailHandshake,
   kHandshakeAborting,
+  kHub,
+  kPublish,
+  kShared,
+  kWriteShared,
+  PUBLISH_SENT,
+  PUBLISH_SKIPPED,
+  PUBLISH_REACHED,
+  PUBLISH_DROPPED,
+  PUBLISH_CLOSED,
   NOOP,
   EV_TEXT,
   EV_BINARY,
@@ -27,13 +36,21 @@ const {
   EV_CLOSE,
   EV_ERROR,
   EV_TEXT_AT,
-  EV_BINARY_AT
+  EV_BINARY_AT,
+  EV_FRAME_ENDS,
+  EV_INFLATE,
+  SEND_DEFERRED,
+  SEND_OVER_HIGH_WATER_MARK,
+  SEND_DEFERRED_OVER_HIGH_WATER_MARK
 } = require('./constants');
-const { fromCore, misuse } = require('./errors');
+const { fromCore, misuse, droppedError, BACKPRESSURE_LIMIT } = require('./errors');
 const { defineEventTarget, webSocketEvents } = require('./event-target');
-const { toSendable, isBlob, byteLength, convertBinary, closeCodeArg } = require('./data');
-const { enqueueBlob } = require('./blob-queue');
+const { toSendable, isBlob, byteLength, closeCodeArg } = require('./data');
+const { enqueueBlob, enqueueClose } = require('./blob-queue');
+const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
+const { engineFields } = require('./features');
+const { runTask } = require('./offload');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -65,6 +82,18 @@ class WebSocket extends EventEmitter {
     this._blobQueue = null;
     this._generateMask = null;
     this._closedBytes = 0;
+    this._features = null;
+    this._needDrain = false;
+    this[kShared] = null;
+    // Large messages are (de)compressed off the JS thread (offload.js): calls made
+    // while one is being compressed wait behind it in the engine (`_behind`, cached
+    // from the engine's answers), their callbacks here in order (`_behindCbs`).
+    this._behind = false;
+    this._behindCbs = null;
+    this._compressing = false;
+    this._inflating = false;
+    this._closeAfterInflate = false;
+    this._zlibConcurrency = undefined;
 
     if (address !== null) {
       this._bufferedAmount = 0;
@@ -95,13 +124,17 @@ class WebSocket extends EventEmitter {
     if (!this._socket) return this._bufferedAmount;
     // Frames are written once per tick; someone asking how much is buffered
     // gets them handed to the socket now, so the figure is what ws reports.
-    if (this._engine !== null && !this._socket.destroyed && this._engine.hasOutput) {
+    if (
+      !this._socket.destroyed &&
+      ((this._engine !== null && this._engine.hasOutput) || this[kShared] !== null)
+    ) {
       this._flush();
     }
     return (
       this._socket.writableLength +
       this._closedBytes +
-      (this._blobQueue ? this._blobQueue.bytes : 0)
+      (this._blobQueue ? this._blobQueue.bytes : 0) +
+      (this._behind ? this._engine.deferredBytes : 0)
     );
   }
 
@@ -156,14 +189,18 @@ class WebSocket extends EventEmitter {
       {
         maxPayload: options.maxPayload,
         maxFragments: options.maxFragments,
+        maxBufferedChunks: options.maxBufferedChunks,
         skipUtf8Validation: !!options.skipUTF8Validation,
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
-        maxPendingAutoPongs: options.maxPendingAutoPongs
+        maxPendingAutoPongs: options.maxPendingAutoPongs,
+        ...engineFields(options.features)
       },
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;
+    this._features = options.features || null;
+    this._zlibConcurrency = options.concurrencyLimit;
     if (options.protocol !== undefined) this._protocol = options.protocol;
     if (options.extensions !== undefined) this._extensions = options.extensions;
     this._allowSync = options.allowSynchronousEvents !== false;
@@ -183,6 +220,8 @@ class WebSocket extends EventEmitter {
     socket.on('error', socketOnError);
 
     this._readyState = OPEN;
+    // Heartbeat / idle timeout / max lifetime: the engine's deadlines start now.
+    if (this._features !== null && this._features.keepalive) scheduleDeadline(engineOf(this), this);
     this.emit('open');
   }
 
@@ -212,11 +251,20 @@ class WebSocket extends EventEmitter {
       if (data !== undefined && code !== undefined) {
         reason = typeof data === 'string' ? data : Buffer.from(data).toString();
       }
+      if (this._blobQueue !== null) {
+        // Sends queued behind a Blob go out first, then the close frame (ws's order).
+        const bad = checkClose(closeCodeArg(code), reason);
+        if (bad) throw misuse(bad);
+        this._readyState = CLOSING;
+        enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+        return;
+      }
       const err = engineOf(this).close(closeCodeArg(code), reason);
       if (err) throw misuse(err);
       syncState(this);
     }
-    if (this._socket[kWebSocket] === undefined) return;
+    // A handshake failing (CLOSING, no socket yet) or a socket already gone.
+    if (this._socket === null || this._socket[kWebSocket] === undefined) return;
     this._flush();
     applyLifecycle(this);
   }
@@ -285,7 +333,7 @@ class WebSocket extends EventEmitter {
 
     if (state !== OPEN) {
       this._sendAfterClose(data, cb);
-      return;
+      return false;
     }
 
     let binary = typeof data !== 'string';
@@ -310,10 +358,10 @@ class WebSocket extends EventEmitter {
         mask,
         cb
       });
-      return;
+      return true;
     }
 
-    sendNow(this, toSendable(data), binary, compress, fin, mask, cb);
+    return sendNow(this, toSendable(data), binary, compress, fin, mask, cb);
   }
 
   /**
@@ -339,6 +387,12 @@ class WebSocket extends EventEmitter {
 
   /** @private */
   _queued(cb) {
+    if (this._behind) {
+      // Framed once the message being compressed is (onDeflated).
+      if (this._behindCbs === null) this._behindCbs = [cb || null];
+      else this._behindCbs.push(cb || null);
+      return;
+    }
     if (cb) {
       if (this._sendCallbacks === null) this._sendCallbacks = [cb];
       else this._sendCallbacks.push(cb);
@@ -355,6 +409,8 @@ class WebSocket extends EventEmitter {
    * @private
    */
   _flush(cb) {
+    // Frames published before what the engine holds go first (pubsub.js).
+    if (this[kShared] !== null) this[kHub].writeShared(this);
     const out = this._engine === null ? null : this._engine.takeOutput();
     if (out !== null) syncState(this);
     let cbs = this._sendCallbacks;
@@ -362,6 +418,11 @@ class WebSocket extends EventEmitter {
     if (cb) {
       if (cbs === null) cbs = [cb];
       else cbs.push(cb);
+    }
+    if (this._needDrain) {
+      const user = cbs;
+      cbs = [() => checkDrain(this)];
+      if (user !== null) cbs = user.concat(cbs);
     }
     if (out === null) {
       if (cbs !== null) process.nextTick(runCallbacks, cbs, undefined);
@@ -381,19 +442,28 @@ class WebSocket extends EventEmitter {
    */
   _dispatch(events, i, chunk) {
     this._dispatching = true;
+    let ends = null;
     try {
       const n = events.length;
       while (i < n) {
         const kind = events[i];
+        if (kind === EV_FRAME_ENDS) {
+          // The next binary message came in several frames (binaryType 'fragments').
+          ends = events[i + 1];
+          i += 2;
+          continue;
+        }
         if (kind === EV_BINARY_AT) {
           const data = chunk.subarray(events[i + 1], events[i + 2]);
-          this.emit('message', convertBinary(this, data), true);
+          this.emit('message', toBinaryType(data, this._binaryType, ends), true);
+          ends = null;
           i += 3;
         } else if (kind === EV_TEXT_AT) {
           this.emit('message', chunk.subarray(events[i + 1], events[i + 2]), false);
           i += 3;
         } else if (kind === EV_BINARY) {
-          this.emit('message', convertBinary(this, events[i + 1]), true);
+          this.emit('message', toBinaryType(events[i + 1], this._binaryType, ends), true);
+          ends = null;
           i += 2;
         } else if (kind === EV_TEXT) {
           this.emit('message', events[i + 1], false);
@@ -410,6 +480,9 @@ class WebSocket extends EventEmitter {
           return;
         } else if (kind === EV_ERROR) {
           onProtocolError(this, events[i + 1]);
+          return;
+        } else if (kind === EV_INFLATE) {
+          startInflate(this);
           return;
         } else {
           return;
@@ -435,8 +508,13 @@ class WebSocket extends EventEmitter {
       return;
     }
     if (this._socket) {
+      // What was sent before terminate() is handed to the socket first, as ws writes
+      // each frame at once; destroy() then drops what the kernel did not take. The
+      // engine is terminated first: a close it owes for a violation later in the same
+      // chunk is not written (ws had not parsed that far when terminate() was called).
       engineOf(this).terminate();
       syncState(this);
+      if (this._engine.hasOutput && !this._socket.destroyed) this._flush();
       this._socket.destroy();
     }
   }
@@ -488,6 +566,78 @@ WebSocket.prototype[kHandshakeAborting] = function handshakeAborting() {
 WebSocket.prototype[kWasClean] = function wasClean() {
   return this._engine !== null && this._engine.wasClean;
 };
+
+/**
+ * pubsub.js asks whether a published message may go to this socket: `frameLength`
+ * bytes of a frame made once for all subscribers, behind `pendingBytes` of earlier
+ * published frames not yet written. PUBLISH_REACHED = yes, the hub writes the shared
+ * frame (after what this socket queued before: order with send() is kept);
+ * PUBLISH_SENT = sent here, compressed for this receiver; otherwise skipped or dropped.
+ */
+WebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress) {
+  if (this.readyState !== OPEN) return PUBLISH_SKIPPED;
+  const buffered = this._socket.writableLength + pendingBytes;
+  if (compress && this._extensions !== '') {
+    const answer = engineOf(this).send(data, binary, true, true, false, undefined, buffered);
+    const result = publishResult(this, answer, data, binary);
+    if (result !== PUBLISH_REACHED) return result;
+    this._queued(undefined);
+    return PUBLISH_SENT;
+  }
+  const engine = this._engine;
+  if (engine === null && this._features === null) return PUBLISH_REACHED;
+  // What send() queued goes out first; shared frames are written by the hub.
+  if (engine !== null && engine.hasOutput) this._flush();
+  const answer = engineOf(this).admitExternal(frame.length, buffered);
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    // A message is being compressed: the frame waits behind it, in the engine.
+    engineOf(this).sendFrame(frame);
+    if (answer !== SEND_DEFERRED) this._needDrain = true;
+    this._behind = true;
+    this._queued(undefined);
+    return PUBLISH_SENT;
+  }
+  return publishResult(this, answer, data, binary);
+};
+
+/** The hub writes this socket's published frames (one Buffer, often shared). */
+WebSocket.prototype[kWriteShared] = function writeShared(buf) {
+  const socket = this._socket;
+  if (socket === null || socket.destroyed) return;
+  if (this._needDrain) socket.write(buf, () => checkDrain(this));
+  else socket.write(buf);
+};
+
+function hubOf(ws) {
+  const hub = ws[kHub];
+  if (hub === undefined) {
+    throw new Error('Topics are for the connections of a WebSocketServer');
+  }
+  return hub;
+}
+
+Object.assign(WebSocket.prototype, {
+  /** Subscribes to `topic` (exact match); `true` if it was not subscribed yet. */
+  subscribe(topic) {
+    const hub = hubOf(this);
+    if (this._readyState === CLOSED) return false;
+    return hub.subscribe(this, topic);
+  },
+  /** Leaves `topic`; `true` if it was subscribed. */
+  unsubscribe(topic) {
+    return hubOf(this).unsubscribe(this, topic);
+  },
+  isSubscribed(topic) {
+    return hubOf(this).isSubscribed(this, topic);
+  }
+});
+
+Object.defineProperty(WebSocket.prototype, 'topics', {
+  /** The topics this connection subscribes to (a new array). */
+  get() {
+    return this[kHub] === undefined ? [] : this[kHub].topicsOf(this);
+  }
+});
 
 defineEventTarget(WebSocket.prototype, webSocketEvents, ['open', 'error', 'close', 'message']);
 
@@ -553,13 +703,91 @@ function maskKeyOf(ws) {
 
 function sendNow(ws, payload, binary, compress, fin, mask, cb) {
   const key = mask ? maskKeyOf(ws) : undefined;
-  const err = engineOf(ws).send(payload, binary, fin, compress, mask, key);
-  if (err) {
-    syncState(ws);
-    throw misuse(err);
+  const answer = engineOf(ws).send(
+    payload,
+    binary,
+    fin,
+    compress,
+    mask,
+    key,
+    ws._socket.writableLength
+  );
+  if (answer === null) {
+    ws._queued(cb);
+    return true;
   }
-  ws._queued(cb);
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    // Behind (or into) a compression job off the JS thread.
+    ws._behind = true;
+    ws._queued(cb);
+    startDeflate(ws);
+    if (answer === SEND_DEFERRED) return true;
+    ws._needDrain = true;
+    return false;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    // Over the high-water mark: send() says false, 'drain' follows (stream.write()).
+    ws._needDrain = true;
+    ws._queued(cb);
+    return false;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    dropped(ws, answer, payload, binary, cb);
+    return false;
+  }
+  syncState(ws);
+  throw misuse(answer);
 }
+
+
+/**
+ * `maxBackpressure` refused a message: its callback gets the error, the socket emits
+ * 'dropped'; with `closeOnBackpressureLimit` the engine has started the close.
+ */
+function dropped(ws, info, data, binary, cb) {
+  syncState(ws);
+  if (cb) process.nextTick(cb, droppedError(info));
+  process.nextTick(emitDropped, ws, data, binary);
+  if (!ws._engineOpen) {
+    ws._flush();
+    applyLifecycle(ws);
+  }
+}
+
+function emitDropped(ws, data, binary) {
+  ws.emit('dropped', data, binary);
+}
+
+/** What a publish did to one subscriber, from the engine's answer. */
+function publishResult(ws, answer, data, binary) {
+  if (answer === null) return PUBLISH_REACHED;
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    ws._needDrain = true;
+    return PUBLISH_REACHED;
+  }
+  if (answer === SEND_DEFERRED || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    ws._behind = true;
+    if (answer !== SEND_DEFERRED) ws._needDrain = true;
+    startDeflate(ws);
+    return PUBLISH_REACHED;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    dropped(ws, answer, data, binary);
+    return ws._engineOpen ? PUBLISH_DROPPED : PUBLISH_CLOSED;
+  }
+  syncState(ws);
+  return PUBLISH_SKIPPED;
+}
+
+/** 'drain' once everything queued has been written after a send() said false. */
+function checkDrain(ws) {
+  const socket = ws._socket;
+  if (!ws._needDrain || socket === null || socket.destroyed) return;
+  if (socket.writableLength !== 0 || (ws._engine !== null && ws._engine.hasOutput)) return;
+  ws._needDrain = false;
+  ws.emit('drain');
+}
+
 
 function sendFrames(ws, list, cb) {
   if (ws.readyState !== OPEN) {
@@ -569,18 +797,120 @@ function sendFrames(ws, list, cb) {
   const engine = engineOf(ws);
   for (let i = 0; i < list.length; i++) {
     const err = engine.sendFrame(list[i]);
+    if (err && err.code === BACKPRESSURE_LIMIT) {
+      dropped(ws, err, list[i], true, cb);
+      return;
+    }
     if (err) throw misuse(err);
+    // Each frame is one call for the engine; the callback goes with the last.
+    if (ws._behind && i < list.length - 1) ws._queued(null);
   }
   ws._queued(cb);
+}
+
+/** The engine has a message to compress: run it on the thread pool (offload.js). */
+function startDeflate(ws) {
+  if (ws._compressing) return;
+  ws._compressing = true;
+  runTask(ws, false, onDeflated);
+}
+
+/**
+ * A message was compressed: the engine frames it and the calls behind it, up to
+ * the next large one. As in ws, if the socket was closed meanwhile, the callbacks
+ * of everything that waited get "The socket was closed while data was being
+ * compressed".
+ */
+function onDeflated(ws, result) {
+  ws._compressing = false;
+  const engine = ws._engine;
+  const released = result !== null && engine !== null ? engine.finishDeflate(result) : 0;
+  const cbs = ws._behindCbs;
+  ws._behindCbs = null;
+  if (engine === null || ws._socket.destroyed) {
+    ws._behind = false;
+    failCallbacks(cbs, 0);
+    return;
+  }
+  ws._behind = engine.deferred;
+  if (cbs !== null) {
+    const n = Math.min(released, cbs.length);
+    for (let i = 0; i < n; i++) {
+      if (cbs[i] === null) continue;
+      if (ws._sendCallbacks === null) ws._sendCallbacks = [cbs[i]];
+      else ws._sendCallbacks.push(cbs[i]);
+    }
+    // Still waiting: behind the next job. Not waiting and not framed: dropped (the
+    // connection failed while compressing).
+    if (ws._behind) ws._behindCbs = n < cbs.length ? cbs.slice(n) : null;
+    else failCallbacks(cbs, n);
+  }
+  ws._flush();
+  applyLifecycle(ws);
+  if (ws._behind) startDeflate(ws);
+}
+
+function failCallbacks(cbs, from) {
+  if (cbs === null) return;
+  const err = new Error('The socket was closed while data was being compressed');
+  for (let i = from; i < cbs.length; i++) if (cbs[i] !== null) cbs[i](err);
+}
+
+/**
+ * A received message is to be inflated on the thread pool: the socket is paused
+ * meanwhile (ws's receiver pushes back the same way) and the engine keeps what
+ * arrives after it.
+ */
+function startInflate(ws) {
+  if (ws._inflating) return;
+  ws._inflating = true;
+  ws._socket.pause();
+  runTask(ws, true, onInflated);
+}
+
+function onInflated(ws, result) {
+  ws._inflating = false;
+  const engine = ws._engine;
+  const events = result !== null && engine !== null ? engine.finishInflate(result) : null;
+  syncState(ws);
+  if (events !== null) ws._dispatch(events, 0, null);
+  if (ws._inflating) return;
+  if (ws._closeAfterInflate) {
+    // The socket closed while inflating: as ws, 'close' follows the messages
+    // received before it.
+    ws._closeAfterInflate = false;
+    closeNow(ws);
+    return;
+  }
+  const socket = ws._socket;
+  if (socket[kWebSocket] === undefined || ws.readyState === CLOSED) return;
+  if (!ws._paused) socket.resume();
+  ws._flush();
+  applyLifecycle(ws);
 }
 
 /** What the Blob queue needs from its WebSocket (blob-queue.js). */
 function blobSink(ws) {
   return {
-    isOpen: () => ws.readyState === OPEN,
+    // The engine decides (a close queued behind the Blob has not reached it yet).
+    canSend: () =>
+      ws._socket !== null &&
+      ws._socket[kWebSocket] !== undefined &&
+      (ws._engine === null || ws._engine.state === 0),
+    destroyed: () => ws._socket === null || ws._socket.destroyed,
     send: (data, o) => sendNow(ws, toSendable(data), o.binary, o.compress, o.fin, o.mask, o.cb),
     sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    close: (code, reason) => {
+      if (ws._socket === null || ws._socket[kWebSocket] === undefined) return;
+      ws._readyState = OPEN;
+      const err = engineOf(ws).close(code, reason);
+      if (err) throw misuse(err);
+      syncState(ws);
+      ws._flush();
+      applyLifecycle(ws);
+    },
     fail: (err) => {
+      if (ws.readyState === CLOSED) return;
       if (!ws._errorEmitted) {
         ws._errorEmitted = true;
         ws.emit('error', err);
@@ -608,17 +938,26 @@ function applyLifecycle(ws) {
   }
   if (action === 1 && !socket.writableEnded) socket.end();
   syncState(ws);
-  if (!ws._engineOpen) {
-    // The close timeout, swept with every other connection's (deadlines.js).
-    const at = engine.pollDeadline(Date.now());
-    if (at !== null) deadlines.watch(ws, at, closeTimerFired);
+  if (!ws._engineOpen || (ws._features !== null && ws._features.keepalive)) {
+    // The close timeout, heartbeat, idle timeout: swept with every other
+    // connection's (deadlines.js).
+    scheduleDeadline(engine, ws);
   }
 }
 
-function closeTimerFired(ws) {
-  if (ws._engine === null) return;
-  ws._engine.onTimeout(Date.now());
+function scheduleDeadline(engine, ws) {
+  const at = engine.pollDeadline(Date.now());
+  if (at !== null) deadlines.watch(ws, at, deadlineDue);
+}
+
+function deadlineDue(ws) {
+  const engine = ws._engine;
+  const socket = ws._socket;
+  if (engine === null || socket === null || socket.destroyed) return;
+  engine.onTimeout(Date.now());
   syncState(ws);
+  // A heartbeat ping or the idle timeout's close frame may be queued.
+  if (engine.hasOutput && engine.transportAction !== 2) ws._flush();
   applyLifecycle(ws);
 }
 
@@ -630,7 +969,6 @@ function flushTick(ws) {
 function runCallbacks(cbs, err) {
   for (let i = 0; i < cbs.length; i++) cbs[i](err);
 }
-
 
 /**
  * The peer's close frame: the engine owes the echo and writes it with the next
@@ -712,11 +1050,19 @@ function socketOnClose() {
     const chunk = this.read(this._readableState.length);
     if (chunk) feedChunk(ws, chunk);
   }
-  // The transport is gone: whatever the engine thought, nothing more is sent.
-  if (ws._engine !== null) ws._engine.terminate();
-
   this[kWebSocket] = undefined;
   deadlines.unwatch(ws);
+  if (ws._inflating) {
+    ws._closeAfterInflate = true;
+    return;
+  }
+  closeNow(ws);
+}
+
+function closeNow(ws) {
+  if (ws[kHub] !== undefined) ws[kHub].remove(ws);
+  // The transport is gone: whatever the engine thought, nothing more is sent.
+  if (ws._engine !== null) ws._engine.terminate();
   ws.emitClose();
 }
 

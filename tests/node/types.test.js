@@ -42,6 +42,39 @@ const s = WebSocket.createWebSocketStream(c, { encoding: 'utf8' });
 s.end();
 const x: WebSocket.WebSocket = new WebSocket.WebSocket('ws://x');
 void x;
+// The server additions.
+const adapter = WebSocket.createRedisAdapter({ url: 'redis://127.0.0.1:1' });
+adapter.on('up', (info) => info.duration);
+const wss4 = new WebSocket.WebSocketServer({
+  noServer: true,
+  heartbeat: { interval: 30000, timeout: 10000 },
+  idleTimeout: 60000,
+  maxLifetime: 3600000,
+  highWaterMark: 65536,
+  maxBackpressure: 1 << 22,
+  closeOnBackpressureLimit: true,
+  adapter
+});
+wss4.on('connection', (ws) => {
+  const subscribed: boolean = ws.subscribe('chat') && ws.isSubscribed('chat');
+  const topics: string[] = ws.topics;
+  const more: boolean = ws.send('x');
+  ws.on('drain', () => ws.unsubscribe('chat'));
+  ws.on('dropped', (data: Buffer, isBinary: boolean) => void [data, isBinary]);
+  const r: WebSocket.PublishResult = wss4.publish('chat', 'hi', { binary: false, except: ws });
+  void [subscribed, topics, more, r.reached + r.dropped + r.closed, wss4.subscribers('chat').length];
+});
+const c2 = new WebSocket('ws://127.0.0.1', { heartbeat: { interval: 1000 }, idleTimeout: 5000 });
+void c2;
+const r = new WebSocket.Receiver({ isServer: true, binaryType: 'fragments', maxPayload: 10 });
+r.on('conclude', (code: number, reason: Buffer) => code + reason.length);
+r.write(Buffer.alloc(0));
+const pmd = new WebSocket.PerMessageDeflate({ serverMaxWindowBits: 10, isServer: true });
+const offer: { [k: string]: number | true } = pmd.offer();
+pmd.accept(WebSocket.extension.parse('permessage-deflate')['permessage-deflate']);
+const h: string = WebSocket.extension.format({ 'permessage-deflate': offer });
+const protocols: Set<string> = WebSocket.subprotocol.parse('a, b');
+void h; void protocols; void WebSocket.PerMessageDeflate.extensionName;
 `
   );
   const program = ts.createProgram([file], {

@@ -1,5 +1,7 @@
 //! How a connection behaves: its role and its limits.
 
+use crate::keepalive::KeepaliveConfig;
+
 /// Which end of the connection this is; decides the masking rules (RFC 6455 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -19,6 +21,15 @@ pub struct Config {
     pub max_frame_size: usize,
     /// Most frames in one message; more fails with 1008.
     pub max_fragments: usize,
+    /// Most received chunks (`feed` calls) that may hold the unread part of one frame
+    /// step (header piece or payload), as `ws`'s `maxBufferedChunks` counts them; the
+    /// next chunk fails with 1008. Bounds a peer that trickles a frame in tiny pieces.
+    /// `usize::MAX` = no limit.
+    pub max_buffered_chunks: usize,
+    /// Report where each frame of a fragmented binary message ended
+    /// ([`Event::FrameEnds`](crate::Event::FrameEnds), before the message), for
+    /// bindings that hand out fragments (`ws`'s `binaryType = 'fragments'`).
+    pub report_fragments: bool,
     /// Answer pings with pongs while parsing (RFC 6455 §5.5.2). Off: the caller answers
     /// with [`Connection::answer_ping`](crate::Connection::answer_ping) when it delivers
     /// the ping, which keeps the pong behind replies to earlier messages.
@@ -37,7 +48,35 @@ pub struct Config {
     /// Bytes queued for sending above which a send reports
     /// [`SendStatus::OverHighWaterMark`](crate::SendStatus).
     pub high_water_mark: usize,
+    /// Bytes queued (here and, as told with
+    /// [`Connection::set_transport_buffered`](crate::Connection::set_transport_buffered),
+    /// in the transport) past which a data message is not queued but refused with
+    /// [`UsageError::BackpressureLimit`](crate::UsageError). `None`: no limit (as `ws`).
+    /// Control frames are never refused.
+    pub max_backpressure: Option<usize>,
+    /// At the `max_backpressure` limit, also start the close handshake with
+    /// [`BACKPRESSURE_CLOSE_CODE`] instead of only refusing the message.
+    pub close_on_backpressure_limit: bool,
+    /// Heartbeat, idle timeout and maximum lifetime of the open connection (all off by
+    /// default); started by the first [`Connection::poll_deadline`](crate::Connection::poll_deadline).
+    pub keepalive: KeepaliveConfig,
+    /// Messages to compress from this size on are compressed by a job the caller may
+    /// run on another thread ([`Connection::take_deflate_job`]); later sends wait
+    /// behind it. `usize::MAX` (the default): always on the caller's thread.
+    ///
+    /// [`Connection::take_deflate_job`]: crate::Connection::take_deflate_job
+    pub offload_deflate_min: usize,
+    /// Compressed messages from this size on are inflated by a job
+    /// ([`Connection::take_inflate_job`]); later input waits behind it. `usize::MAX`
+    /// (the default): always inline.
+    ///
+    /// [`Connection::take_inflate_job`]: crate::Connection::take_inflate_job
+    pub offload_inflate_min: usize,
 }
+
+/// The close code sent when `close_on_backpressure_limit` closes a connection that
+/// does not read what it is sent (RFC 6455 §7.4.1: 1008, a policy violation).
+pub const BACKPRESSURE_CLOSE_CODE: u16 = 1008;
 
 impl Default for Config {
     fn default() -> Self {
@@ -45,12 +84,19 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_frame_size: 64 << 20,
             max_fragments: 131_072,
+            max_buffered_chunks: usize::MAX,
+            report_fragments: false,
             auto_pong: true,
             max_pending_pongs: 128,
             validate_utf8: true,
             compress_threshold: 1024,
             close_timeout: 30_000,
             high_water_mark: 16 * 1024,
+            max_backpressure: None,
+            close_on_backpressure_limit: false,
+            keepalive: KeepaliveConfig::default(),
+            offload_deflate_min: usize::MAX,
+            offload_inflate_min: usize::MAX,
         }
     }
 }

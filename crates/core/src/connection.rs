@@ -3,14 +3,17 @@
 //! bytes in → events out; calls in → frames queued for the transport.
 
 use std::io::IoSlice;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::close;
 use crate::config::{Config, Role};
+use crate::deferred::{Deferred, FrameInfo, Waiting};
 use crate::error::{ProtocolError, UsageError};
 use crate::event::{DataKind, Event, OwnedEvent};
 use crate::frame::{write_frame, OpCode};
+use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::lifecycle::{DestroyReason, Lifecycle, TransportAction};
 use crate::recv::{Codec, Incoming, Input, ReadLimits, Reader};
 use crate::rng;
@@ -18,6 +21,8 @@ use crate::send_queue::SendQueue;
 #[cfg(feature = "deflate")]
 use crate::send_queue::RETAIN_CAPACITY;
 
+#[cfg(feature = "deflate")]
+use crate::codec::{DeflateJob, InflateJob};
 #[cfg(feature = "deflate")]
 use crate::deflate::DeflateParams;
 
@@ -67,6 +72,9 @@ pub enum SendStatus {
     /// Queued, and the queue is now over `Config::high_water_mark`: wait for it to
     /// drain before sending more (the `stream.write() === false` convention).
     OverHighWaterMark,
+    /// Waiting behind a message compressed off the caller's thread (or being that
+    /// message): take the job with [`Connection::take_deflate_job`] when none is out.
+    Deferred,
 }
 
 /// A message framed once, to be queued on many server connections without a copy
@@ -123,43 +131,73 @@ impl FrameSpec {
     }
 }
 
+const TRAFFIC_RX: u8 = 1;
+const TRAFFIC_PONG: u8 = 2;
+const TRAFFIC_TX: u8 = 4;
+/// The keepalive was started once (it is not restarted after it ended).
+const KEEPALIVE_STARTED: u8 = 8;
+
 /// A WebSocket connection after a successful opening handshake (sans-IO).
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared by the connections a caller creates from one `Arc<Config>`: the same
+    /// limits are not copied into every idle connection.
+    config: Arc<Config>,
     reader: Reader,
     queue: SendQueue,
     life: Lifecycle,
     /// Some while a fragmented message is being sent: whether it is compressed.
     sending_fragmented: Option<bool>,
+    /// Heartbeat / idle / lifetime deadlines, once started (`Config::keepalive`).
+    keepalive: Option<Box<Keepalive>>,
+    /// Traffic since the keepalive was last told the time (`TRAFFIC_*` bits).
+    traffic: u8,
+    /// Bytes the transport holds beyond the send queue (for `max_backpressure`).
+    transport_buffered: usize,
     #[cfg(feature = "deflate")]
     codec: Option<Box<Codec>>,
     /// Compressed output before it is framed, released when large.
     #[cfg(feature = "deflate")]
     scratch: Vec<u8>,
+    /// Calls waiting behind a compression job (see `deferred.rs`).
+    deferred: Deferred,
+    /// Bytes received while a message waits for its inflate job: parsed once it is
+    /// delivered, so events keep the order of the wire.
+    held: Vec<u8>,
 }
 
 impl Connection {
     /// A connection without extensions.
-    pub fn new(role: Role, config: Config) -> Self {
+    /// A connection without extensions. Pass an `Arc<Config>` to share one
+    /// configuration among many connections (a server's), or a `Config`.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
         Connection {
             role,
-            config,
+            config: config.into(),
             reader: Reader::default(),
             queue: SendQueue::default(),
             life: Lifecycle::default(),
             sending_fragmented: None,
+            keepalive: None,
+            traffic: 0,
+            transport_buffered: 0,
             #[cfg(feature = "deflate")]
             codec: None,
             #[cfg(feature = "deflate")]
             scratch: Vec::new(),
+            deferred: Deferred::default(),
+            held: Vec::new(),
         }
     }
 
     /// A connection with the permessage-deflate parameters agreed in the handshake.
     #[cfg(feature = "deflate")]
-    pub fn with_deflate(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+    pub fn with_deflate(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        deflate: Option<DeflateParams>,
+    ) -> Self {
         let mut c = Connection::new(role, config);
         c.codec = deflate.map(|p| Box::new(Codec::new(role, &p)));
         c
@@ -228,17 +266,37 @@ impl Connection {
     fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
         &mut self,
         data: I,
-        mut on_event: F,
+        on_event: F,
     ) -> Result<(), ProtocolError> {
+        if self.reader.paused() && !self.life.failed() && self.life.close_received().is_none() {
+            // A message is out for inflating: what follows it waits for it, and is
+            // delivered with it even if the connection is terminated meanwhile (the
+            // bytes were read before; `ws` delivers them too).
+            self.held.extend_from_slice(data.bytes());
+            return Ok(());
+        }
         if !self.life.can_receive() {
             return Ok(());
         }
+        self.parse(data, on_event)
+    }
+
+    /// Parses input that is to be parsed (see `drive`; `finish_inflate` also parses
+    /// input received before a `terminate`, as `ws` does).
+    fn parse<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+        &mut self,
+        data: I,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
         let limits = ReadLimits {
             role: self.role,
             max_message_size: self.config.max_message_size,
             max_frame_size: self.config.max_frame_size,
             max_fragments: self.config.max_fragments,
+            max_buffered_chunks: self.config.max_buffered_chunks,
+            report_fragments: self.config.report_fragments,
             validate_utf8: self.config.validate_utf8,
+            offload_inflate_min: self.config.offload_inflate_min,
         };
         let auto_pong = self.config.auto_pong;
         let max_pongs = self.config.max_pending_pongs;
@@ -247,14 +305,18 @@ impl Connection {
         let codec = self.codec.as_deref_mut();
         #[cfg(not(feature = "deflate"))]
         let codec: Option<&mut Codec> = None;
-        let (queue, life) = (&mut self.queue, &mut self.life);
-        let result = self
+        let (queue, life, deferred) = (&mut self.queue, &mut self.life, &mut self.deferred);
+        let mut traffic = TRAFFIC_RX;
+        let (result, rest) = self
             .reader
             .read(data, limits, codec, |incoming| match incoming {
                 Incoming::Event(event) => {
+                    if let Event::Pong(_) = event {
+                        traffic |= TRAFFIC_PONG;
+                    }
                     if let Event::Ping(payload) = event {
                         if auto_pong && life.can_send() && life.admit_pong(max_pongs) {
-                            queue_pong(queue, life, mask_pongs, payload);
+                            queue_pong(queue, deferred, life, mask_pongs, payload);
                         }
                     }
                     on_event(event);
@@ -268,7 +330,63 @@ impl Connection {
                     on_event(Event::Close { code, reason });
                 }
             });
+        self.traffic |= traffic;
+        if self.reader.paused() {
+            self.held.extend_from_slice(rest.bytes());
+        }
         result.inspect_err(|e| self.life.on_failed(e.close_code()))
+    }
+
+    /// Whether a received message waits for [`take_inflate_job`](Self::take_inflate_job).
+    pub fn inflate_ready(&self) -> bool {
+        self.reader.inflate_ready()
+    }
+
+    /// The received message that waits to be inflated (`Config::offload_inflate_min`),
+    /// as a job to run on any thread. Until it is handed back with
+    /// [`finish_inflate`](Self::finish_inflate), input is kept, not parsed.
+    #[cfg(feature = "deflate")]
+    pub fn take_inflate_job(&mut self) -> Option<InflateJob> {
+        let codec = self.codec.as_deref_mut()?;
+        let data = self.reader.take_inflate_input()?;
+        Some(codec.inflate_job(data, self.config.max_message_size))
+    }
+
+    /// Delivers the inflated message to `on_event`, then parses the input that came
+    /// after it, as [`feed`](Self::feed) does. Both are delivered even when the
+    /// connection was terminated meanwhile: they were received before, and `ws`
+    /// delivers them.
+    #[cfg(feature = "deflate")]
+    pub fn finish_inflate<F: FnMut(Event<'_>)>(
+        &mut self,
+        job: InflateJob,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
+        let Some(codec) = self.codec.as_deref_mut() else {
+            return Ok(());
+        };
+        let inflated = codec.finish_inflate(job);
+        let Some(kind) = self.reader.end_inflate() else {
+            return Ok(());
+        };
+        let validate = self.config.validate_utf8;
+        let delivered = inflated.and_then(|bytes| {
+            on_event(crate::recv::message_event(kind, &bytes, validate)?);
+            Ok(())
+        });
+        if let Err(e) = delivered {
+            self.held = Vec::new();
+            if self.life.destroyed().is_none() {
+                self.life.on_failed(e.close_code());
+                return Err(e);
+            }
+            return Ok(());
+        }
+        let mut held = std::mem::take(&mut self.held);
+        if self.life.failed() || self.life.close_received().is_some() {
+            return Ok(());
+        }
+        self.parse(&mut held[..], on_event)
     }
 
     // ---- sending ---------------------------------------------------------------------
@@ -302,12 +420,20 @@ impl Connection {
         }
     }
 
-    fn status(&self) -> SendStatus {
-        if self.queue.buffered() > self.config.high_water_mark {
+    fn status(&mut self) -> SendStatus {
+        self.traffic |= TRAFFIC_TX;
+        if self.over_high_water_mark() {
             SendStatus::OverHighWaterMark
         } else {
             SendStatus::Queued
         }
+    }
+
+    /// Whether what waits to be written — queued, behind a compression job, and held by
+    /// the transport — is over `Config::high_water_mark`.
+    pub fn over_high_water_mark(&self) -> bool {
+        let buffered = self.queue.buffered() + self.deferred_bytes() + self.transport_buffered;
+        buffered > self.config.high_water_mark
     }
 
     /// Sends a message or one fragment of it. With `fin: false` the message continues
@@ -320,6 +446,10 @@ impl Connection {
         opts: SendOptions,
     ) -> Result<SendStatus, UsageError> {
         self.check_open()?;
+        if self.sending_fragmented.is_none() {
+            // A message is refused whole: its later fragments follow the first.
+            self.admit(data.len())?;
+        }
         let mask = self.mask_key(opts.mask, opts.mask_key);
         let (opcode, compressed) = match self.sending_fragmented {
             Some(compressed) => (OpCode::Continuation, compressed),
@@ -336,13 +466,143 @@ impl Connection {
         };
         let first = self.sending_fragmented.is_none();
         self.sending_fragmented = if opts.fin { None } else { Some(compressed) };
-        if compressed {
-            self.write_compressed(opcode, first, opts.fin, mask, data)?;
+        let info = FrameInfo {
+            op: opcode,
+            first,
+            fin: opts.fin,
+            compress: compressed,
+            mask,
+        };
+        if self.deferred.is_active() || self.offloads(&info, data.len()) {
+            let data = data.to_vec();
+            self.deferred.push(Waiting::Data { info, data }, true);
+            return Ok(SendStatus::Deferred);
+        }
+        self.write_data(info, data)?;
+        Ok(self.status())
+    }
+
+    /// Whether a message is compressed off the caller's thread.
+    fn offloads(&self, info: &FrameInfo, len: usize) -> bool {
+        info.compress && len >= self.config.offload_deflate_min
+    }
+
+    fn write_data(&mut self, info: FrameInfo, data: &[u8]) -> Result<(), UsageError> {
+        let FrameInfo {
+            op,
+            first,
+            fin,
+            compress,
+            mask,
+        } = info;
+        if compress {
+            self.write_compressed(op, first, fin, mask, data)
         } else {
             self.queue
-                .append_with(|out| write_frame(out, opcode, opts.fin, false, mask, data));
+                .append_with(|out| write_frame(out, op, fin, false, mask, data));
+            Ok(())
         }
-        Ok(self.status())
+    }
+
+    /// Appends a frame to the send queue, or behind the compression job when one is out.
+    fn push_frame(&mut self, tagged: bool, write: impl FnOnce(&mut Vec<u8>)) -> SendStatus {
+        if self.deferred.is_active() {
+            let mut v = Vec::new();
+            write(&mut v);
+            let bytes = v.into();
+            self.deferred
+                .push(Waiting::Frame { bytes, pong: false }, tagged);
+            return SendStatus::Deferred;
+        }
+        self.queue.append_with(write);
+        self.status()
+    }
+
+    /// The message at the front of the waiting calls, as a job to compress on any
+    /// thread; `None` while one is out (one at a time: one context per direction).
+    #[cfg(feature = "deflate")]
+    pub fn take_deflate_job(&mut self) -> Option<DeflateJob> {
+        if self.life.destroyed().is_some() {
+            return None;
+        }
+        let codec = self.codec.as_deref_mut()?;
+        let (info, data) = self.deferred.start_job()?;
+        Some(codec.deflate_job(data, info.first, info.fin))
+    }
+
+    /// Frames a compressed job's message, then every call that waited behind it up to
+    /// the next message that goes out for compression. Returns how many of the
+    /// caller's calls (sends, pings, pongs, `send_frame`) are now in the send queue.
+    /// After `terminate` nothing is framed.
+    #[cfg(feature = "deflate")]
+    pub fn finish_deflate(&mut self, job: DeflateJob) -> usize {
+        let Some(codec) = self.codec.as_deref_mut() else {
+            return 0;
+        };
+        let compressed = codec.finish_deflate(job);
+        let Some((info, tagged)) = self.deferred.end_job() else {
+            return 0;
+        };
+        if self.life.destroyed().is_some() {
+            self.deferred.clear();
+            return 0;
+        }
+        let Ok(payload) = compressed else {
+            self.fail_compression();
+            return 0;
+        };
+        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+        self.queue.append_with(|out| {
+            write_frame(out, info.op, info.fin, info.first, info.mask, &payload)
+        });
+        usize::from(tagged) + self.drain_deferred()
+    }
+
+    /// Whether calls wait behind a compression job.
+    pub fn deferred(&self) -> bool {
+        self.deferred.is_active()
+    }
+
+    /// Payload bytes waiting behind (or in) a compression job (`ws` counts them in
+    /// `bufferedAmount`).
+    pub fn deferred_bytes(&self) -> usize {
+        self.deferred.bytes()
+    }
+
+    fn drain_deferred(&mut self) -> usize {
+        let min = self.config.offload_deflate_min;
+        let mut released = 0;
+        while let Some((item, tagged)) = self.deferred.pop_if(|w| match w {
+            Waiting::Data { info, data } => !(info.compress && data.len() >= min),
+            Waiting::Frame { .. } => true,
+        }) {
+            match item {
+                Waiting::Data { info, data } => {
+                    if self.write_data(info, &data).is_err() {
+                        return released;
+                    }
+                }
+                Waiting::Frame { bytes, pong } => {
+                    self.queue.append_with(|out| out.extend_from_slice(&bytes));
+                    if pong {
+                        self.life.on_pong_queued(self.queue.end_position());
+                    }
+                }
+            }
+            released += usize::from(tagged);
+        }
+        released
+    }
+
+    /// zlib refuses only with a corrupt state: nothing sane can follow on this
+    /// connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
+    fn fail_compression(&mut self) {
+        self.life.on_failed(1011);
+        self.deferred.clear();
+        #[cfg(feature = "deflate")]
+        {
+            self.scratch = Vec::new();
+        }
     }
 
     /// Queues a message framed once for many connections (server only).
@@ -354,8 +614,8 @@ impl Connection {
         if self.sending_fragmented.is_some() {
             return Err(UsageError::FragmentKindMismatch);
         }
-        self.queue.push_shared(msg.frame.clone());
-        Ok(self.status())
+        self.admit(msg.frame.len())?;
+        Ok(self.push_shared(msg.frame.clone()))
     }
 
     /// Queues frames encoded elsewhere (see [`FrameSpec`]) as they are, in order with
@@ -363,8 +623,75 @@ impl Connection {
     /// role and extensions: they are not checked.
     pub fn send_frame(&mut self, frames: impl Into<Bytes>) -> Result<SendStatus, UsageError> {
         self.check_open()?;
-        self.queue.push_shared(frames.into());
-        Ok(self.status())
+        let frames = frames.into();
+        self.admit(frames.len())?;
+        Ok(self.push_shared(frames))
+    }
+
+    fn push_shared(&mut self, frame: Bytes) -> SendStatus {
+        if self.deferred.is_active() {
+            let item = Waiting::Frame {
+                bytes: frame,
+                pong: false,
+            };
+            self.deferred.push(item, true);
+            return SendStatus::Deferred;
+        }
+        self.queue.push_shared(frame);
+        self.status()
+    }
+
+    /// The caller writes `len` bytes of whole frames to the transport itself, after all
+    /// the output it has taken so far (a frame shared by many connections, written as it
+    /// is: no copy into this queue). Checked like a send — open, server, between
+    /// messages, `Config::max_backpressure` — and reported the same way;
+    /// [`SendStatus::Deferred`]: do not write it, queue it with
+    /// [`send_frame`](Self::send_frame) (sends wait behind a compression job).
+    pub fn admit_external(&mut self, len: usize) -> Result<SendStatus, UsageError> {
+        self.check_open()?;
+        if self.role == Role::Client {
+            return Err(UsageError::PreparedFrameOnClient);
+        }
+        if self.sending_fragmented.is_some() {
+            return Err(UsageError::FragmentKindMismatch);
+        }
+        self.admit(len)?;
+        if self.deferred.is_active() {
+            // A compression job is out and later sends wait behind it: the frame must
+            // wait too — the caller queues it with `send_frame` instead of writing it.
+            return Ok(SendStatus::Deferred);
+        }
+        self.transport_buffered += len;
+        let status = self.status();
+        self.transport_buffered -= len;
+        Ok(status)
+    }
+
+    /// Bytes the transport holds that it has taken from the output but not yet written
+    /// (e.g. a Node socket's `writableLength`): counted with the send queue for the high
+    /// water mark and `Config::max_backpressure`.
+    pub fn set_transport_buffered(&mut self, bytes: usize) {
+        self.transport_buffered = bytes;
+    }
+
+    /// `Config::max_backpressure`: room for `len` more bytes? At the limit the message
+    /// is refused (and, with `close_on_backpressure_limit`, the close handshake starts;
+    /// the close frame is a control frame and is queued regardless).
+    fn admit(&mut self, len: usize) -> Result<(), UsageError> {
+        let Some(max) = self.config.max_backpressure else {
+            return Ok(());
+        };
+        let after = self.queue.buffered() + self.deferred_bytes() + self.transport_buffered + len;
+        if after <= max {
+            return Ok(());
+        }
+        if self.config.close_on_backpressure_limit {
+            let _ = self.close(
+                Some(crate::config::BACKPRESSURE_CLOSE_CODE),
+                "backpressure limit",
+            );
+        }
+        Err(UsageError::BackpressureLimit)
     }
 
     #[cfg(feature = "deflate")]
@@ -392,11 +719,8 @@ impl Connection {
             return Err(UsageError::NotOpen);
         };
         self.scratch.clear();
-        if codec.compress(data, fin, &mut self.scratch).is_err() {
-            // zlib refuses only with a corrupt state: nothing sane can follow on this
-            // connection, so it fails with 1011 (RFC 6455 §7.4.1, internal error).
-            self.life.on_failed(1011);
-            self.scratch = Vec::new();
+        if codec.compress(data, first, fin, &mut self.scratch).is_err() {
+            self.fail_compression();
             return Err(UsageError::NotOpen);
         }
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
@@ -465,9 +789,7 @@ impl Connection {
             return Err(UsageError::ControlTooLong);
         }
         let mask = self.mask_key(mask, mask_key);
-        self.queue
-            .append_with(|out| write_frame(out, op, true, false, mask, data));
-        Ok(self.status())
+        Ok(self.push_frame(true, |out| write_frame(out, op, true, false, mask, data)))
     }
 
     /// Answers a ping the caller has just delivered (with `Config::auto_pong` off, so
@@ -484,6 +806,7 @@ impl Connection {
         }
         queue_pong(
             &mut self.queue,
+            &mut self.deferred,
             &mut self.life,
             self.role == Role::Client,
             payload,
@@ -519,7 +842,11 @@ impl Connection {
         let mut payload = Vec::with_capacity(2 + reason.len());
         close::build_payload(code, reason, &mut payload)?;
         if self.life.failed() {
-            // The failure's close frame is owed already; it is the one that goes out.
+            // The failure's close frame is owed already and goes out, unless this close
+            // answers a message delivered before the violation (the owed frame is not
+            // written yet): `ws`, which delivers while it parses, would have sent this
+            // one first, so it takes the owed frame's place.
+            self.life.replace_owed_close(payload);
             return Ok(());
         }
         self.queue_close(&payload);
@@ -528,8 +855,9 @@ impl Connection {
 
     fn queue_close(&mut self, payload: &[u8]) {
         let mask = self.mask_key(true, None);
-        self.queue
-            .append_with(|out| write_frame(out, OpCode::Close, true, false, mask, payload));
+        self.push_frame(false, |out| {
+            write_frame(out, OpCode::Close, true, false, mask, payload)
+        });
         self.life.on_close_queued();
     }
 
@@ -537,6 +865,9 @@ impl Connection {
     /// destroyed; nothing more is sent or parsed.
     pub fn terminate(&mut self) {
         self.life.destroy(DestroyReason::Terminated);
+        // Nothing waiting is sent. (A message being inflated, and what was received
+        // after it, are still delivered: see `finish_inflate`.)
+        self.deferred.clear();
     }
 
     /// The transport reached the end of its input (TCP FIN): nothing more will be
@@ -591,12 +922,19 @@ impl Connection {
     /// What the transport should do now: keep going, end its write side once the
     /// output is written, or close at once.
     pub fn transport_action(&self) -> TransportAction {
-        if self.life.has_owed_close() {
+        let action = if self.life.has_owed_close() {
             // Owed = the peer closed or failed: the close goes out with the next output,
             // and then the handshake is over.
-            return TransportAction::End;
+            TransportAction::End
+        } else {
+            self.life.transport_action()
+        };
+        if action == TransportAction::End && self.deferred.is_active() {
+            // Calls wait behind a compression job: ending now would drop them (the
+            // owed close among them). The caller asks again when the job is back.
+            return TransportAction::Keep;
         }
-        self.life.transport_action()
+        action
     }
 
     /// True once the transport should be ended or destroyed (after writing the output).
@@ -612,19 +950,100 @@ impl Connection {
 
     /// The next time (the caller's clock, in ms) at which [`on_timeout`](Self::on_timeout)
     /// must be called, if any. A deadline that started since the last call (the close
-    /// timeout, once a close frame is queued or owed) starts at `now`: call this after
-    /// every batch of calls that may queue a close.
+    /// timeout, once a close frame is queued or owed; the keepalive of
+    /// `Config::keepalive`, from the first call on an open connection) starts at `now`:
+    /// call this after every batch of calls that may queue a close.
     pub fn poll_deadline(&mut self, now: u64) -> Option<u64> {
         if self.life.destroyed().is_some() {
             return None;
         }
-        self.life.poll_deadline(now, self.config.close_timeout)
+        let close = self.life.poll_deadline(now, self.config.close_timeout);
+        let keepalive = self.keepalive_deadline(now);
+        match (close, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Time has come (`now` ≥ the deadline): past the close timeout the transport is
-    /// to be destroyed ([`TransportAction::Destroy`]).
+    /// to be destroyed ([`TransportAction::Destroy`]); a heartbeat ping may be queued
+    /// (take the output), or the keepalive ends the connection: an unanswered ping
+    /// destroys it (1006, "heartbeat timeout"), the idle timeout and the maximum
+    /// lifetime start the close handshake with 1001 (RFC 6455 §7.4.1, going away).
     pub fn on_timeout(&mut self, now: u64) {
         self.life.on_timeout(now);
+        if !self.life.can_send() {
+            self.keepalive = None;
+        }
+        self.note_traffic(now);
+        while let Some(due) = self.keepalive.as_mut().and_then(|k| k.poll(now)) {
+            match due {
+                KeepaliveAction::Ping => {
+                    // Our own heartbeat is not traffic for the idle timeout.
+                    let traffic = self.traffic;
+                    let _ = self.control(OpCode::Ping, &[], true, None);
+                    self.traffic = traffic;
+                }
+                KeepaliveAction::Timeout => {
+                    self.keepalive = None;
+                    self.life.destroy(DestroyReason::HeartbeatTimeout);
+                }
+                KeepaliveAction::Idle => {
+                    self.keepalive = None;
+                    let _ = self.close(Some(1001), "idle timeout");
+                }
+                _ => {
+                    self.keepalive = None;
+                    let _ = self.close(Some(1001), "max lifetime reached");
+                }
+            }
+        }
+    }
+
+    /// Tells the keepalive that what was received and sent since the last call happened
+    /// by `now` (the caller's clock). Cheap when no keepalive runs; a transport that
+    /// reads a clock anyway calls it after each batch, for exact idle and heartbeat
+    /// times (otherwise traffic counts from the next deadline, one interval late).
+    pub fn note_traffic(&mut self, now: u64) {
+        let traffic = self.traffic & !KEEPALIVE_STARTED;
+        if traffic == 0 {
+            return;
+        }
+        self.traffic &= KEEPALIVE_STARTED;
+        let Some(k) = self.keepalive.as_mut() else {
+            return;
+        };
+        if traffic & TRAFFIC_PONG != 0 {
+            k.on_pong(now);
+        }
+        if traffic & TRAFFIC_RX != 0 {
+            k.on_received(now);
+        }
+        if traffic & TRAFFIC_TX != 0 {
+            k.on_sent(now);
+        }
+    }
+
+    /// Whether a keepalive runs (the transport then calls [`note_traffic`](Self::note_traffic)).
+    pub fn keepalive_active(&self) -> bool {
+        self.keepalive.is_some()
+    }
+
+    fn keepalive_deadline(&mut self, now: u64) -> Option<u64> {
+        if !self.life.can_send() {
+            // Closing: the close timeout is what counts now.
+            self.keepalive = None;
+            return None;
+        }
+        if self.traffic & KEEPALIVE_STARTED == 0 {
+            self.traffic = KEEPALIVE_STARTED;
+            let c = self.config.keepalive;
+            if c.ping_interval_ms > 0 || c.idle_timeout_ms > 0 || c.max_lifetime_ms > 0 {
+                self.keepalive = Some(Box::new(Keepalive::new(c, now)));
+            }
+        }
+        self.note_traffic(now);
+        self.keepalive.as_ref().and_then(|k| k.next_deadline())
     }
 
     // ---- output ------------------------------------------------------------------------
@@ -643,7 +1062,7 @@ impl Connection {
 
     /// Whether anything waits to be written.
     pub fn has_output(&self) -> bool {
-        !self.queue.is_empty() || self.life.has_owed_close()
+        !self.queue.is_empty() || (self.life.has_owed_close() && !self.deferred.is_active())
     }
 
     /// The first contiguous run of bytes to write. Loop while it is not empty (or use
@@ -674,18 +1093,52 @@ impl Connection {
         out
     }
 
+    /// Heap bytes of the zlib contexts this connection keeps between messages (an
+    /// estimate from zlib's sizes). 0 in a direction without context takeover: its
+    /// messages use the thread's shared context.
+    pub fn deflate_context_bytes(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        let bytes = self.codec.as_ref().map_or(0, |c| c.context_bytes());
+        #[cfg(not(feature = "deflate"))]
+        let bytes = 0;
+        bytes
+    }
+
     /// Heap bytes this connection holds in its buffers (deflate contexts excluded).
     /// Idle connections keep this at or below 1 KiB.
     pub fn buffered_heap_bytes(&self) -> usize {
-        let base = self.queue.heap_bytes() + self.reader.heap_bytes();
+        let base = self.queue.heap_bytes()
+            + self.reader.heap_bytes()
+            + self.deferred.heap_bytes()
+            + self.held.capacity();
         #[cfg(feature = "deflate")]
         let base = base + self.scratch.capacity();
         base
     }
 }
 
-fn queue_pong(queue: &mut SendQueue, life: &mut Lifecycle, mask: bool, payload: &[u8]) {
+fn queue_pong(
+    queue: &mut SendQueue,
+    deferred: &mut Deferred,
+    life: &mut Lifecycle,
+    mask: bool,
+    payload: &[u8],
+) {
     let key = mask.then(rng::mask_key);
-    queue.append_with(|out| write_frame(out, OpCode::Pong, true, false, key, payload));
+    let write = |out: &mut Vec<u8>| write_frame(out, OpCode::Pong, true, false, key, payload);
+    if deferred.is_active() {
+        // Counted by the lifecycle once it reaches the send queue.
+        let mut v = Vec::new();
+        write(&mut v);
+        deferred.push(
+            Waiting::Frame {
+                bytes: v.into(),
+                pong: true,
+            },
+            false,
+        );
+        return;
+    }
+    queue.append_with(write);
     life.on_pong_queued(queue.end_position());
 }

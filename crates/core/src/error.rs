@@ -36,6 +36,9 @@ pub enum ProtocolError {
     MessageTooBig,
     /// More fragments in one message than the configured limit (policy: 1008, as `ws`).
     TooManyFragments,
+    /// A frame step trickled in over more chunks than the configured limit (1008, as
+    /// `ws`'s `maxBufferedChunks`).
+    TooManyBufferedChunks,
     /// Text payload or close reason is not valid UTF-8 (§8.1).
     InvalidUtf8,
     /// A close frame carries a status code that may not be sent (§7.4).
@@ -50,7 +53,7 @@ impl ProtocolError {
         match self {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData(_) => 1007,
             ProtocolError::UnsupportedLength | ProtocolError::MessageTooBig => 1009,
-            ProtocolError::TooManyFragments => 1008,
+            ProtocolError::TooManyFragments | ProtocolError::TooManyBufferedChunks => 1008,
             _ => 1002,
         }
     }
@@ -67,7 +70,9 @@ impl ProtocolError {
             ProtocolError::UnexpectedMask => "WS_ERR_UNEXPECTED_MASK",
             ProtocolError::UnsupportedLength => "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH",
             ProtocolError::MessageTooBig => "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
-            ProtocolError::TooManyFragments => "WS_ERR_TOO_MANY_BUFFERED_PARTS",
+            ProtocolError::TooManyFragments | ProtocolError::TooManyBufferedChunks => {
+                "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+            }
             ProtocolError::InvalidUtf8 => "WS_ERR_INVALID_UTF8",
             ProtocolError::InvalidCloseCode(_) => "WS_ERR_INVALID_CLOSE_CODE",
             ProtocolError::InvalidCompressedData(_) => "Z_DATA_ERROR",
@@ -100,6 +105,7 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::MessageTooBig => write!(f, "Max payload size exceeded"),
             ProtocolError::TooManyFragments => write!(f, "Too many message fragments"),
+            ProtocolError::TooManyBufferedChunks => write!(f, "Too many buffered chunks"),
             ProtocolError::InvalidUtf8 => write!(f, "{P}invalid UTF-8 sequence"),
             ProtocolError::InvalidCloseCode(c) => write!(f, "{P}invalid status code {c}"),
             ProtocolError::InvalidCompressedData(m) => write!(f, "{m}"),
@@ -128,6 +134,9 @@ pub enum UsageError {
     PreparedFrameOnClient,
     /// A reserved opcode asked for (RFC 6455 §5.2).
     InvalidOpcode(u8),
+    /// The message would take the send queue past `Config::max_backpressure`: it was
+    /// not queued (with `close_on_backpressure_limit`, the close handshake started).
+    BackpressureLimit,
 }
 
 impl UsageError {
@@ -141,6 +150,7 @@ impl UsageError {
             UsageError::FragmentKindMismatch => "ERR_WS_FRAGMENT_KIND",
             UsageError::PreparedFrameOnClient => "ERR_WS_PREPARED_FRAME_ON_CLIENT",
             UsageError::InvalidOpcode(_) => "ERR_WS_INVALID_OPCODE",
+            UsageError::BackpressureLimit => "ERR_WS_BACKPRESSURE_LIMIT",
         }
     }
 
@@ -151,7 +161,9 @@ impl UsageError {
             UsageError::InvalidCloseCode(_)
             | UsageError::FragmentKindMismatch
             | UsageError::InvalidOpcode(_) => "TypeError",
-            UsageError::NotOpen | UsageError::PreparedFrameOnClient => "Error",
+            UsageError::NotOpen
+            | UsageError::PreparedFrameOnClient
+            | UsageError::BackpressureLimit => "Error",
         }
     }
 }
@@ -180,6 +192,10 @@ impl fmt::Display for UsageError {
                 )
             }
             UsageError::InvalidOpcode(op) => write!(f, "Invalid opcode {op}"),
+            UsageError::BackpressureLimit => write!(
+                f,
+                "The message was dropped: the send queue is over maxBackpressure"
+            ),
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum Event<'a> {
     Ping(&'a [u8]),
     /// A pong.
     Pong(&'a [u8]),
+    /// The next event is a binary message that came in more than one non-empty frame:
+    /// the end offset of each such frame's payload in it (uncompressed messages only;
+    /// only with [`Config::report_fragments`](crate::Config::report_fragments)).
+    FrameEnds(&'a [usize]),
     /// The peer's close frame; `code` is `None` when it carried no status (ws: 1005).
     Close {
         /// The status code, if any.
@@ -48,6 +52,8 @@ pub enum OwnedEvent {
     Ping(Vec<u8>),
     /// See [`Event::Pong`].
     Pong(Vec<u8>),
+    /// See [`Event::FrameEnds`].
+    FrameEnds(Vec<usize>),
     /// See [`Event::Close`].
     Close {
         /// The status code, if any.
@@ -66,6 +72,7 @@ impl Event<'_> {
             Event::Binary(b) => OwnedEvent::Binary(b.to_vec()),
             Event::Ping(b) => OwnedEvent::Ping(b.to_vec()),
             Event::Pong(b) => OwnedEvent::Pong(b.to_vec()),
+            Event::FrameEnds(e) => OwnedEvent::FrameEnds(e.to_vec()),
             Event::Close { code, reason } => OwnedEvent::Close {
                 code,
                 reason: reason.to_string(),

@@ -33,6 +33,14 @@ pub struct KeepaliveConfig {
     /// aim is to keep middleboxes from timing out). A client that wants to detect a dead peer
     /// while it sends keeps this `false`.
     pub ping_when_quiet: bool,
+    /// Inbound traffic of any kind answers an outstanding ping and moves the next ping to
+    /// `ping_interval_ms` after it: a peer that talks is alive, and only a quiet one is
+    /// pinged (a server heartbeat). Off, only the pong answers (the client Session).
+    pub inbound_answers_ping: bool,
+    /// Count outbound traffic too for `idle_timeout_ms` (idle = no traffic either way).
+    pub idle_counts_outbound: bool,
+    /// The link ends this long after it opened ([`KeepaliveAction::Lifetime`]).
+    pub max_lifetime_ms: u64,
 }
 
 /// What is due, from [`Keepalive::poll`].
@@ -45,6 +53,8 @@ pub enum KeepaliveAction {
     Timeout,
     /// Nothing arrived within `idle_timeout_ms`.
     Idle,
+    /// `max_lifetime_ms` has passed since the link opened.
+    Lifetime,
 }
 
 /// Keepalive bookkeeping of one open link. See the [module documentation](self).
@@ -54,6 +64,8 @@ pub struct Keepalive {
     next_ping: u64,
     ping_sent: Option<u64>,
     last_rx: u64,
+    last_tx: u64,
+    opened: u64,
 }
 
 impl Keepalive {
@@ -64,6 +76,8 @@ impl Keepalive {
             next_ping: now.saturating_add(config.ping_interval_ms),
             ping_sent: None,
             last_rx: now,
+            last_tx: now,
+            opened: now,
         }
     }
 
@@ -75,10 +89,17 @@ impl Keepalive {
     /// Any inbound traffic (message, ping, pong): moves the idle deadline.
     pub fn on_received(&mut self, now: u64) {
         self.last_rx = self.last_rx.max(now);
+        if self.config.inbound_answers_ping {
+            self.ping_sent = None;
+            self.next_ping = self
+                .next_ping
+                .max(self.last_rx.saturating_add(self.config.ping_interval_ms));
+        }
     }
 
     /// Outbound traffic: moves the next ping when [`KeepaliveConfig::ping_when_quiet`] is set.
     pub fn on_sent(&mut self, now: u64) {
+        self.last_tx = self.last_tx.max(now);
         if self.config.ping_when_quiet && self.ping_sent.is_none() {
             self.next_ping = self
                 .next_ping
@@ -116,8 +137,19 @@ impl Keepalive {
             Some(t) if c.pong_timeout_ms > 0 => Some(t.saturating_add(c.pong_timeout_ms)),
             _ => None,
         };
-        let idle = (c.idle_timeout_ms > 0).then(|| self.last_rx.saturating_add(c.idle_timeout_ms));
-        [ping, pong, idle].into_iter().flatten().min()
+        let idle =
+            (c.idle_timeout_ms > 0).then(|| self.last_activity().saturating_add(c.idle_timeout_ms));
+        let life = (c.max_lifetime_ms > 0).then(|| self.opened.saturating_add(c.max_lifetime_ms));
+        [ping, pong, idle, life].into_iter().flatten().min()
+    }
+
+    /// The last traffic that counts for the idle timeout.
+    fn last_activity(&self) -> u64 {
+        if self.config.idle_counts_outbound {
+            self.last_rx.max(self.last_tx)
+        } else {
+            self.last_rx
+        }
     }
 
     /// What is due at `now`, one action per call (call until `None`). A timeout comes before a
@@ -128,8 +160,11 @@ impl Keepalive {
         {
             return Some(KeepaliveAction::Timeout);
         }
-        if c.idle_timeout_ms > 0 && now >= self.last_rx.saturating_add(c.idle_timeout_ms) {
+        if c.idle_timeout_ms > 0 && now >= self.last_activity().saturating_add(c.idle_timeout_ms) {
             return Some(KeepaliveAction::Idle);
+        }
+        if c.max_lifetime_ms > 0 && now >= self.opened.saturating_add(c.max_lifetime_ms) {
+            return Some(KeepaliveAction::Lifetime);
         }
         if c.ping_interval_ms > 0 && now >= self.next_ping {
             self.next_ping = now.saturating_add(c.ping_interval_ms);
@@ -226,6 +261,51 @@ mod tests {
         let mut k = Keepalive::new(pinging(1_000, 500), 0);
         k.on_sent(600);
         assert_eq!(k.poll(1_000), Some(KeepaliveAction::Ping));
+    }
+
+    #[test]
+    fn inbound_traffic_answers_and_defers_the_ping() {
+        let cfg = KeepaliveConfig {
+            inbound_answers_ping: true,
+            ..pinging(1_000, 500)
+        };
+        let mut k = Keepalive::new(cfg, 0);
+        k.on_received(700);
+        assert_eq!(
+            k.next_deadline(),
+            Some(1_700),
+            "quiet for an interval first"
+        );
+        assert_eq!(k.poll(1_000), None);
+        assert_eq!(k.poll(1_700), Some(KeepaliveAction::Ping));
+        k.on_received(1_900); // data, not a pong, answers it
+        assert!(!k.awaiting_pong());
+        assert_eq!(k.poll(2_200), None, "no timeout after the answer");
+        assert_eq!(k.next_deadline(), Some(2_900));
+        assert_eq!(k.poll(2_900), Some(KeepaliveAction::Ping));
+        assert_eq!(k.poll(3_400), Some(KeepaliveAction::Timeout));
+    }
+
+    #[test]
+    fn idle_can_count_both_ways_and_lifetime_ends_the_link() {
+        let cfg = KeepaliveConfig {
+            idle_timeout_ms: 1_000,
+            idle_counts_outbound: true,
+            max_lifetime_ms: 5_000,
+            ..KeepaliveConfig::default()
+        };
+        let mut k = Keepalive::new(cfg, 0);
+        k.on_sent(900);
+        assert_eq!(k.next_deadline(), Some(1_900));
+        assert_eq!(k.poll(1_899), None);
+        assert_eq!(k.poll(1_900), Some(KeepaliveAction::Idle));
+        let mut k = Keepalive::new(cfg, 0);
+        for t in (500..5_000).step_by(500) {
+            k.on_received(t);
+            assert_eq!(k.poll(t), None);
+        }
+        assert_eq!(k.next_deadline(), Some(5_000));
+        assert_eq!(k.poll(5_000), Some(KeepaliveAction::Lifetime));
     }
 
     #[test]

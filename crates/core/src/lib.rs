@@ -2,9 +2,13 @@
 #![warn(missing_docs)]
 
 pub mod close;
+#[cfg(feature = "deflate")]
+mod codec;
 mod config;
 mod connection;
+mod deferred;
 pub mod deflate;
+pub mod deflate_negotiation;
 mod error;
 mod event;
 pub mod extension;
@@ -19,12 +23,15 @@ mod recv;
 mod rng;
 mod send_queue;
 pub mod session;
+pub mod topics;
 #[doc(hidden)]
 /// UTF-8 kernel, public for the benchmarks and fuzz targets only.
 pub mod utf8;
 pub mod ws;
 
-pub use config::{Config, Role};
+#[cfg(feature = "deflate")]
+pub use codec::{DeflateJob, InflateJob};
+pub use config::{Config, Role, BACKPRESSURE_CLOSE_CODE};
 pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{DataKind, Event, OwnedEvent};

@@ -27,6 +27,18 @@ pub enum DestroyReason {
     CloseTimeout,
     /// The peer kept pinging without reading our pongs (`Config::max_pending_pongs`).
     TooManyPendingPongs,
+    /// A heartbeat ping got no answer (pong or any data) within its timeout.
+    HeartbeatTimeout,
+}
+
+impl DestroyReason {
+    /// The reason the application is told with 1006 (empty where `ws` says nothing).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DestroyReason::HeartbeatTimeout => "heartbeat timeout",
+            _ => "",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,6 +126,13 @@ impl Lifecycle {
             self.close_deadline = Deadline::Unarmed;
         }
         self.failed = true;
+    }
+
+    /// A close the application asked for before the owed one was written replaces it.
+    pub(crate) fn replace_owed_close(&mut self, payload: Vec<u8>) {
+        if self.has_owed_close() {
+            self.owed_close = Some(payload);
+        }
     }
 
     /// Takes the close frame payload owed, if it is still to be written.
@@ -216,7 +235,7 @@ impl Lifecycle {
     pub(crate) fn close_status(&self) -> (u16, &str) {
         match &self.close_received {
             Some((code, reason)) => (code.unwrap_or(1005), reason),
-            None => (1006, ""),
+            None => (1006, self.destroyed.map_or("", |d| d.reason())),
         }
     }
 }

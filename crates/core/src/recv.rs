@@ -14,7 +14,7 @@ use crate::send_queue::RETAIN_CAPACITY;
 use crate::utf8::{self, Utf8Validator};
 
 #[cfg(feature = "deflate")]
-pub(crate) use crate::deflate::Codec;
+pub(crate) use crate::codec::Codec;
 #[cfg(not(feature = "deflate"))]
 /// Without the `deflate` feature no codec exists; RSV1 is then always an error.
 pub(crate) enum Codec {}
@@ -26,7 +26,11 @@ pub(crate) struct ReadLimits {
     pub(crate) max_message_size: usize,
     pub(crate) max_frame_size: usize,
     pub(crate) max_fragments: usize,
+    pub(crate) max_buffered_chunks: usize,
+    pub(crate) report_fragments: bool,
     pub(crate) validate_utf8: bool,
+    /// Compressed messages from this size on wait for an inflate job.
+    pub(crate) offload_inflate_min: usize,
 }
 
 /// What `Reader::read` found: an [`Event`], plus the raw payload of a close frame (for
@@ -50,6 +54,8 @@ pub(crate) trait Input<'a>: Sized {
     fn unmask_in_place(self, key: [u8; 4]) -> Option<&'a [u8]>;
     /// The bytes as they are (for unmasked frames).
     fn into_slice(self) -> &'a [u8];
+    /// No bytes.
+    fn empty() -> Self;
 }
 
 impl<'a> Input<'a> for &'a [u8] {
@@ -65,6 +71,9 @@ impl<'a> Input<'a> for &'a [u8] {
     }
     fn into_slice(self) -> &'a [u8] {
         self
+    }
+    fn empty() -> Self {
+        &[]
     }
 }
 
@@ -82,6 +91,9 @@ impl<'a> Input<'a> for &'a mut [u8] {
     }
     fn into_slice(self) -> &'a [u8] {
         self
+    }
+    fn empty() -> Self {
+        &mut []
     }
 }
 
@@ -118,12 +130,110 @@ pub(crate) struct Reader {
     inflated: Vec<u8>,
     /// A close frame was read: nothing after it is parsed (RFC 6455 §5.5.1).
     closed: bool,
+    /// End offset of each non-empty frame of the message being assembled (only with
+    /// `report_fragments`).
+    frame_ends: Vec<usize>,
+    /// How many received chunks hold the unread part of the current frame step, counted
+    /// as `ws`'s receiver counts its buffered chunks (`maxBufferedChunks`).
+    pending_chunks: usize,
+    /// A whole compressed message (in `msg`) waits to be inflated by a job.
+    inflate: InflateWait,
+}
+
+/// Where a compressed message left to a job stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum InflateWait {
+    #[default]
+    None,
+    /// Complete, in `msg`: the next input waits until it is delivered.
+    Ready(DataKind),
+    /// Its job is out.
+    Out(DataKind),
 }
 
 impl Reader {
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.msg.capacity() + self.control.capacity() + self.inflated.capacity()
+        self.msg.capacity()
+            + self.control.capacity()
+            + self.inflated.capacity()
+            + self.frame_ends.capacity() * std::mem::size_of::<usize>()
     }
+
+    /// Bytes of the current frame step already received, where `ws`'s receiver steps
+    /// are: the first two header bytes, the extended length, the mask key, the payload.
+    /// 0 at a step boundary.
+    fn step_bytes(&self) -> usize {
+        if let Some(f) = &self.frame {
+            return usize::try_from(f.done).unwrap_or(usize::MAX);
+        }
+        let h = self.hdr_len;
+        if h < 2 {
+            return h;
+        }
+        let ext = match self.hdr[1] & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        if h < 2 + ext {
+            h - 2
+        } else {
+            h - 2 - ext
+        }
+    }
+
+    /// After a chunk of `len` bytes: the unread step began in this chunk (1 chunk holds
+    /// it) or before it (one more chunk holds it).
+    fn count_pending_chunks(&mut self, len: usize) {
+        let pending = self.step_bytes();
+        self.pending_chunks = match pending {
+            0 => 0,
+            p if p <= len => 1,
+            _ => self.pending_chunks.saturating_add(1),
+        };
+    }
+
+    /// Whether parsing waits for a message's inflate job.
+    pub(crate) fn paused(&self) -> bool {
+        self.inflate != InflateWait::None
+    }
+
+    pub(crate) fn inflate_ready(&self) -> bool {
+        matches!(self.inflate, InflateWait::Ready(_))
+    }
+
+    /// The compressed message for its job.
+    pub(crate) fn take_inflate_input(&mut self) -> Option<Vec<u8>> {
+        let InflateWait::Ready(kind) = self.inflate else {
+            return None;
+        };
+        self.inflate = InflateWait::Out(kind);
+        Some(std::mem::take(&mut self.msg))
+    }
+
+    /// The job is back: parsing may go on. Returns the message's kind.
+    pub(crate) fn end_inflate(&mut self) -> Option<DataKind> {
+        let InflateWait::Out(kind) = self.inflate else {
+            return None;
+        };
+        self.inflate = InflateWait::None;
+        Some(kind)
+    }
+}
+
+/// The event of a whole message (text checked as UTF-8 when `validate`).
+pub(crate) fn message_event(
+    kind: DataKind,
+    bytes: &[u8],
+    validate: bool,
+) -> Result<Event<'_>, Error> {
+    Ok(match kind {
+        DataKind::Binary => Event::Binary(bytes),
+        DataKind::Text if validate => {
+            Event::Text(utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?)
+        }
+        DataKind::Text => Event::UncheckedText(bytes),
+    })
 }
 
 /// One `read` call's borrowed context.
@@ -139,14 +249,7 @@ fn emit<F: FnMut(Incoming<'_>)>(
     validate: bool,
     on_event: &mut F,
 ) -> Result<(), Error> {
-    let event = match kind {
-        DataKind::Binary => Event::Binary(bytes),
-        DataKind::Text if validate => {
-            Event::Text(utf8::validate(bytes).map_err(|_| Error::InvalidUtf8)?)
-        }
-        DataKind::Text => Event::UncheckedText(bytes),
-    };
-    on_event(Incoming::Event(event));
+    on_event(Incoming::Event(message_event(kind, bytes, validate)?));
     Ok(())
 }
 
@@ -171,29 +274,40 @@ fn release(buf: &mut Vec<u8>) {
 
 impl Reader {
     /// Parses received bytes; what they complete goes to `on` in order. Stops at a
-    /// close frame (the rest of the input is ignored) or at the first violation, which
-    /// is returned (the caller fails the connection). `codec` is the negotiated
-    /// permessage-deflate, if any.
+    /// close frame (the rest of the input is ignored), at the first violation, which
+    /// is returned (the caller fails the connection), or at a compressed message left
+    /// to an inflate job ([`paused`](Self::paused)); returns the input not parsed.
+    /// `codec` is the negotiated permessage-deflate, if any.
     pub(crate) fn read<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
         &mut self,
         mut data: I,
         limits: ReadLimits,
         codec: Option<&mut Codec>,
         on: F,
-    ) -> Result<(), Error> {
+    ) -> (Result<(), Error>, I) {
+        let len = data.bytes().len();
+        if self.closed || len == 0 {
+            return (Ok(()), data);
+        }
+        if self.pending_chunks >= limits.max_buffered_chunks {
+            return (Err(Error::TooManyBufferedChunks), I::empty());
+        }
         let mut cx = Ctx { limits, codec, on };
         let mut result = Ok(());
-        while !data.bytes().is_empty() && !self.closed {
+        while !data.bytes().is_empty() && !self.closed && !self.paused() {
             match self.step(data, &mut cx) {
                 Ok(rest) => data = rest,
                 Err(e) => {
                     result = Err(e);
-                    break;
+                    return (result, I::empty());
                 }
             }
         }
         self.release_buffers();
-        result
+        if result.is_ok() {
+            self.count_pending_chunks(len);
+        }
+        (result, data)
     }
 
     /// Large buffers are reused across the messages of one `read` call and freed when
@@ -203,6 +317,9 @@ impl Reader {
             release(&mut self.msg);
         }
         release(&mut self.inflated);
+        if self.msg_kind.is_none() && self.frame_ends.capacity() > 64 {
+            self.frame_ends = Vec::new();
+        }
     }
 
     /// Reads one header or one piece of payload; returns the rest of the input.
@@ -212,12 +329,12 @@ impl Reader {
         cx: &mut Ctx<'_, F>,
     ) -> Result<I, Error> {
         if self.frame.is_none() {
-            let (header, rest) = self.read_header(data)?;
+            let (header, rest) = self.read_header(data, cx.limits, cx.codec.is_some())?;
             data = rest;
             let Some(header) = header else {
                 return Ok(data);
             };
-            self.begin_frame(header, cx.limits, cx.codec.is_some())?;
+            self.begin_frame(header);
             if header.payload_len == 0 {
                 self.end_frame(cx)?;
                 return Ok(data);
@@ -229,16 +346,23 @@ impl Reader {
     fn read_header<'a, I: Input<'a>>(
         &mut self,
         data: I,
+        limits: ReadLimits,
+        deflate: bool,
     ) -> Result<(Option<FrameHeader>, I), Error> {
         if self.hdr_len == 0 {
+            self.check_header_prefix(data.bytes(), limits, deflate)?;
             if let Some((h, n)) = FrameHeader::decode(data.bytes())? {
                 return Ok((Some(h), data.split_front(n).1));
             }
         }
         // The header is cut: gather it in `hdr`.
         let take = (MAX_HEADER_LEN - self.hdr_len).min(data.bytes().len());
-        self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
-        match FrameHeader::decode(&self.hdr[..self.hdr_len + take])? {
+        let mut hdr = self.hdr;
+        hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data.bytes()[..take]);
+        self.hdr = hdr;
+        // What has arrived of the header is checked at once, as `ws` checks each piece.
+        self.check_header_prefix(&hdr[..self.hdr_len + take], limits, deflate)?;
+        match FrameHeader::decode(&hdr[..self.hdr_len + take])? {
             None => {
                 self.hdr_len += take;
                 Ok((None, data.split_front(take).1))
@@ -251,73 +375,98 @@ impl Reader {
         }
     }
 
-    /// Checks a header against RFC 6455 §5 and the limits (in `ws`'s order, so the same
-    /// input yields the same error).
-    fn begin_frame(
-        &mut self,
-        h: FrameHeader,
+    /// Checks the received start of a header against RFC 6455 §5 and the limits, in
+    /// `ws`'s order and as soon as `ws` does: the first two bytes (reserved bits,
+    /// opcode and sequence, control frame rules, masking), then the length (its 64-bit
+    /// range, the message size limit), whatever has arrived of the rest.
+    fn check_header_prefix(
+        &self,
+        bytes: &[u8],
         limits: ReadLimits,
         deflate: bool,
     ) -> Result<(), Error> {
-        if h.rsv2 || h.rsv3 {
+        if bytes.len() < 2 {
+            return Ok(());
+        }
+        let (b0, b1) = (bytes[0], bytes[1]);
+        let (fin, rsv1, opcode, len7) = (b0 & 0x80 != 0, b0 & 0x40 != 0, b0 & 0x0f, b1 & 0x7f);
+        if b0 & 0x30 != 0 {
             return Err(Error::Rsv23Set); // §5.2
         }
-        let op = OpCode::from_u8(h.opcode)?;
-        match op {
-            OpCode::Continuation => {
-                if h.rsv1 {
+        if rsv1 && !deflate {
+            return Err(Error::Rsv1Set); // §5.2: no extension defines it
+        }
+        match opcode {
+            0 => {
+                if rsv1 {
                     return Err(Error::Rsv1Set); // RFC 7692 §6.1: RSV1 on the first frame only
                 }
                 if self.msg_kind.is_none() {
                     return Err(Error::InvalidOpcode(0)); // §5.4: nothing to continue
                 }
             }
-            OpCode::Text | OpCode::Binary => {
-                if h.rsv1 && !deflate {
-                    return Err(Error::Rsv1Set);
-                }
+            1 | 2 => {
                 if self.msg_kind.is_some() {
-                    return Err(Error::InvalidOpcode(h.opcode)); // §5.4: interleaved message
+                    return Err(Error::InvalidOpcode(opcode)); // §5.4: interleaved message
                 }
             }
-            _ => {
-                if !h.fin {
+            8..=10 => {
+                if !fin {
                     return Err(Error::FragmentedControl); // §5.5
                 }
-                if h.rsv1 {
+                if rsv1 {
                     return Err(Error::Rsv1Set);
                 }
-                if h.payload_len > 125 || (op == OpCode::Close && h.payload_len == 1) {
-                    return Err(Error::InvalidControlLength(h.payload_len)); // §5.5, §5.5.1
+                if len7 > 125 || (opcode == 8 && len7 == 1) {
+                    // §5.5, §5.5.1 (ws names the 7-bit length field)
+                    return Err(Error::InvalidControlLength(u64::from(len7)));
                 }
             }
+            _ => return Err(Error::InvalidOpcode(opcode)),
         }
-        match (limits.role, h.mask.is_some()) {
+        match (limits.role, b1 & 0x80 != 0) {
             (Role::Server, false) => return Err(Error::ExpectedMask), // §5.1
             (Role::Client, true) => return Err(Error::UnexpectedMask),
             _ => {}
         }
-        if !op.is_control() {
-            if op != OpCode::Continuation {
-                self.msg_kind = Some(if op == OpCode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                });
-                self.msg_compressed = h.rsv1;
-                self.fragments = 0;
-                self.utf8.reset();
+        let len = match len7 {
+            126 if bytes.len() >= 4 => u64::from(u16::from_be_bytes([bytes[2], bytes[3]])),
+            127 if bytes.len() >= 10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&bytes[2..10]);
+                let n = u64::from_be_bytes(b);
+                // §5.2: the most significant bit MUST be 0; ws also refuses > 2^53 - 1.
+                if n > (1u64 << 53) - 1 {
+                    return Err(Error::UnsupportedLength);
+                }
+                n
             }
-            self.fragments += 1;
-            if self.fragments > limits.max_fragments {
-                return Err(Error::TooManyFragments);
-            }
-            let limit = limits.max_message_size as u64;
-            if h.payload_len > limits.max_frame_size as u64
-                || self.msg.len() as u64 + h.payload_len > limit
-            {
-                return Err(Error::MessageTooBig);
-            }
+            126 | 127 => return Ok(()),
+            n => u64::from(n),
+        };
+        if opcode < 8
+            && len > 0
+            && (len > limits.max_frame_size as u64
+                || self.msg.len() as u64 + len > limits.max_message_size as u64)
+        {
+            return Err(Error::MessageTooBig);
+        }
+        Ok(())
+    }
+
+    /// Starts reading a frame whose header passed [`Self::check_header_prefix`].
+    fn begin_frame(&mut self, h: FrameHeader) {
+        let op = OpCode::from_u8(h.opcode).expect("checked opcode");
+        if !op.is_control() && op != OpCode::Continuation {
+            self.msg_kind = Some(if op == OpCode::Text {
+                DataKind::Text
+            } else {
+                DataKind::Binary
+            });
+            self.msg_compressed = h.rsv1;
+            self.fragments = 0;
+            self.frame_ends.clear();
+            self.utf8.reset();
         }
         self.frame = Some(Frame {
             op,
@@ -326,7 +475,6 @@ impl Reader {
             remaining: h.payload_len,
             done: 0,
         });
-        Ok(())
     }
 
     fn read_payload<'a, I: Input<'a>, F: FnMut(Incoming<'_>)>(
@@ -352,7 +500,11 @@ impl Reader {
             return Ok(rest);
         }
         let kind = self.msg_kind.expect("a data frame belongs to a message");
-        let whole = f.done == 0 && take as u64 == f.remaining && f.fin && self.fragments == 1;
+        let whole = f.done == 0
+            && take as u64 == f.remaining
+            && f.fin
+            && self.fragments == 0
+            && cx.limits.max_fragments >= 1;
         if whole && !self.msg_compressed && (f.mask.is_none() || I::WRITABLE) {
             // A whole message in the input: hand it out without copying, unmasking it
             // where it lies when needed.
@@ -424,6 +576,14 @@ impl Reader {
         f: Frame,
         cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
+        // ws counts a message's frames once each frame's payload has arrived.
+        self.fragments += 1;
+        if self.fragments > cx.limits.max_fragments {
+            return Err(Error::TooManyFragments);
+        }
+        if cx.limits.report_fragments && f.done > 0 {
+            self.frame_ends.push(self.msg.len());
+        }
         if !f.fin {
             return Ok(());
         }
@@ -434,6 +594,9 @@ impl Reader {
             .expect("a data frame belongs to a message");
         if self.msg_compressed {
             return self.inflate_and_emit(kind, cx);
+        }
+        if kind == DataKind::Binary && self.frame_ends.len() > 1 {
+            (cx.on)(Incoming::Event(Event::FrameEnds(&self.frame_ends)));
         }
         if kind == DataKind::Text && validate {
             self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
@@ -454,6 +617,11 @@ impl Reader {
         let Some(codec) = cx.codec.as_deref_mut() else {
             return Err(Error::Rsv1Set); // RSV1 is accepted only with deflate
         };
+        if self.msg.len() >= cx.limits.offload_inflate_min {
+            // Large: inflated by a job, maybe on another thread; parsing waits for it.
+            self.inflate = InflateWait::Ready(kind);
+            return Ok(());
+        }
         self.inflated.clear();
         codec.decompress(&self.msg, &mut self.inflated, cx.limits.max_message_size)?;
         self.msg.clear();
@@ -469,5 +637,84 @@ impl Reader {
         _cx: &mut Ctx<'_, F>,
     ) -> Result<(), Error> {
         Err(Error::Rsv1Set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Connection, OwnedEvent, ProtocolError, Role};
+
+    /// A masked client frame (mask key 0: the payload reads as is).
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() < 126);
+        let mut f = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn server(config: Config) -> Connection {
+        Connection::new(Role::Server, config)
+    }
+
+    #[test]
+    fn rfc6455_5_4_frame_ends_of_a_fragmented_binary_message() {
+        let mut c = server(Config {
+            report_fragments: true,
+            ..Config::default()
+        });
+        let mut bytes = frame(0x02, b"ab");
+        bytes.extend(frame(0x00, b""));
+        bytes.extend(frame(0x00, b"cde"));
+        bytes.extend(frame(0x80, b"f"));
+        bytes.extend(frame(0x82, b"whole"));
+        let mut out = Vec::new();
+        c.feed_owned(&bytes, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                OwnedEvent::FrameEnds(vec![2, 5, 6]),
+                OwnedEvent::Binary(b"abcdef".to_vec()),
+                OwnedEvent::Binary(b"whole".to_vec()),
+            ]
+        );
+        // Off by default: no extra event.
+        let mut c = server(Config::default());
+        let mut out = Vec::new();
+        c.feed_owned(&bytes, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn trickled_frame_steps_count_chunks_as_ws() {
+        let config = Config {
+            max_buffered_chunks: 3,
+            ..Config::default()
+        };
+        let f = frame(0x82, b"hello");
+        // Whole steps per chunk (2 header bytes, mask key, payload): nothing is
+        // buffered between chunks, any number of chunks is fine.
+        let mut c = server(config.clone());
+        let mut out = Vec::new();
+        for piece in [&f[..2], &f[2..6], &f[6..]] {
+            c.feed_owned(piece, &mut out).unwrap();
+        }
+        assert_eq!(out, vec![OwnedEvent::Binary(b"hello".to_vec())]);
+        // The payload in single bytes: the 4th chunk finds 3 chunks buffered.
+        let mut c = server(config.clone());
+        let mut out = Vec::new();
+        c.feed_owned(&f[..6], &mut out).unwrap();
+        for b in &f[6..9] {
+            c.feed_owned(std::slice::from_ref(b), &mut out).unwrap();
+        }
+        assert_eq!(
+            c.feed_owned(&f[9..10], &mut out),
+            Err(ProtocolError::TooManyBufferedChunks)
+        );
+        let e = ProtocolError::TooManyBufferedChunks;
+        assert_eq!(
+            (e.close_code(), e.ws_code()),
+            (1008, "WS_ERR_TOO_MANY_BUFFERED_PARTS")
+        );
+        assert_eq!(e.to_string(), "Too many buffered chunks");
     }
 }

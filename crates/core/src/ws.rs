@@ -19,15 +19,25 @@ pub const CLOSE_TIMEOUT_MS: u64 = 30_000;
 /// ws `perMessageDeflate.threshold`: smaller messages are sent uncompressed.
 pub const DEFLATE_THRESHOLD: usize = 1024;
 
+/// ws runs all zlib work on Node's thread pool. We compress messages from this size
+/// on there (below it the trip to a worker costs more than the work)...
+pub const OFFLOAD_DEFLATE_MIN: usize = 64 * 1024;
+/// ...and inflate compressed messages from this size on (a compressed byte may
+/// inflate to a thousand, so the bar is lower).
+pub const OFFLOAD_INFLATE_MIN: usize = 16 * 1024;
+
 /// A connection configured as ws configures one by default.
 pub fn config() -> Config {
     Config {
         max_message_size: MAX_PAYLOAD,
         max_frame_size: MAX_PAYLOAD,
         max_fragments: MAX_FRAGMENTS,
+        max_buffered_chunks: MAX_BUFFERED_CHUNKS,
         max_pending_pongs: MAX_PENDING_AUTO_PONGS,
         close_timeout: CLOSE_TIMEOUT_MS,
         compress_threshold: DEFLATE_THRESHOLD,
+        offload_deflate_min: OFFLOAD_DEFLATE_MIN,
+        offload_inflate_min: OFFLOAD_INFLATE_MIN,
         ..Config::default()
     }
 }

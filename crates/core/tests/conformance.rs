@@ -628,7 +628,7 @@ mod deflate {
                     server_no_context_takeover: nct,
                     server_max_window_bits: bits,
                     client_max_window_bits: bits,
-                    level: 6,
+                    zlib: Default::default(),
                 };
                 let (mut client, mut server) = pair(
                     c.clone(),

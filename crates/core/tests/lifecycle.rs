@@ -224,3 +224,45 @@ fn ws_defaults_live_in_one_place() {
     assert_eq!(cfg.max_pending_pongs, 60);
     assert_eq!(cfg.max_fragments, 16 * 1024);
 }
+
+#[test]
+fn a_close_answering_a_message_before_a_violation_replaces_the_owed_close() {
+    // A message, then an unmasked frame (RFC 6455 §5.1 violation), in one chunk.
+    let (mut c, mut s) = pair();
+    c.send_text("hi").unwrap();
+    let mut bytes = c.take_output();
+    bytes.extend_from_slice(&[0x81, 0x01, b'x']);
+    let mut events = Vec::new();
+    assert!(s.feed_owned(&bytes, &mut events).is_err());
+    assert_eq!(events, vec![OwnedEvent::Text("hi".into())]);
+    // The application answers the message with a close before the output is taken:
+    // ws (which delivers while parsing) sends that close, not the failure's 1002.
+    s.close(Some(1001), "").unwrap();
+    let mut back = Vec::new();
+    let _ = c.feed_owned(&s.take_output(), &mut back);
+    assert_eq!(
+        back,
+        vec![OwnedEvent::Close {
+            code: Some(1001),
+            reason: String::new()
+        }]
+    );
+    // Once the failure's close is written, a later close changes nothing.
+    let (mut c, mut s) = pair();
+    c.send_text("hi").unwrap();
+    let mut bytes = c.take_output();
+    bytes.extend_from_slice(&[0x81, 0x01, b'x']);
+    let _ = s.feed_owned(&bytes, &mut Vec::new());
+    let out = s.take_output();
+    s.close(Some(1001), "").unwrap();
+    assert!(!s.has_output());
+    let mut back = Vec::new();
+    let _ = c.feed_owned(&out, &mut back);
+    assert_eq!(
+        back,
+        vec![OwnedEvent::Close {
+            code: Some(1002),
+            reason: String::new()
+        }]
+    );
+}

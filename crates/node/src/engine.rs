@@ -2,8 +2,12 @@
 //! The connection decides the lifecycle (close handshake, pong bound, close timeout,
 //! when the socket is ended or destroyed); JS asks it and moves bytes.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ferrosocket_core::keepalive::KeepaliveConfig;
 use ferrosocket_core::{
-    ws, Config, Connection, DataKind, Event, FrameSpec, Role, SendOptions, State, TransportAction,
+    ws, Config, Connection, DataKind, Event, FrameSpec, ProtocolError, Role, SendOptions,
+    SendStatus, State, TransportAction, UsageError,
 };
 use napi::bindgen_prelude::{Array, Buffer, BufferSlice, Either};
 use napi::{Env, Result};
@@ -11,6 +15,7 @@ use napi_derive::napi;
 
 use crate::error::CoreError;
 use crate::handshake::DeflateHandle;
+use crate::offload::{DeflateWork, InflateWork};
 
 /// Event kinds in the flat array `feed` returns.
 /// `TEXT, buf` | `BINARY, buf` | `PING, buf` | `PONG, buf` | `CLOSE` | `ERROR, err`.
@@ -24,6 +29,13 @@ const EV_ERROR: u32 = 6;
 /// (unmasked in place by the core), so JS takes a `subarray` instead of a copy.
 const EV_TEXT_AT: u32 = 7;
 const EV_BINARY_AT: u32 = 8;
+/// `FRAME_ENDS, [end, ...]`: the next binary message came in several frames, each
+/// ending at these offsets (ws's `binaryType = 'fragments'`).
+const EV_FRAME_ENDS: u32 = 9;
+
+/// `INFLATE` (last): a received message waits to be inflated off the JS thread
+/// (`inflateTask`); the input after it is kept until `finishInflate`.
+const EV_INFLATE: u32 = 10;
 
 /// Above this size the output is handed to JS by moving the Rust buffer (an external
 /// buffer costs a finalizer; below it a copy is cheaper).
@@ -37,6 +49,8 @@ pub struct EngineOptions {
     pub max_payload: Option<f64>,
     /// ws `maxFragments` (0 = no limit).
     pub max_fragments: Option<f64>,
+    /// ws `maxBufferedChunks` (0 = no limit).
+    pub max_buffered_chunks: Option<f64>,
     /// ws `skipUTF8Validation`.
     pub skip_utf8_validation: Option<bool>,
     /// ws `perMessageDeflate.threshold`.
@@ -45,6 +59,33 @@ pub struct EngineOptions {
     pub close_timeout: Option<f64>,
     /// ws `maxPendingAutoPongs` (0 = no bound).
     pub max_pending_auto_pongs: Option<f64>,
+    /// `highWaterMark` (bytes): a send past it answers `false`.
+    pub high_water_mark: Option<f64>,
+    /// `maxBackpressure` (bytes; absent or 0 = no limit, as ws).
+    pub max_backpressure: Option<f64>,
+    /// `closeOnBackpressureLimit`.
+    pub close_on_backpressure_limit: Option<bool>,
+    /// `heartbeat.interval` (ms): ping a peer quiet this long.
+    pub heartbeat_interval: Option<f64>,
+    /// `heartbeat.timeout` (ms): no pong or data this long after the ping = dead.
+    pub heartbeat_timeout: Option<f64>,
+    /// `idleTimeout` (ms): no traffic either way this long = close 1001.
+    pub idle_timeout: Option<f64>,
+    /// `maxLifetime` (ms): close 1001 this long after the open.
+    pub max_lifetime: Option<f64>,
+}
+
+/// A duration option in ms: absent, 0, negative or not finite = off.
+fn millis(v: Option<f64>) -> u64 {
+    v.filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(0, |v| v as u64)
+}
+
+/// The wall clock in ms, as JS `Date.now()` (the deadlines JS sweeps are on it).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// ws's defaults, from the core's one table (`ferrosocket_core::ws`), so the JS
@@ -87,6 +128,9 @@ pub(crate) fn config(opts: &EngineOptions) -> Config {
         max_message_size,
         max_frame_size: max_message_size,
         max_fragments: limit(opts.max_fragments, defaults.max_fragments),
+        max_buffered_chunks: limit(opts.max_buffered_chunks, defaults.max_buffered_chunks),
+        // Cheap (fragmented binary messages only) and read by binaryType 'fragments'.
+        report_fragments: true,
         // The façade answers pings while it emits the events (`answerPing`), so a pong
         // follows the replies to earlier messages as in ws.
         auto_pong: false,
@@ -105,7 +149,54 @@ pub(crate) fn config(opts: &EngineOptions) -> Config {
             .filter(|t| t.is_finite())
             .map(|t| t.max(0.0) as u64)
             .unwrap_or(defaults.close_timeout),
+        high_water_mark: opts
+            .high_water_mark
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map_or(defaults.high_water_mark, |v| v as usize),
+        max_backpressure: opts
+            .max_backpressure
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|v| v as usize),
+        close_on_backpressure_limit: opts.close_on_backpressure_limit.unwrap_or(false),
+        keepalive: KeepaliveConfig {
+            ping_interval_ms: millis(opts.heartbeat_interval),
+            pong_timeout_ms: millis(opts.heartbeat_timeout),
+            idle_timeout_ms: millis(opts.idle_timeout),
+            max_lifetime_ms: millis(opts.max_lifetime),
+            // A server heartbeat: a peer that talks is alive; idle = quiet both ways.
+            inbound_answers_ping: true,
+            idle_counts_outbound: true,
+            ping_when_quiet: false,
+        },
+        // Compression off the JS thread from ws's sizes on (the core's `ws` table).
         ..defaults
+    }
+}
+
+/// What `send` returns when the message went behind (or into) a compression job:
+/// `deflateTask` gives the job, unless one is out already.
+const SEND_DEFERRED: u32 = 1;
+/// What a send returns when it was queued and the buffered bytes are now over the
+/// high-water mark (JS `send()` returns `false`; 'drain' follows).
+const SEND_OVER_HIGH_WATER_MARK: u32 = 2;
+
+/// Both: deferred, and over the high-water mark with what waits behind the job.
+const SEND_DEFERRED_OVER_HIGH_WATER_MARK: u32 = 3;
+
+/// A send's answer to JS: `null` = queued, `SEND_DEFERRED`, `SEND_OVER_HIGH_WATER_MARK`,
+/// `SEND_DEFERRED_OVER_HIGH_WATER_MARK`, or an error object = refused.
+pub(crate) fn send_answer(
+    conn: &Connection,
+    res: std::result::Result<SendStatus, UsageError>,
+) -> Option<Either<u32, CoreError>> {
+    match res {
+        Ok(SendStatus::Deferred) if conn.over_high_water_mark() => {
+            Some(Either::A(SEND_DEFERRED_OVER_HIGH_WATER_MARK))
+        }
+        Ok(SendStatus::Deferred) => Some(Either::A(SEND_DEFERRED)),
+        Ok(SendStatus::OverHighWaterMark) => Some(Either::A(SEND_OVER_HIGH_WATER_MARK)),
+        Ok(_) => None,
+        Err(e) => Some(Either::B(CoreError::from(&e))),
     }
 }
 
@@ -134,6 +225,17 @@ pub fn encode_frame(
         Ok(v) => Either::A(v.into()),
         Err(e) => Either::B(CoreError::from(&e)),
     }
+}
+
+/// Checks a close code and reason as `close()` would (ws throws before anything is
+/// queued), without closing: for a close that must wait behind queued sends.
+#[napi]
+pub fn check_close(code: Option<u32>, reason: Option<String>) -> Option<CoreError> {
+    let code = code.map(|c| u16::try_from(c).unwrap_or(0));
+    let mut scratch = Vec::new();
+    ferrosocket_core::close::build_payload(code, reason.as_deref().unwrap_or(""), &mut scratch)
+        .err()
+        .map(|e| CoreError::from(&e))
 }
 
 /// The bytes of a string or a Buffer argument.
@@ -181,93 +283,43 @@ impl Engine {
         env: &'env Env,
         mut chunk: BufferSlice,
     ) -> Result<Option<Array<'env>>> {
-        let mut out: Option<Array<'env>> = None;
-        let mut idx: u32 = 0;
-        let mut failure: Option<napi::Error> = None;
         let data: &mut [u8] = &mut chunk;
-        let base = data.as_ptr() as usize;
-        let total = data.len();
-        let res = self.conn.feed_mut(data, |event| {
-            if failure.is_some() {
-                return;
-            }
-            // Offsets come from addresses only (nothing is dereferenced here); JS reads
-            // the bytes from the chunk after this call, once unmasking is complete.
-            let within = |part: &[u8]| {
-                let start = (part.as_ptr() as usize).checked_sub(base)?;
-                let end = start.checked_add(part.len())?;
-                (end <= total).then_some((start as u32, end as u32))
-            };
-            let r = (|| -> Result<()> {
-                let arr = match out.as_mut() {
-                    Some(a) => a,
-                    None => out.insert(env.create_array(0)?),
-                };
-                let message =
-                    |arr: &mut Array<'env>, at: u32, inline: u32, bytes: &[u8]| -> Result<u32> {
-                        match within(bytes) {
-                            Some((start, end)) if total < u32::MAX as usize => {
-                                arr.set(idx, at)?;
-                                arr.set(idx + 1, start)?;
-                                arr.set(idx + 2, end)?;
-                                Ok(3)
-                            }
-                            _ => {
-                                arr.set(idx, inline)?;
-                                arr.set(idx + 1, BufferSlice::copy_from(env, bytes)?)?;
-                                Ok(2)
-                            }
-                        }
-                    };
-                let used = match event {
-                    Event::Text(t) => message(arr, EV_TEXT_AT, EV_TEXT, t.as_bytes())?,
-                    Event::UncheckedText(t) => message(arr, EV_TEXT_AT, EV_TEXT, t)?,
-                    Event::Binary(b) => message(arr, EV_BINARY_AT, EV_BINARY, b)?,
-                    Event::Ping(b) => {
-                        arr.set(idx, EV_PING)?;
-                        arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
-                        2
-                    }
-                    Event::Pong(b) => {
-                        arr.set(idx, EV_PONG)?;
-                        arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
-                        2
-                    }
-                    Event::Close { .. } => {
-                        // The code and reason stay in the engine (`closeCode`, `closeReason`),
-                        // read once when the socket closes.
-                        arr.set(idx, EV_CLOSE)?;
-                        1
-                    }
-                    // An event kind this binding does not know yet: nothing to emit.
-                    _ => 0,
-                };
-                idx += used;
-                Ok(())
-            })();
-            if let Err(e) = r {
-                failure = Some(e);
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if let Err(err) = res {
-            let arr = match out.as_mut() {
-                Some(a) => a,
-                None => out.insert(env.create_array(0)?),
-            };
-            arr.set(idx, EV_ERROR)?;
-            arr.set(idx + 1, CoreError::from(&err))?;
-        }
-        Ok(out)
+        let mut events = Events::new(env, data);
+        let res = self.conn.feed_mut(data, |event| events.push(event));
+        self.touch();
+        events.finish(res, self.conn.inflate_ready())
+    }
+
+    /// The received message waiting to be inflated (`null` when none waits), for
+    /// `runInflate`; its result goes to `finishInflate`.
+    #[napi]
+    pub fn inflate_work(&mut self) -> Option<InflateWork> {
+        self.conn.take_inflate_job().map(InflateWork::new)
+    }
+
+    /// Delivers an inflated message and parses what came after it: events as `feed`
+    /// returns them (payloads as Buffers, never offsets).
+    #[napi]
+    pub fn finish_inflate<'env>(
+        &mut self,
+        env: &'env Env,
+        done: &mut InflateWork,
+    ) -> Result<Option<Array<'env>>> {
+        let Some(job) = done.take() else {
+            return Ok(None);
+        };
+        let mut events = Events::new(env, &[]);
+        let res = self.conn.finish_inflate(job, |event| events.push(event));
+        events.finish(res, self.conn.inflate_ready())
     }
 
     /// Frames a data message (or a fragment when `fin` is false) into the output.
     /// `data` is a string (UTF-8 encoded here) or bytes; `mask` (client only) and the
-    /// optional 4-byte `maskKey` are ws's `mask` and `generateMask`. Returns an error
-    /// object on misuse.
+    /// optional 4-byte `maskKey` are ws's `mask` and `generateMask`; `socketBuffered` is
+    /// what the socket holds unwritten (for the high-water mark and `maxBackpressure`).
+    /// Answers as [`send_answer`].
     #[napi]
+    #[allow(clippy::too_many_arguments)]
     pub fn send(
         &mut self,
         data: Either<String, BufferSlice>,
@@ -276,7 +328,8 @@ impl Engine {
         compress: bool,
         mask: bool,
         mask_key: Option<BufferSlice>,
-    ) -> Option<CoreError> {
+        socket_buffered: Option<f64>,
+    ) -> Option<Either<u32, CoreError>> {
         let kind = if binary {
             DataKind::Binary
         } else {
@@ -288,18 +341,75 @@ impl Engine {
             mask,
             mask_key: mask_key_of(mask_key),
         };
+        self.conn
+            .set_transport_buffered(socket_buffered.map_or(0, |b| b.max(0.0) as usize));
         let res = self.conn.send(kind, bytes(&data), opts);
-        res.err().map(|e| CoreError::from(&e))
+        self.touch();
+        send_answer(&self.conn, res)
+    }
+
+    /// The message to compress next (`null` while one is out or none waits), for
+    /// `runDeflate`; its result goes to `finishDeflate`.
+    #[napi]
+    pub fn deflate_work(&mut self) -> Option<DeflateWork> {
+        self.conn.take_deflate_job().map(DeflateWork::new)
+    }
+
+    /// Frames a compressed message and the calls that waited behind it; returns how
+    /// many of the calls that report back (send, ping, pong, sendFrame) were framed.
+    #[napi]
+    pub fn finish_deflate(&mut self, done: &mut DeflateWork) -> u32 {
+        match done.take() {
+            Some(job) => u32::try_from(self.conn.finish_deflate(job)).unwrap_or(u32::MAX),
+            None => 0,
+        }
+    }
+
+    /// Whether calls wait behind a compression job (they then return `SEND_DEFERRED`
+    /// or go behind it the same way).
+    #[napi(getter)]
+    pub fn deferred(&self) -> bool {
+        self.conn.deferred()
+    }
+
+    /// Payload bytes waiting behind or in a compression job (ws's `bufferedAmount`
+    /// counts them).
+    #[napi(getter)]
+    pub fn deferred_bytes(&self) -> f64 {
+        self.conn.deferred_bytes() as f64
     }
 
     /// Queues frames encoded by `encodeFrame` (ws `_sender.sendFrame`), in order with
     /// the other sends.
     #[napi]
     pub fn send_frame(&mut self, frame: BufferSlice) -> Option<CoreError> {
+        let res = self.conn.send_frame(frame.to_vec());
+        self.touch();
+        res.err().map(|e| CoreError::from(&e))
+    }
+
+    /// JS writes a frame shared by many connections (`publish`) to the socket itself,
+    /// after taking the output: may it, `len` bytes, with `socketBuffered` unwritten?
+    /// Answers as [`send_answer`].
+    #[napi]
+    pub fn admit_external(
+        &mut self,
+        len: f64,
+        socket_buffered: f64,
+    ) -> Option<Either<u32, CoreError>> {
         self.conn
-            .send_frame(frame.to_vec())
-            .err()
-            .map(|e| CoreError::from(&e))
+            .set_transport_buffered(socket_buffered.max(0.0) as usize);
+        let res = self.conn.admit_external(len.max(0.0) as usize);
+        self.touch();
+        send_answer(&self.conn, res)
+    }
+
+    /// Whether the connection runs a heartbeat, idle timeout or max lifetime (the
+    /// façade then asks `pollDeadline` after opening).
+    #[napi(getter)]
+    pub fn has_keepalive(&self) -> bool {
+        let k = &self.conn.config().keepalive;
+        k.ping_interval_ms > 0 || k.idle_timeout_ms > 0 || k.max_lifetime_ms > 0
     }
 
     /// Queues a ping frame (payload ≤ 125 bytes); masking as in `send`.
@@ -450,6 +560,137 @@ impl Engine {
             State::Closed => 2,
             _ => 1,
         }
+    }
+}
+
+impl Engine {
+    /// Reports traffic to a running keepalive at the clock JS sweeps deadlines on.
+    fn touch(&mut self) {
+        if self.conn.keepalive_active() {
+            self.conn.note_traffic(now_ms());
+        }
+    }
+}
+
+/// Builds the flat event array `feed` and `finishInflate` return.
+struct Events<'env> {
+    env: &'env Env,
+    out: Option<Array<'env>>,
+    idx: u32,
+    failure: Option<napi::Error>,
+    /// The chunk payloads may lie in (address range; empty: none).
+    base: usize,
+    total: usize,
+}
+
+impl<'env> Events<'env> {
+    fn new(env: &'env Env, chunk: &[u8]) -> Self {
+        Events {
+            env,
+            out: None,
+            idx: 0,
+            failure: None,
+            base: chunk.as_ptr() as usize,
+            total: chunk.len(),
+        }
+    }
+
+    fn array(&mut self) -> Result<&mut Array<'env>> {
+        match self.out {
+            Some(ref mut a) => Ok(a),
+            None => Ok(self.out.insert(self.env.create_array(0)?)),
+        }
+    }
+
+    fn push(&mut self, event: Event<'_>) {
+        if self.failure.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_push(event) {
+            self.failure = Some(e);
+        }
+    }
+
+    fn try_push(&mut self, event: Event<'_>) -> Result<()> {
+        let (base, total, env, idx) = (self.base, self.total, self.env, self.idx);
+        // Offsets come from addresses only (nothing is dereferenced here); JS reads
+        // the bytes from the chunk after this call, once unmasking is complete.
+        let within = |part: &[u8]| {
+            let start = (part.as_ptr() as usize).checked_sub(base)?;
+            let end = start.checked_add(part.len())?;
+            (total > 0 && end <= total).then_some((start as u32, end as u32))
+        };
+        let arr = self.array()?;
+        let message = |arr: &mut Array<'env>, at: u32, inline: u32, bytes: &[u8]| -> Result<u32> {
+            match within(bytes) {
+                Some((start, end)) if total < u32::MAX as usize => {
+                    arr.set(idx, at)?;
+                    arr.set(idx + 1, start)?;
+                    arr.set(idx + 2, end)?;
+                    Ok(3)
+                }
+                _ => {
+                    arr.set(idx, inline)?;
+                    arr.set(idx + 1, BufferSlice::copy_from(env, bytes)?)?;
+                    Ok(2)
+                }
+            }
+        };
+        let used = match event {
+            Event::Text(t) => message(arr, EV_TEXT_AT, EV_TEXT, t.as_bytes())?,
+            Event::UncheckedText(t) => message(arr, EV_TEXT_AT, EV_TEXT, t)?,
+            Event::Binary(b) => message(arr, EV_BINARY_AT, EV_BINARY, b)?,
+            Event::Ping(b) => {
+                arr.set(idx, EV_PING)?;
+                arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                2
+            }
+            Event::Pong(b) => {
+                arr.set(idx, EV_PONG)?;
+                arr.set(idx + 1, BufferSlice::copy_from(env, b)?)?;
+                2
+            }
+            Event::FrameEnds(ends) => {
+                arr.set(idx, EV_FRAME_ENDS)?;
+                let ends: Vec<u32> = ends
+                    .iter()
+                    .map(|&e| u32::try_from(e).unwrap_or(u32::MAX))
+                    .collect();
+                arr.set(idx + 1, ends)?;
+                2
+            }
+            Event::Close { .. } => {
+                // The code and reason stay in the engine (`closeCode`, `closeReason`),
+                // read once when the socket closes.
+                arr.set(idx, EV_CLOSE)?;
+                1
+            }
+            // An event kind this binding does not know yet: nothing to emit.
+            _ => 0,
+        };
+        self.idx += used;
+        Ok(())
+    }
+
+    /// The array (or `null`), ending with the protocol error, if any, or the mark
+    /// that a message waits to be inflated.
+    fn finish(
+        mut self,
+        res: std::result::Result<(), ProtocolError>,
+        inflate_ready: bool,
+    ) -> Result<Option<Array<'env>>> {
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        let idx = self.idx;
+        if let Err(err) = res {
+            let arr = self.array()?;
+            arr.set(idx, EV_ERROR)?;
+            arr.set(idx + 1, CoreError::from(&err))?;
+        } else if inflate_ready {
+            self.array()?.set(idx, EV_INFLATE)?;
+        }
+        Ok(self.out)
     }
 }
 

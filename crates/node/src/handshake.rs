@@ -5,7 +5,7 @@
 //! them from `req.headers` / `res.headers`, what ws reads), which costs no object per
 //! header. Failures come back as values, never as thrown napi errors.
 
-use ferrosocket_core::deflate::{DeflateConfig, DeflateParams};
+use ferrosocket_core::deflate::{DeflateConfig, DeflateParams, ZlibOptions};
 use ferrosocket_core::handshake::{
     Acceptor, AcceptorConfig, ClientOptions, Connector, Established, HandshakeError, HeaderError,
     Incoming, Limits,
@@ -27,7 +27,16 @@ pub struct DeflateOptions {
     pub client_no_context_takeover: Option<bool>,
     pub server_max_window_bits: Option<u32>,
     pub client_max_window_bits: Option<u32>,
+    /// `zlibDeflateOptions.level`.
     pub level: Option<i32>,
+    /// `zlibDeflateOptions.memLevel`.
+    pub mem_level: Option<i32>,
+    /// `zlibDeflateOptions.strategy`.
+    pub strategy: Option<i32>,
+    /// `zlibDeflateOptions.chunkSize`.
+    pub deflate_chunk_size: Option<u32>,
+    /// `zlibInflateOptions.chunkSize`.
+    pub inflate_chunk_size: Option<u32>,
 }
 
 fn deflate_config(o: &DeflateOptions) -> DeflateConfig {
@@ -37,10 +46,25 @@ fn deflate_config(o: &DeflateOptions) -> DeflateConfig {
         client_no_context_takeover: o.client_no_context_takeover.unwrap_or(false),
         server_max_window_bits: bits(o.server_max_window_bits),
         client_max_window_bits: bits(o.client_max_window_bits),
+        zlib: zlib_options(o),
+    }
+}
+
+/// ws's zlib options; out-of-range values are clamped by the core, absent ones are
+/// zlib's defaults (ws's `level` -1 = zlib's default too).
+fn zlib_options(o: &DeflateOptions) -> ZlibOptions {
+    let d = ZlibOptions::default();
+    let small =
+        |v: Option<i32>, default: u8| v.and_then(|v| u8::try_from(v).ok()).unwrap_or(default);
+    ZlibOptions {
         level: o
             .level
             .and_then(|l| u32::try_from(l).ok())
-            .unwrap_or(DeflateConfig::default().level),
+            .unwrap_or(d.level),
+        mem_level: small(o.mem_level, d.mem_level),
+        strategy: small(o.strategy, d.strategy),
+        deflate_chunk: o.deflate_chunk_size.map_or(d.deflate_chunk, |c| c as usize),
+        inflate_chunk: o.inflate_chunk_size.map_or(d.inflate_chunk, |c| c as usize),
     }
 }
 
@@ -51,6 +75,13 @@ pub struct DeflateHandle {
 }
 
 impl DeflateHandle {
+    /// A handle for parameters agreed elsewhere (ws's `PerMessageDeflate#accept`).
+    pub(crate) fn new(params: DeflateParams) -> Self {
+        DeflateHandle {
+            params: Some(params),
+        }
+    }
+
     /// The parameters, once (the engine that takes them owns them).
     pub fn take(&mut self) -> Option<DeflateParams> {
         self.params.take()
@@ -382,12 +413,25 @@ mod tests {
             server_no_context_takeover: Some(true),
             client_max_window_bits: Some(10),
             level: Some(1),
+            mem_level: Some(4),
+            inflate_chunk_size: Some(4096),
             ..Default::default()
         });
         assert!(c.server_no_context_takeover && !c.client_no_context_takeover);
         assert_eq!(
-            (c.client_max_window_bits, c.server_max_window_bits, c.level),
+            (
+                c.client_max_window_bits,
+                c.server_max_window_bits,
+                c.zlib.level
+            ),
             (Some(10), None, 1)
         );
+        assert_eq!((c.zlib.mem_level, c.zlib.inflate_chunk), (4, 4096));
+        // ws's level -1 (zlib's default) and absent values are zlib's defaults.
+        let d = deflate_config(&DeflateOptions {
+            level: Some(-1),
+            ..Default::default()
+        });
+        assert_eq!(d.zlib, ZlibOptions::default());
     }
 }

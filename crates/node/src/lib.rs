@@ -8,11 +8,16 @@
 //!   response checks, subprotocol and permessage-deflate negotiation, the `101` — every
 //!   protocol decision of the opening handshake.
 //!
+//! * [`topics::TopicTable`]: the core's pub/sub topic table, one per server.
+//!
 //! The JS façade (`npm/lib/*.js`) never decides a protocol question itself.
 
 pub mod ack;
 pub mod engine;
 pub mod error;
+pub mod extensions;
 pub mod handshake;
 pub mod native;
+pub mod offload;
 mod session;
+pub mod topics;

@@ -553,8 +553,13 @@ impl<P: Poller> Server<P> {
                     self.close_slot(i);
                     return;
                 }
+                // Heartbeat and idle deadlines count traffic from now (the core's clock).
+                conn.note_traffic(now);
                 if let Some(at) = conn.poll_deadline(now) {
-                    if slot.deadline != Some(at) {
+                    // A deadline that moved later (traffic) keeps the earlier entry: when it
+                    // comes the core is asked again, so busy connections push no entry
+                    // per read.
+                    if slot.deadline.map_or(true, |d| at < d) {
                         slot.deadline = Some(at);
                         self.deadlines.push(at, slot.token);
                     }
@@ -601,6 +606,10 @@ impl<P: Poller> Server<P> {
                 Phase::Rejecting { .. } => self.close_slot(i),
                 Phase::Open(conn) => {
                     conn.on_timeout(now);
+                    // A heartbeat ping or an idle close may have been queued.
+                    if conn.has_output() {
+                        self.mark_dirty(i);
+                    }
                     self.settle(i, now);
                 }
                 Phase::Deciding(_) => {}

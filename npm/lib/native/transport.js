@@ -13,6 +13,8 @@ const net = require('net');
 const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
+const { kFeatures, kHub } = require('../constants');
+const { engineFields } = require('../features');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -72,7 +74,9 @@ class NativeTransport {
           maxFragments: options.maxFragments,
           skipUtf8Validation: !!options.skipUTF8Validation,
           closeTimeout: options.closeTimeout,
-          maxPendingAutoPongs: options.maxPendingAutoPongs
+          maxPendingAutoPongs: options.maxPendingAutoPongs,
+          // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
+          ...engineFields(options[kFeatures])
         }
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
@@ -238,6 +242,7 @@ class NativeTransport {
     this.scheduleFlush();
     if (!accepted) return;
     const ws = new NativeWebSocket(this, id, protocol || '', socket);
+    ws[kHub] = wss._hub;
     this.sockets.set(id, ws);
     if (wss.clients) wss.clients.add(ws);
     wss.emit('connection', ws, req);

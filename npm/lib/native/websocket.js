@@ -7,9 +7,20 @@
 const EventEmitter = require('events');
 
 const WebSocket = require('../websocket');
-const { EMPTY_BUFFER } = require('../constants');
-const { misuse, fromCore } = require('../errors');
-const { toSendable, isBlob, convertBinary, closeCodeArg } = require('../data');
+const {
+  EMPTY_BUFFER,
+  kHub,
+  kPublish,
+  kShared,
+  PUBLISH_SENT,
+  PUBLISH_SKIPPED,
+  PUBLISH_DROPPED,
+  PUBLISH_CLOSED,
+  SEND_OVER_HIGH_WATER_MARK
+} = require('../constants');
+const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
+const { toSendable, isBlob, closeCodeArg } = require('../data');
+const { toBinaryType } = require('../binary-type');
 
 const OPEN = 1;
 const CLOSING = 2;
@@ -35,6 +46,8 @@ class NativeWebSocket extends EventEmitter {
     this._callbacks = null;
     this._closedBytes = 0;
     this._socket = socket;
+    this._needDrain = false;
+    this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
   }
 
   get bufferedAmount() {
@@ -58,7 +71,7 @@ class NativeWebSocket extends EventEmitter {
     if (typeof data === 'number') data = data.toString();
     if (this._readyState !== OPEN) {
       this._sendAfterClose(data, cb);
-      return;
+      return false;
     }
     let binary = typeof data !== 'string';
     let compress = true;
@@ -74,15 +87,32 @@ class NativeWebSocket extends EventEmitter {
       throw new Error("Sending a Blob is not supported on transport: 'native' yet");
     }
     const payload = toSendable(data);
-    // SEND_BINARY | SEND_FIN | SEND_COMPRESS (crates/node/src/native/server.rs).
-    const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
-    const native = this._transport.native;
-    const err =
-      typeof payload === 'string'
-        ? native.sendText(this._id, payload, flags)
-        : native.sendBytes(this._id, payload, flags);
-    if (err) this._refused(err, data, cb);
-    else this._queued(cb);
+    const answer = queueMessage(this, payload, binary, fin, compress);
+    if (answer === null) {
+      this._queued(cb);
+      return true;
+    }
+    if (answer === SEND_OVER_HIGH_WATER_MARK) {
+      // send() says false; 'drain' once the transport has written the queue.
+      this._needDrain = true;
+      this._queued(cb);
+      this._transport.native.notifyDrain(this._id);
+      return false;
+    }
+    if (answer.code === BACKPRESSURE_LIMIT) {
+      this._dropped(answer, payload, binary, cb);
+      return false;
+    }
+    this._refused(answer, data, cb);
+    return false;
+  }
+
+  /** `maxBackpressure` refused a message (see ../websocket.js). @private */
+  _dropped(info, data, binary, cb) {
+    if (cb) process.nextTick(cb, droppedError(info));
+    process.nextTick(emitDropped, this, data, binary);
+    if (this._transport.native.state(this._id) !== 0) this._readyState = CLOSING;
+    this._transport.scheduleFlush();
   }
 
   ping(data, mask, cb) {
@@ -176,7 +206,7 @@ class NativeWebSocket extends EventEmitter {
 
   /** @private */
   _onMessage(data, isBinary) {
-    this.emit('message', isBinary ? convertBinary(this, data) : data, isBinary);
+    this.emit('message', isBinary ? toBinaryType(data, this._binaryType) : data, isBinary);
   }
 
   /** The peer's close frame: the core echoes it; reading goes on to see the end. */
@@ -199,11 +229,16 @@ class NativeWebSocket extends EventEmitter {
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
+    if (this._needDrain) {
+      this._needDrain = false;
+      this.emit('drain');
+    }
   }
 
   /** @private */
   _onClosed(code, reason) {
     this._readyState = CLOSED;
+    if (this[kHub] !== undefined) this[kHub].remove(this);
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) {
@@ -214,13 +249,55 @@ class NativeWebSocket extends EventEmitter {
   }
 }
 
+/**
+ * Queues a message on the native connection: one call per data type, the switches as
+ * SEND_BINARY | SEND_FIN | SEND_COMPRESS (crates/node/src/native/server.rs). Answers
+ * null, over the high-water mark, or an error object (as Engine#send).
+ */
+function queueMessage(ws, payload, binary, fin, compress) {
+  const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
+  const native = ws._transport.native;
+  return typeof payload === 'string'
+    ? native.sendText(ws._id, payload, flags)
+    : native.sendBytes(ws._id, payload, flags);
+}
+
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
 // protocol, isPaused, the on* attributes, addEventListener, send after close) is
 // WebSocket's own; the constructor is EventEmitter's (no engine, no stream state).
 Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
 
+/**
+ * A published message (pubsub.js): sent to this socket on its own for now — framed
+ * per subscriber, not shared (frame-once fan-out in Rust is the next step of the native
+ * transport; see docs/native-transport.md).
+ */
+NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary) {
+  if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
+  const answer = queueMessage(this, data, binary, true, false);
+  if (answer === null) {
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    this._needDrain = true;
+    this._transport.native.notifyDrain(this._id);
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer.code === BACKPRESSURE_LIMIT) {
+    this._dropped(answer, data, binary);
+    return this._readyState === OPEN ? PUBLISH_DROPPED : PUBLISH_CLOSED;
+  }
+  return PUBLISH_SKIPPED;
+};
+
 function emitError(ws, err) {
   ws.emit('error', err);
+}
+
+function emitDropped(ws, data, binary) {
+  ws.emit('dropped', data, binary);
 }
 
 module.exports = NativeWebSocket;

@@ -95,17 +95,10 @@ pub(crate) fn check_protocols(protocols: &[String]) -> Result<(), HeaderError> {
     Ok(())
 }
 
-/// Parses a received `Sec-WebSocket-Protocol` list: tokens separated by commas with
-/// optional spaces or tabs around them, no repeats (ws's `subprotocol.parse`).
+/// Parses a received `Sec-WebSocket-Protocol` list (ws's `subprotocol.parse`, see
+/// [`crate::extension::parse_subprotocols`]); `None` when it does not parse.
 pub(crate) fn parse_protocols(value: &str) -> Option<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    for p in value.split(',').map(|p| p.trim_matches([' ', '\t'])) {
-        if !is_token(p) || out.iter().any(|q| q == p) {
-            return None;
-        }
-        out.push(p.to_string());
-    }
-    Some(out)
+    crate::extension::parse_subprotocols(value).ok()
 }
 
 /// `ws`'s key rule: 22 base64 characters and "==", i.e. 16 bytes encoded (§4.1 item 7).

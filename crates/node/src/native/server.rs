@@ -18,7 +18,7 @@ use napi_derive::napi;
 
 use super::poller::UvPoller;
 use super::uv::{handle_memory, uv, Uv};
-use crate::engine::{config as connection_config, EngineOptions};
+use crate::engine::{config as connection_config, send_answer, EngineOptions};
 use crate::error::CoreError;
 use crate::handshake::HandshakeFailure;
 
@@ -409,13 +409,18 @@ impl NativeServer {
     /// on misuse. One method per data type, with the switches in one integer: the
     /// hot path of an echo server converts three arguments, not six.
     #[napi]
-    pub fn send_bytes(&self, id: f64, data: BufferSlice, flags: u32) -> Option<CoreError> {
+    pub fn send_bytes(
+        &self,
+        id: f64,
+        data: BufferSlice,
+        flags: u32,
+    ) -> Option<Either<u32, CoreError>> {
         self.queue_message(id, &data, flags)
     }
 
     /// Queues a message of text (UTF-8 encoded here); as `sendBytes`.
     #[napi]
-    pub fn send_text(&self, id: f64, data: String, flags: u32) -> Option<CoreError> {
+    pub fn send_text(&self, id: f64, data: String, flags: u32) -> Option<Either<u32, CoreError>> {
         self.queue_message(id, data.as_bytes(), flags)
     }
 
@@ -584,7 +589,8 @@ const SEND_FIN: u32 = 2;
 const SEND_COMPRESS: u32 = 4;
 
 impl NativeServer {
-    fn queue_message(&self, id: f64, bytes: &[u8], flags: u32) -> Option<CoreError> {
+    /// Answers as `Engine#send`: null, over the high-water mark, or an error object.
+    fn queue_message(&self, id: f64, bytes: &[u8], flags: u32) -> Option<Either<u32, CoreError>> {
         let kind = if flags & SEND_BINARY != 0 {
             DataKind::Binary
         } else {
@@ -595,13 +601,14 @@ impl NativeServer {
             compress: flags & SEND_COMPRESS != 0,
             ..SendOptions::default()
         };
-        match self
-            .server()
-            .and_then(|s| s.with_connection(token(id), |c| c.send(kind, bytes, opts)))
-        {
-            Some(Ok(_)) => None,
-            Some(Err(e)) => Some(CoreError::from(&e)),
-            None => Some(not_open()),
+        match self.server().and_then(|s| {
+            s.with_connection(token(id), |c| {
+                let res = c.send(kind, bytes, opts);
+                send_answer(c, res)
+            })
+        }) {
+            Some(answer) => answer,
+            None => Some(Either::B(not_open())),
         }
     }
 }
