@@ -87,7 +87,7 @@ class NativeWebSocket extends EventEmitter {
       throw new Error("Sending a Blob is not supported on transport: 'native' yet");
     }
     const payload = toSendable(data);
-    const answer = this._transport.native.send(this._id, payload, binary, fin, compress);
+    const answer = queueMessage(this, payload, binary, fin, compress);
     if (answer === null) {
       this._queued(cb);
       return true;
@@ -249,6 +249,19 @@ class NativeWebSocket extends EventEmitter {
   }
 }
 
+/**
+ * Queues a message on the native connection: one call per data type, the switches as
+ * SEND_BINARY | SEND_FIN | SEND_COMPRESS (crates/node/src/native/server.rs). Answers
+ * null, over the high-water mark, or an error object (as Engine#send).
+ */
+function queueMessage(ws, payload, binary, fin, compress) {
+  const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
+  const native = ws._transport.native;
+  return typeof payload === 'string'
+    ? native.sendText(ws._id, payload, flags)
+    : native.sendBytes(ws._id, payload, flags);
+}
+
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
 // protocol, isPaused, the on* attributes, addEventListener, send after close) is
 // WebSocket's own; the constructor is EventEmitter's (no engine, no stream state).
@@ -261,7 +274,7 @@ Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
  */
 NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary) {
   if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
-  const answer = this._transport.native.send(this._id, data, binary, true, false);
+  const answer = queueMessage(this, data, binary, true, false);
   if (answer === null) {
     this._transport.scheduleFlush();
     return PUBLISH_SENT;
