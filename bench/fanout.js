@@ -18,6 +18,8 @@ const net = require('net');
 const path = require('path');
 const crypto = require('crypto');
 
+const { connect } = require('./raw-client');
+
 const TOPIC = 'fanout';
 const SUBSCRIBERS = 1000;
 
@@ -100,29 +102,6 @@ function serverRole(impl) {
 // ---------------------------------------------------------------------------------
 // load role: node fanout.js load   (IPC: { connect }, { measure }, answers results)
 
-const UPGRADE = (port) =>
-  `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`;
-
-function connect(port) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.setNoDelay(true);
-    let head = Buffer.alloc(0);
-    const onData = (chunk) => {
-      head = Buffer.concat([head, chunk]);
-      const i = head.indexOf('\r\n\r\n');
-      if (i === -1) return;
-      s.removeListener('data', onData);
-      if (!head.subarray(0, 12).toString().includes('101')) return reject(new Error('refused'));
-      resolve({ socket: s, rest: head.length - i - 4 });
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-    s.write(UPGRADE(port));
-  });
-}
-
 function ackFrame(n) {
   const key = crypto.randomBytes(4);
   const payload = Buffer.alloc(4);
@@ -147,7 +126,7 @@ function loadRole() {
       size = msg.size;
       const frame = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
       sockets.forEach(({ socket, rest }, idx) => {
-        let bytes = rest;
+        let bytes = rest.length;
         let received = 0;
         socket.removeAllListeners('data');
         socket.on('data', (chunk) => {

@@ -425,7 +425,10 @@ export interface EngineOptions {
   closeOnBackpressureLimit?: boolean
   /** `heartbeat.interval` (ms): ping a peer quiet this long. */
   heartbeatInterval?: number
-  /** `heartbeat.timeout` (ms): no pong or data this long after the ping = dead. */
+  /**
+   * `heartbeat.timeout` (ms): no pong or data this long after the ping = dead
+   * (absent: one interval).
+   */
   heartbeatTimeout?: number
   /** `idleTimeout` (ms): no traffic either way this long = close 1001. */
   idleTimeout?: number

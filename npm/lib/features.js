@@ -28,7 +28,7 @@ function bytes(name, value) {
 function featureOptions(options) {
   const hb = options.heartbeat;
   let heartbeatInterval = 0;
-  let heartbeatTimeout = 0;
+  let heartbeatTimeout;
   if (hb !== undefined && hb !== null && hb !== false) {
     if (typeof hb !== 'object') {
       throw new TypeError('The "heartbeat" option must be an object: { interval, timeout }');
@@ -37,9 +37,8 @@ function featureOptions(options) {
     if (heartbeatInterval === 0) {
       throw new TypeError('The "heartbeat.interval" option must be a positive number');
     }
-    // Without a timeout, a ping is answered within one more interval or never.
-    heartbeatTimeout =
-      hb.timeout === undefined ? heartbeatInterval : duration('heartbeat.timeout', hb.timeout);
+    // Absent: the engine's default (one interval).
+    heartbeatTimeout = hb.timeout === undefined ? undefined : duration('heartbeat.timeout', hb.timeout);
   }
   const idleTimeout = duration('idleTimeout', options.idleTimeout);
   const maxLifetime = duration('maxLifetime', options.maxLifetime);
@@ -49,10 +48,17 @@ function featureOptions(options) {
   if (closeOnBackpressureLimit && maxBackpressure === 0) {
     throw new TypeError('The "closeOnBackpressureLimit" option needs "maxBackpressure"');
   }
-  const keepalive = heartbeatInterval > 0 || idleTimeout > 0 || maxLifetime > 0;
-  if (!keepalive && highWaterMark === undefined && maxBackpressure === 0) return null;
+  if (
+    heartbeatInterval === 0 &&
+    idleTimeout === 0 &&
+    maxLifetime === 0 &&
+    highWaterMark === undefined &&
+    maxBackpressure === 0
+  ) {
+    return null;
+  }
+  // Named as the engine's options (crates/node EngineOptions), passed on as they are.
   return {
-    keepalive,
     heartbeatInterval,
     heartbeatTimeout,
     idleTimeout,
@@ -63,18 +69,4 @@ function featureOptions(options) {
   };
 }
 
-/** The engine's option fields (crates/node EngineOptions) for checked feature options. */
-function engineFields(f) {
-  if (!f) return undefined;
-  return {
-    highWaterMark: f.highWaterMark,
-    maxBackpressure: f.maxBackpressure,
-    closeOnBackpressureLimit: f.closeOnBackpressureLimit,
-    heartbeatInterval: f.heartbeatInterval,
-    heartbeatTimeout: f.heartbeatTimeout,
-    idleTimeout: f.idleTimeout,
-    maxLifetime: f.maxLifetime
-  };
-}
-
-module.exports = { featureOptions, engineFields };
+module.exports = { featureOptions };

@@ -49,7 +49,6 @@ const { toSendable, isBlob, byteLength, closeCodeArg } = require('./data');
 const { enqueueBlob, enqueueClose } = require('./blob-queue');
 const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
-const { engineFields } = require('./features');
 const { runTask } = require('./offload');
 
 const CONNECTING = 0;
@@ -83,6 +82,7 @@ class WebSocket extends EventEmitter {
     this._generateMask = null;
     this._closedBytes = 0;
     this._features = null;
+    this._keepalive = false;
     this._needDrain = false;
     this[kShared] = null;
     // Large messages are (de)compressed off the JS thread (offload.js): calls made
@@ -194,7 +194,7 @@ class WebSocket extends EventEmitter {
         threshold: options.threshold,
         closeTimeout: options.closeTimeout,
         maxPendingAutoPongs: options.maxPendingAutoPongs,
-        ...engineFields(options.features)
+        ...options.features
       },
       options.deflate || null
     ];
@@ -222,7 +222,12 @@ class WebSocket extends EventEmitter {
 
     this._readyState = OPEN;
     // Heartbeat / idle timeout / max lifetime: the engine's deadlines start now.
-    if (this._features !== null && this._features.keepalive) scheduleDeadline(engineOf(this), this);
+    // The engine decides whether a heartbeat, idle timeout or max lifetime runs; its
+    // deadlines start now.
+    if (this._features !== null) {
+      this._keepalive = engineOf(this).hasKeepalive;
+      if (this._keepalive) scheduleDeadline(this._engine, this);
+    }
     this.emit('open');
   }
 
@@ -955,7 +960,7 @@ function applyLifecycle(ws) {
   }
   if (action === 1 && !socket.writableEnded) socket.end();
   syncState(ws);
-  if (!ws._engineOpen || (ws._features !== null && ws._features.keepalive)) {
+  if (!ws._engineOpen || ws._keepalive) {
     // The close timeout, heartbeat, idle timeout: swept with every other
     // connection's (deadlines.js).
     scheduleDeadline(engine, ws);

@@ -1032,7 +1032,7 @@ impl Connection {
         if self.traffic & KEEPALIVE_STARTED == 0 {
             self.traffic = KEEPALIVE_STARTED;
             let c = self.config.keepalive;
-            if c.ping_interval_ms > 0 || c.idle_timeout_ms > 0 || c.max_lifetime_ms > 0 {
+            if c.is_on() {
                 self.keepalive = Some(Box::new(Keepalive::new(c, now)));
             }
         }

@@ -43,6 +43,13 @@ pub struct KeepaliveConfig {
     pub max_lifetime_ms: u64,
 }
 
+impl KeepaliveConfig {
+    /// Whether any deadline is on (a ping interval, an idle timeout or a lifetime).
+    pub fn is_on(&self) -> bool {
+        self.ping_interval_ms > 0 || self.idle_timeout_ms > 0 || self.max_lifetime_ms > 0
+    }
+}
+
 /// What is due, from [`Keepalive::poll`].
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -67,7 +67,8 @@ pub struct EngineOptions {
     pub close_on_backpressure_limit: Option<bool>,
     /// `heartbeat.interval` (ms): ping a peer quiet this long.
     pub heartbeat_interval: Option<f64>,
-    /// `heartbeat.timeout` (ms): no pong or data this long after the ping = dead.
+    /// `heartbeat.timeout` (ms): no pong or data this long after the ping = dead
+    /// (absent: one interval).
     pub heartbeat_timeout: Option<f64>,
     /// `idleTimeout` (ms): no traffic either way this long = close 1001.
     pub idle_timeout: Option<f64>,
@@ -160,7 +161,10 @@ pub(crate) fn config(opts: &EngineOptions) -> Config {
         close_on_backpressure_limit: opts.close_on_backpressure_limit.unwrap_or(false),
         keepalive: KeepaliveConfig {
             ping_interval_ms: millis(opts.heartbeat_interval),
-            pong_timeout_ms: millis(opts.heartbeat_timeout),
+            // Without a timeout, the ping's answer may take one more interval.
+            pong_timeout_ms: opts
+                .heartbeat_timeout
+                .map_or(millis(opts.heartbeat_interval), |t| millis(Some(t))),
             idle_timeout_ms: millis(opts.idle_timeout),
             max_lifetime_ms: millis(opts.max_lifetime),
             // A server heartbeat: a peer that talks is alive; idle = quiet both ways.
@@ -408,8 +412,7 @@ impl Engine {
     /// façade then asks `pollDeadline` after opening).
     #[napi(getter)]
     pub fn has_keepalive(&self) -> bool {
-        let k = &self.conn.config().keepalive;
-        k.ping_interval_ms > 0 || k.idle_timeout_ms > 0 || k.max_lifetime_ms > 0
+        self.conn.config().keepalive.is_on()
     }
 
     /// Queues a ping frame (payload ≤ 125 bytes); masking as in `send`.

@@ -14,7 +14,6 @@ const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
 const { kFeatures, kHub } = require('../constants');
-const { engineFields } = require('../features');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -76,7 +75,7 @@ class NativeTransport {
           closeTimeout: options.closeTimeout,
           maxPendingAutoPongs: options.maxPendingAutoPongs,
           // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
-          ...engineFields(options[kFeatures])
+          ...options[kFeatures]
         }
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
