@@ -291,11 +291,12 @@ declare namespace WebSocket {
         /** Pub/sub across processes (createRedisAdapter()). */
         adapter?: PubSubAdapter | undefined;
         /**
-         * ferrosocket: who owns the sockets. `'stream'` (default): Node's sockets, as ws.
-         * `'native'` (opt-in, `port` mode only for now): Rust reads and writes them on
-         * Node's event loop; see the README for what it does not support yet.
+         * ferrosocket: who owns the sockets. `'stream'`: Node's sockets, as ws. `'native'`:
+         * Rust reads and writes them on Node's event loop (throws where it cannot serve
+         * the options). `'auto'`: native where it can, stream elsewhere. Default: the
+         * `FERROSOCKET_TRANSPORT` environment variable, else `'stream'`.
          */
-        transport?: "stream" | "native" | undefined;
+        transport?: "auto" | "native" | "stream" | undefined;
         /**
          * ferrosocket, `transport: 'native'`: milliseconds for a request head to arrive
          * before the connection gets 408 and is closed (default 60000, Node's

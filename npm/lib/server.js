@@ -15,6 +15,7 @@ const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
 const native = require('./native/transport');
+const { wantedTransport, chooseTransport } = require('./transport-choice');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -47,13 +48,9 @@ class WebSocketServer extends EventEmitter {
       path: null,
       port: null,
       WebSocket,
-      transport: 'stream',
       ...options
     };
-
-    if (options.transport !== 'stream' && options.transport !== 'native') {
-      throw new TypeError('The "transport" option must be \'stream\' or \'native\'');
-    }
+    const wanted = wantedTransport(options.transport);
 
     if (
       (options.port == null && !options.server && !options.noServer) ||
@@ -69,8 +66,11 @@ class WebSocketServer extends EventEmitter {
     options[kFeatures] = featureOptions(options);
     this._hub = new TopicHub(checkAdapter(options.adapter));
 
+    options.transport = chooseTransport(
+      wanted,
+      native.unsupportedServerOptions(options, WebSocket)
+    );
     if (options.transport === 'native') {
-      native.checkOptions(options, WebSocket);
       this._native = new native.NativeTransport(this, options, callback);
     } else if (options.port != null) {
       this._server = http.createServer((req, res) => {

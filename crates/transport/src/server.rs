@@ -2,7 +2,7 @@
 //! into the shared buffer, the handshake, the core, corked writes, deadlines, close.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -79,6 +79,66 @@ impl<P: Poller> Server<P> {
             dirty: Vec::new(),
             deadlines: Deadlines::default(),
         })
+    }
+
+    /// A connection table with no listener, for connections upgraded elsewhere and
+    /// handed over with [`adopt`](Self::adopt): Node's HTTP server (`server` and
+    /// `noServer` modes) and Node's HTTP client.
+    pub fn detached(config: TransportConfig, poller: P) -> Self {
+        Server {
+            poller,
+            batch: Vec::new(),
+            config,
+            listener: None,
+            slots: Slab::new(),
+            generation: 0,
+            batch_len: 0,
+            events: Vec::new(),
+            dirty: Vec::new(),
+            deadlines: Deadlines::default(),
+        }
+    }
+
+    /// Takes over a connection whose upgrade was done elsewhere: `conn` is its
+    /// WebSocket (either role), `preface` bytes leave before any frame (a server's
+    /// `101`), `leftover` holds the bytes already read past the upgrade, fed before
+    /// anything read from the socket. Its events come as for accepted connections.
+    pub fn adopt(
+        &mut self,
+        stream: TcpStream,
+        mut conn: Box<Connection>,
+        preface: Option<Bytes>,
+        mut leftover: Vec<u8>,
+        now: u64,
+    ) -> io::Result<Token> {
+        if self.slots.len() >= Token::MAX_SLOTS {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "the connection table is full",
+            ));
+        }
+        let remote = stream.peer_addr()?;
+        stream.set_nonblocking(true)?;
+        // As ws on every upgraded socket.
+        let _ = stream.set_nodelay(true);
+        self.generation = self.generation.wrapping_add(1);
+        let entry = self.slots.vacant_entry();
+        let i = entry.key();
+        let token = Token::new(i, self.generation);
+        self.poller
+            .register(token, stream.as_raw_fd(), Interest::READ)?;
+        if let Some(head) = preface.filter(|h| !h.is_empty()) {
+            // The 101 leaves first, as raw bytes at the head of the send queue.
+            let _ = conn.send_frame(head);
+        }
+        if !leftover.is_empty() {
+            // Not in the read buffer: every payload is copied out (base 0).
+            feed(&mut conn, token, &mut leftover, 0, 0, &mut self.events);
+        }
+        entry.insert(Slot::new(token, stream, remote, Phase::Open(conn)));
+        self.mark_dirty(i);
+        self.settle(i, now);
+        Ok(token)
     }
 
     /// The listener's address (`None` once it is closed).
@@ -186,7 +246,7 @@ impl<P: Poller> Server<P> {
                 continue;
             }
             let acceptor = Acceptor::new(self.config.acceptor.clone());
-            let mut slot = Slot::new(token, stream, remote, acceptor);
+            let mut slot = Slot::new(token, stream, remote, Phase::Handshake(acceptor));
             let at = now.saturating_add(self.config.handshake_timeout);
             slot.deadline = Some(at);
             entry.insert(slot);

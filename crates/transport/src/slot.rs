@@ -3,6 +3,7 @@
 use std::net::{SocketAddr, TcpStream};
 
 use ferrosocket_core::handshake::{Acceptor, Incoming};
+
 use ferrosocket_core::Connection;
 
 use crate::{Interest, Token};
@@ -50,17 +51,12 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(
-        token: Token,
-        stream: TcpStream,
-        remote: SocketAddr,
-        acceptor: Acceptor,
-    ) -> Self {
+    pub(crate) fn new(token: Token, stream: TcpStream, remote: SocketAddr, phase: Phase) -> Self {
         Slot {
             token,
             stream,
             remote,
-            phase: Phase::Handshake(acceptor),
+            phase,
             interest: Interest::READ,
             dirty: false,
             want_write: false,

@@ -30,21 +30,24 @@ const EV_CLOSED = 10;
 const RUNNING = 0;
 
 /**
- * Throws for what the native transport does not do yet, before anything listens.
+ * What the native transport cannot do for a server with these options, as the start
+ * of a sentence ("... is not supported"), or null when it can serve them.
  *
  * @param {Object} options the server's options, defaulted
+ * @param {Function} DefaultWebSocket the package's WebSocket class
+ * @return {string|null}
  */
-function checkOptions(options, DefaultWebSocket) {
-  const unsupported = (what, are = 'is') => {
-    throw new Error(`${what} ${are} not supported with transport: 'native' yet (use transport: 'stream')`);
-  };
-  if (options.port == null) unsupported('The "server" and "noServer" modes', 'are');
-  if (options.perMessageDeflate) unsupported('perMessageDeflate');
-  if (options.allowSynchronousEvents === false) unsupported('allowSynchronousEvents: false');
-  if (options.WebSocket !== DefaultWebSocket) unsupported('The "WebSocket" option');
-  if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
-    unsupported('A host name other than "localhost" (give an IP address)');
+function unsupportedServerOptions(options, DefaultWebSocket) {
+  if (options.port == null) return 'The "server" and "noServer" modes are not supported';
+  if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
+  if (options.allowSynchronousEvents === false) {
+    return 'allowSynchronousEvents: false is not supported';
   }
+  if (options.WebSocket !== DefaultWebSocket) return 'The "WebSocket" option is not supported';
+  if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
+    return 'A host name other than "localhost" (give an IP address) is not supported';
+  }
+  return null;
 }
 
 class NativeTransport {
@@ -344,4 +347,4 @@ function rethrow(err) {
   throw err;
 }
 
-module.exports = { NativeTransport, checkOptions };
+module.exports = { NativeTransport, unsupportedServerOptions };

@@ -1,6 +1,9 @@
 //! A poll(2) loop driving a transport server on its own thread, with an application
 //! given as a closure; real 127.0.0.1 sockets.
 
+// Each test file uses part of the harness.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -45,9 +48,13 @@ pub struct Seen {
 
 pub type App = Box<dyn FnMut(&mut Server<PollSet>, &Seen, u64) + Send>;
 
+/// Work for the loop's thread (it owns the server): adoptions.
+pub type Command = Box<dyn FnOnce(&mut Server<PollSet>, u64) + Send>;
+
 pub struct Running {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    commands: mpsc::Sender<Command>,
     thread: Option<JoinHandle<Report>>,
 }
 
@@ -59,14 +66,29 @@ pub struct Report {
     pub registered_at_end: usize,
 }
 
-pub fn start(config: TransportConfig, mut app: App) -> Running {
+pub fn start(config: TransportConfig, app: App) -> Running {
+    run_loop(config, app, true)
+}
+
+/// A server with no listener: connections come through [`Running::command`].
+pub fn start_detached(config: TransportConfig, app: App) -> Running {
+    run_loop(config, app, false)
+}
+
+fn run_loop(config: TransportConfig, mut app: App, listen: bool) -> Running {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
+    let (commands, command_rx) = mpsc::channel::<Command>();
     let flag = stop.clone();
     let thread = std::thread::spawn(move || {
-        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut server = Server::bind(addr, config, PollSet::default()).unwrap();
-        tx.send(server.local_addr().unwrap()).unwrap();
+        let mut server = if listen {
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            Server::bind(addr, config, PollSet::default()).unwrap()
+        } else {
+            Server::detached(config, PollSet::default())
+        };
+        let unbound: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        tx.send(server.local_addr().unwrap_or(unbound)).unwrap();
         let epoch = Instant::now();
         let now = || epoch.elapsed().as_millis() as u64;
         let mut events = Vec::new();
@@ -75,6 +97,10 @@ pub fn start(config: TransportConfig, mut app: App) -> Running {
         // peers' closes are processed), for at most 5 s.
         let mut stop_by: Option<Instant> = None;
         loop {
+            while let Ok(command) = command_rx.try_recv() {
+                command(&mut server, now());
+                drain(&mut server, &mut app, &mut events, &mut log, now());
+            }
             if flag.load(Ordering::Relaxed) {
                 let by = *stop_by.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
                 if server.is_empty() || Instant::now() >= by {
@@ -125,6 +151,7 @@ pub fn start(config: TransportConfig, mut app: App) -> Running {
     Running {
         addr,
         stop,
+        commands,
         thread: Some(thread),
     }
 }
@@ -190,6 +217,11 @@ impl Report {
 }
 
 impl Running {
+    /// Runs `f` on the loop's thread, between two polls.
+    pub fn command(&self, f: impl FnOnce(&mut Server<PollSet>, u64) + Send + 'static) {
+        self.commands.send(Box::new(f)).unwrap();
+    }
+
     /// Stops once every connection is gone (at most 5 s): drop the clients first.
     pub fn stop(mut self) -> Report {
         self.stop.store(true, Ordering::Relaxed);
