@@ -67,18 +67,9 @@ impl<P: Poller> Server<P> {
         socket.set_nonblocking(true)?;
         let listener: TcpListener = socket.into();
         poller.register(Token::LISTENER, listener.as_raw_fd(), Interest::READ)?;
-        Ok(Server {
-            poller,
-            batch: Vec::new(),
-            config,
-            listener: Some(listener),
-            slots: Slab::new(),
-            generation: 0,
-            batch_len: 0,
-            events: Vec::new(),
-            dirty: Vec::new(),
-            deadlines: Deadlines::default(),
-        })
+        let mut server = Server::detached(config, poller);
+        server.listener = Some(listener);
+        Ok(server)
     }
 
     /// A connection table with no listener, for connections upgraded elsewhere and
