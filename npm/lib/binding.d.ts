@@ -202,6 +202,16 @@ export declare class NativeServer {
    * Throws for a subprotocol that is not a token.
    */
   accept(id: number, protocol?: string | undefined | null, response?: string | undefined | null): boolean
+  /**
+   * Takes over a TCP connection Node upgraded (its HTTP server's `'upgrade'`, or its
+   * HTTP client's): `fd` is the descriptor of Node's socket, duplicated here (Node
+   * then closes its own and the connection lives on in the duplicate); `leftover`
+   * the bytes Node read past the upgrade; `preface` what to write before any frame
+   * (a server's `101`); `client` which end this is; `connection` its limits when
+   * not the server's. The id of the new connection, or `null` when the socket is
+   * not an open TCP connection (the peer already left).
+   */
+  adopt(fd: number, client: boolean, leftover?: Buffer | undefined | null, preface?: Buffer | undefined | null, connection?: EngineOptions | undefined | null, autoPong?: boolean | undefined | null): number | null
   /** Refuses a waiting request with an HTTP error (`headers` flat). */
   reject(id: number, status: number, message: string, headers: Array<string>): boolean
   /**
@@ -477,7 +487,8 @@ export interface ListenFailure {
 export interface NativeOptions {
   /** An IP address literal; absent = every address (IPv6 and IPv4, as Node). */
   host?: string
-  port: number
+  /** Absent: no listener; connections come from Node through `adopt`. */
+  port?: number
   backlog?: number
   /** Milliseconds for a request head to arrive (Node's `headersTimeout`). */
   handshakeTimeout?: number

@@ -70,8 +70,16 @@ class WebSocketServer extends EventEmitter {
       wanted,
       native.unsupportedServerOptions(options, WebSocket)
     );
-    if (options.transport === 'native') {
-      this._native = new native.NativeTransport(this, options, callback);
+    // On the native transport a `port`-mode server listens in Rust; in the other
+    // modes Node's HTTP server upgrades and each plain TCP socket is then taken over
+    // (a transport made on the first one).
+    this._native = null;
+    if (options.transport === 'native' && options.port != null) {
+      this._native = new native.NativeTransport(this, options, {
+        listen: true,
+        onListening: callback,
+        onEmpty: () => this._emitClose()
+      });
     } else if (options.port != null) {
       this._server = http.createServer((req, res) => {
         const body = http.STATUS_CODES[426];
@@ -114,7 +122,7 @@ class WebSocketServer extends EventEmitter {
     if (this.options.noServer) {
       throw new Error('The server is operating in "noServer" mode');
     }
-    if (this._native) return this._native.address();
+    if (this._native !== null && this._native.listens) return this._native.address();
     if (!this._server) return null;
     return this._server.address();
   }
@@ -135,9 +143,11 @@ class WebSocketServer extends EventEmitter {
     this._state = CLOSING;
     this._hub.close();
 
-    if (this._native) {
+    if (this._native !== null && this._native.listens) {
       this._native.close();
     } else if (this.options.noServer || this.options.server) {
+      // Taken-over connections go on; their transport is freed after the last.
+      if (this._native !== null) this._native.close();
       if (this._server) {
         this._removeListeners();
         this._removeListeners = this._server = null;
@@ -253,8 +263,6 @@ class WebSocketServer extends EventEmitter {
 
     if (this._state > RUNNING) return abortHandshake(socket, 503);
 
-    const ws = new this.options.WebSocket(null, undefined, this.options);
-
     let protocol;
     if (protocols.size) {
       protocol = this.options.handleProtocols
@@ -275,24 +283,33 @@ class WebSocketServer extends EventEmitter {
 
     const deflate = handshake.takeDeflate();
 
-
-    if (this.listenerCount('headers') === 0) {
-      socket.write(head101);
-    } else {
+    let response = head101;
+    if (this.listenerCount('headers') > 0) {
       // 'headers' listeners may edit the lines: hand them out as ws does.
       const lines = head101.split('\r\n');
       while (lines.length && lines[lines.length - 1] === '') lines.pop();
       this.emit('headers', lines, req);
-      socket.write(lines.concat('\r\n').join('\r\n'));
+      response = lines.concat('\r\n').join('\r\n');
     }
     socket.removeListener('error', socketOnError);
 
-    ws[kHub] = this._hub;
-    ws.setSocket(socket, head, {
-      ...socketOptions(this.options, deflate),
-      protocol: protocol || '',
-      extensions: deflate ? 'permessage-deflate' : ''
-    });
+    let ws;
+    if (this.options.transport === 'native' && !deflate && native.adoptableFd(socket) !== -1) {
+      if (this._native === null) {
+        this._native = new native.NativeTransport(this, this.options, { listen: false });
+      }
+      ws = this._native.adoptServerSocket(socket, head, response, protocol || '');
+      if (ws === null) return;
+    } else {
+      socket.write(response);
+      ws = new this.options.WebSocket(null, undefined, this.options);
+      ws[kHub] = this._hub;
+      ws.setSocket(socket, head, {
+        ...socketOptions(this.options, deflate),
+        protocol: protocol || '',
+        extensions: deflate ? 'permessage-deflate' : ''
+      });
+    }
 
     if (this.clients) {
       this.clients.add(ws);

@@ -401,8 +401,8 @@ test('what native does not do yet throws a clear error', () => {
   assert.throws(make({ allowSynchronousEvents: false }), /not supported with transport: 'native'/);
   assert.throws(make({ host: 'example.invalid' }), /host name/);
   assert.throws(
-    () => new h.ferrosocket.WebSocketServer({ noServer: true, transport: 'native' }),
-    /"server" and "noServer" modes are not supported/
+    () => new h.ferrosocket.WebSocketServer({ noServer: true, transport: 'native', perMessageDeflate: true }),
+    /perMessageDeflate is not supported with transport: 'native'/
   );
   assert.throws(() => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'tcp' }), TypeError);
 });

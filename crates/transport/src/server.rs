@@ -98,7 +98,7 @@ impl<P: Poller> Server<P> {
         &mut self,
         stream: TcpStream,
         mut conn: Box<Connection>,
-        preface: Option<Bytes>,
+        preface: Option<Vec<u8>>,
         mut leftover: Vec<u8>,
         now: u64,
     ) -> io::Result<Token> {
@@ -120,7 +120,7 @@ impl<P: Poller> Server<P> {
             .register(token, stream.as_raw_fd(), Interest::READ)?;
         if let Some(head) = preface.filter(|h| !h.is_empty()) {
             // The 101 leaves first, as raw bytes at the head of the send queue.
-            let _ = conn.send_frame(head);
+            let _ = conn.send_frame(Bytes::from(head));
         }
         if !leftover.is_empty() {
             // Not in the read buffer: every payload is copied out (base 0).

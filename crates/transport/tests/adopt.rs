@@ -55,7 +55,7 @@ fn an_adopted_server_connection_writes_its_101_and_echoes() {
     let (stream, response, leftover) = upgraded_elsewhere(&listener);
     server.command(move |s, now| {
         let conn = Box::new(Connection::new(Role::Server, ws::config()));
-        s.adopt(stream, conn, Some(response.into()), leftover, now)
+        s.adopt(stream, conn, Some(response), leftover, now)
             .unwrap();
     });
     client.join().unwrap();
@@ -94,7 +94,7 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
     assert!(!leftover.is_empty(), "the frame came with the head");
     server.command(move |s, now| {
         let conn = Box::new(Connection::new(Role::Server, ws::config()));
-        s.adopt(stream, conn, Some(response.into()), leftover, now)
+        s.adopt(stream, conn, Some(response), leftover, now)
             .unwrap();
     });
     client.join().unwrap();
@@ -196,7 +196,7 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
             let conn = Box::new(Connection::new(Role::Server, ws::config()));
             // A peer that reset first cannot be adopted (no peer address): an error,
             // and the descriptor is closed.
-            if let Err(e) = s.adopt(stream, conn, Some(response.into()), leftover, now) {
+            if let Err(e) = s.adopt(stream, conn, Some(response), leftover, now) {
                 assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
             }
         });

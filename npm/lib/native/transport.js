@@ -38,7 +38,6 @@ const RUNNING = 0;
  * @return {string|null}
  */
 function unsupportedServerOptions(options, DefaultWebSocket) {
-  if (options.port == null) return 'The "server" and "noServer" modes are not supported';
   if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
   if (options.allowSynchronousEvents === false) {
     return 'allowSynchronousEvents: false is not supported';
@@ -52,12 +51,19 @@ function unsupportedServerOptions(options, DefaultWebSocket) {
 
 class NativeTransport {
   /**
-   * @param {import('../server')} wss
-   * @param {Object} options the server's options
-   * @param {Function} [onListening] listen()'s callback
+   * @param {import('../server')|null} wss the server whose connections these are
+   *   (null: the clients' transport)
+   * @param {Object} options the server's options (the clients': the defaults)
+   * @param {Object} how
+   * @param {boolean} how.listen listen on `options.port` (else connections come
+   *   through `adopt`)
+   * @param {Function} [how.onListening] listen()'s callback
+   * @param {Function} [how.onEmpty] called once closing and the last connection is gone
    */
-  constructor(wss, options, onListening) {
+  constructor(wss, options, { listen, onListening, onEmpty }) {
     this.wss = wss;
+    this.listens = listen;
+    this.onEmpty = onEmpty;
     this.sockets = new Map();
     this.pending = new Map();
     this.dispatching = false;
@@ -66,23 +72,16 @@ class NativeTransport {
     this.destroyed = false;
     this.native = new NativeServer(
       {
-        host: options.host == null ? undefined : String(options.host),
-        port: Number(options.port) >>> 0,
+        host: listen && options.host != null ? String(options.host) : undefined,
+        port: listen ? Number(options.port) >>> 0 : undefined,
         backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
         handshakeTimeout: options.handshakeTimeout,
         autoPong: options.autoPong !== false,
-        connection: {
-          maxPayload: options.maxPayload,
-          maxFragments: options.maxFragments,
-          skipUtf8Validation: !!options.skipUTF8Validation,
-          closeTimeout: options.closeTimeout,
-          maxPendingAutoPongs: options.maxPendingAutoPongs,
-          // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
-          ...options[kFeatures]
-        }
+        connection: connectionOptions(options)
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
+    if (!listen) return;
     const failure = this.native.listenError;
     process.nextTick(() => {
       if (failure) {
@@ -95,6 +94,55 @@ class NativeTransport {
       if (onListening) onListening();
       wss.emit('listening');
     });
+  }
+
+  /**
+   * Takes an upgraded TCP socket over from Node: Rust reads and writes it from now
+   * on, and Node's socket is destroyed (its descriptor only: the connection lives on
+   * in Rust's duplicate). `head` and whatever Node buffered after it are the
+   * connection's first bytes; `preface` (a server's 101) is written before any frame.
+   *
+   * @param {import('net').Socket} socket a socket `adoptableFd` accepted
+   * @param {Buffer} head
+   * @param {Object} how
+   * @param {string|null} how.preface
+   * @param {boolean} how.client
+   * @param {string} how.protocol
+   * @param {Object} [how.connection] the connection's own limits (clients)
+   * @param {boolean} [how.autoPong]
+   * @return {number|null} the connection's id (null: the peer already left)
+   */
+  adopt(socket, head, { preface, client, connection, autoPong }) {
+    const fd = adoptableFd(socket);
+    // Read what Node buffered past the head; then Node's handle goes.
+    const chunks = head && head.length ? [head] : [];
+    socket.pause();
+    for (let chunk; (chunk = socket.read()) !== null; ) chunks.push(chunk);
+    const id = this.native.adopt(
+      fd,
+      client,
+      chunks.length ? Buffer.concat(chunks) : undefined,
+      preface == null ? undefined : Buffer.from(preface),
+      connection,
+      autoPong
+    );
+    socket.destroy();
+    if (id !== null) this.scheduleFlush();
+    return id;
+  }
+
+  /**
+   * Takes over a socket a `server`/`noServer`-mode server upgraded.
+   *
+   * @return {NativeWebSocket|null} null: the peer already left
+   */
+  adoptServerSocket(socket, head, preface, protocol) {
+    const id = this.adopt(socket, head, { preface, client: false });
+    if (id === null) return null;
+    const ws = new NativeWebSocket(this, id, protocol, new NativeSocket(this, id));
+    ws[kHub] = this.wss._hub;
+    this.sockets.set(id, ws);
+    return ws;
   }
 
   address() {
@@ -173,7 +221,7 @@ class NativeTransport {
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
-        if (this.wss.clients) this.wss.clients.delete(ws);
+        if (this.wss !== null && this.wss.clients) this.wss.clients.delete(ws);
         ws._socket._onClosed(nums[i + 3], nums[i + 4]);
         ws._onClosed(nums[i + 2], vals[v]);
         this.maybeClosed();
@@ -263,10 +311,10 @@ class NativeTransport {
 
   // ---- closing ---------------------------------------------------------------------
 
-  /** ws's close(): stop accepting; 'close' once the last connection is gone. */
+  /** ws's close(): stop accepting; `onEmpty` once the last connection is gone. */
   close() {
     this.closing = true;
-    this.native.closeListener();
+    if (this.listens) this.native.closeListener();
     this.scheduleFlush();
     process.nextTick(() => this.maybeClosed());
   }
@@ -279,7 +327,7 @@ class NativeTransport {
     this.destroyed = true;
     process.nextTick(() => {
       this.native.destroy();
-      this.wss._emitClose();
+      if (this.onEmpty) this.onEmpty();
     });
   }
 }
@@ -338,6 +386,44 @@ class NativeRequest {
   }
 }
 
+/**
+ * The limits of a server's (or a client's) connections, as the engine takes them.
+ *
+ * @param {Object} options
+ */
+function connectionOptions(options) {
+  return {
+    maxPayload: options.maxPayload,
+    maxFragments: options.maxFragments,
+    skipUtf8Validation: !!options.skipUTF8Validation,
+    closeTimeout: options.closeTimeout,
+    maxPendingAutoPongs: options.maxPendingAutoPongs,
+    // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
+    ...options[kFeatures]
+  };
+}
+
+/**
+ * The descriptor of a plain TCP `net.Socket` whose I/O Rust can take over, or -1:
+ * TLS sockets, Unix sockets, sockets with writes still queued in Node, and other
+ * Duplex streams stay on Node's stream transport.
+ *
+ * @param {*} socket
+ * @return {number}
+ */
+function adoptableFd(socket) {
+  if (!(socket instanceof net.Socket) || socket.encrypted || socket.destroyed) return -1;
+  const handle = socket._handle;
+  if (handle == null || typeof handle.fd !== 'number' || handle.fd < 0) return -1;
+  // TCP only (a Unix socket has no remote family); read before the handle goes, so
+  // that `req.socket.remoteAddress` keeps answering afterwards (Node caches it).
+  const family = socket.remoteFamily;
+  if (family !== 'IPv4' && family !== 'IPv6') return -1;
+  void socket.localAddress;
+  if (socket.writableLength !== 0 || socket.connecting) return -1;
+  return handle.fd;
+}
+
 function flushTick(transport) {
   transport.flushScheduled = false;
   if (!transport.destroyed) transport.native.flush();
@@ -347,4 +433,4 @@ function rethrow(err) {
   throw err;
 }
 
-module.exports = { NativeTransport, unsupportedServerOptions };
+module.exports = { NativeTransport, unsupportedServerOptions, adoptableFd, connectionOptions };

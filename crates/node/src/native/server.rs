@@ -6,11 +6,13 @@
 
 use std::ffi::c_void;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferrosocket_core::handshake::HandshakeError;
-use ferrosocket_core::{DataKind, SendOptions, State, UsageError};
+use ferrosocket_core::{Config, Connection, DataKind, Role, SendOptions, State, UsageError};
 use ferrosocket_transport::{Event, Payload, Server, Token, TransportConfig};
 use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
@@ -49,7 +51,8 @@ const EV_CLOSED: u32 = 10;
 pub struct NativeOptions {
     /// An IP address literal; absent = every address (IPv6 and IPv4, as Node).
     pub host: Option<String>,
-    pub port: u32,
+    /// Absent: no listener; connections come from Node through `adopt`.
+    pub port: Option<u32>,
     pub backlog: Option<i32>,
     /// Milliseconds for a request head to arrive (Node's `headersTimeout`).
     pub handshake_timeout: Option<f64>,
@@ -128,6 +131,8 @@ struct Inner {
     /// `destroy()` was called: free once no delivery is in progress.
     dead: bool,
     listen_error: Option<ListenFailure>,
+    /// The limits of adopted connections that bring none of their own.
+    adopted_config: Arc<Config>,
 }
 
 /// A `port`-mode server on the native transport.
@@ -258,9 +263,16 @@ impl NativeServer {
             depth: 0,
             dead: false,
             listen_error: None,
+            adopted_config: Arc::new(config.connection.clone()),
         }));
-        let port = u16::try_from(options.port).unwrap_or(0);
-        let poller = || UvPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
+        let poller = move || UvPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
+        // SAFETY: `inner` was just allocated and nothing else refers to it yet.
+        let this = unsafe { &mut *inner };
+        let Some(port) = options.port else {
+            this.server = Some(Server::detached(config, poller()));
+            return Ok(NativeServer::finish(env, inner));
+        };
+        let port = u16::try_from(port).unwrap_or(0);
         let first = SocketAddr::new(ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)), port);
         let bound = Server::bind(first, config.clone(), poller()).or_else(|e| match ip {
             // No IPv6 on this host: every IPv4 address, as Node falls back.
@@ -271,12 +283,18 @@ impl NativeServer {
             ),
             _ => Err(e),
         });
-        // SAFETY: `inner` was just allocated and nothing else refers to it yet.
-        let this = unsafe { &mut *inner };
         match bound {
             Ok(s) => this.server = Some(s),
             Err(e) => this.listen_error = Some(listen_failure(&e, first)),
         }
+        Ok(NativeServer::finish(env, inner))
+    }
+
+    /// Gives a new server its timer and check handles and its cleanup hook.
+    fn finish(env: &Env, inner: *mut Inner) -> NativeServer {
+        // SAFETY: `inner` was just allocated by `new` and nothing else refers to it yet.
+        let this = unsafe { &mut *inner };
+        let (uv, loop_, raw) = (this.uv, this.loop_, env.raw());
         let new_handle = |size: usize| {
             Box::into_raw(Box::new(HandleCtx {
                 owner: inner,
@@ -299,7 +317,7 @@ impl NativeServer {
             this.check = check;
             sys::napi_add_env_cleanup_hook(raw, Some(cleanup), inner.cast());
         }
-        Ok(NativeServer { inner })
+        NativeServer { inner }
     }
 
     // `Inner` is not reached through `&self`: it is its own heap object, shared with
@@ -389,6 +407,61 @@ impl NativeServer {
             now,
         )
         .map_err(|e| napi::Error::from_reason(e.to_string()))
+    }
+
+    /// Takes over a TCP connection Node upgraded (its HTTP server's `'upgrade'`, or its
+    /// HTTP client's): `fd` is the descriptor of Node's socket, duplicated here (Node
+    /// then closes its own and the connection lives on in the duplicate); `leftover`
+    /// the bytes Node read past the upgrade; `preface` what to write before any frame
+    /// (a server's `101`); `client` which end this is; `connection` its limits when
+    /// not the server's. The id of the new connection, or `null` when the socket is
+    /// not an open TCP connection (the peer already left).
+    #[napi]
+    pub fn adopt(
+        &self,
+        fd: i32,
+        client: bool,
+        leftover: Option<BufferSlice>,
+        preface: Option<BufferSlice>,
+        connection: Option<EngineOptions>,
+        auto_pong: Option<bool>,
+    ) -> Result<Option<f64>> {
+        let now = self.now();
+        let Some(inner) = self.inner() else {
+            return Ok(None);
+        };
+        let config = match connection {
+            Some(options) => {
+                let mut config = connection_config(&options);
+                config.auto_pong = auto_pong.unwrap_or(true);
+                Arc::new(config)
+            }
+            None => Arc::clone(&inner.adopted_config),
+        };
+        // SAFETY: F_DUPFD_CLOEXEC reads no memory; an `fd` that is not open gives -1.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(napi::Error::from_reason(format!(
+                "cannot take over descriptor {fd}: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        // SAFETY: `dup` is a descriptor this call just created; nothing else owns it.
+        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+        let stream = std::net::TcpStream::from(owned);
+        let role = if client { Role::Client } else { Role::Server };
+        let conn = Box::new(Connection::new(role, config));
+        let Some(server) = inner.server.as_mut() else {
+            return Ok(None);
+        };
+        let leftover = leftover.map(|b| b.to_vec()).unwrap_or_default();
+        let preface = preface.map(|b| b.to_vec());
+        // An error (the peer left, not a TCP socket) drops `stream`: the duplicate
+        // is closed and Node's own descriptor is Node's to close.
+        Ok(server
+            .adopt(stream, conn, preface, leftover, now)
+            .ok()
+            .map(|t| t.0 as f64))
     }
 
     /// Refuses a waiting request with an HTTP error (`headers` flat).
