@@ -200,6 +200,15 @@ function thrown(fn) {
   }
 }
 
+/** Polls `cond` every 10 ms; rejects when it does not hold within `ms`. */
+async function waitFor(cond, ms, what) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 module.exports = {
   LIBS,
   both,
@@ -213,6 +222,7 @@ module.exports = {
   rawServer,
   thrown,
   url,
+  waitFor,
   within,
   ws,
   ferrosocket

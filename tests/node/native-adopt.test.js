@@ -37,13 +37,7 @@ function client(port, p = '/', protocols) {
   return c;
 }
 
-async function waitFor(cond, ms, what) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const { waitFor } = h;
 
 test('server mode: the socket is taken over after the 101; echo, subprotocol, close codes', async () => {
   const log = await same(async (lib) => {

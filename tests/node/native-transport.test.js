@@ -34,13 +34,7 @@ function client(wss, p = '', protocols, options) {
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
-async function waitFor(cond, ms, what) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const { waitFor } = h;
 
 test('echo: text, binary, empty and large messages, events in order', async () => {
   await same(async (lib) => {
