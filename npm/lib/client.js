@@ -20,6 +20,8 @@ const { deflateOptions } = require('./deflate-options');
 const { flatHeaders, socketOptions } = require('./handshake');
 const { kFailHandshake, kHandshakeAborting, kSetUrl, kFeatures } = require('./constants');
 const { featureOptions } = require('./features');
+const native = require('./native/transport');
+const { wantedTransport, chooseTransport } = require('./transport-choice');
 
 const kAborted = Symbol('kAborted');
 // The client handshake's own state (request, redirects), kept by this module on its WebSocket.
@@ -72,6 +74,11 @@ function initAsClient(websocket, address, protocols, options) {
   };
 
   opts[kFeatures] = featureOptions(opts);
+  // Rust takes the socket over after the upgrade where it can (see ./native).
+  opts.transport = chooseTransport(
+    wantedTransport(opts.transport),
+    native.unsupportedClientOptions(opts)
+  );
 
   if (!protocolVersions.includes(opts.protocolVersion)) {
     throw new RangeError(
@@ -280,6 +287,15 @@ function initAsClient(websocket, address, protocols, options) {
     const protocol = handshake.protocol;
     const deflate = handshake.takeDeflate();
     const extensions = deflate ? 'permessage-deflate' : '';
+
+    if (opts.transport === 'native' && !deflate && native.adoptableFd(socket) !== -1) {
+      if (native.clientsTransport().adoptClientSocket(websocket, socket, head, protocol, opts)) {
+        websocket.emit('open');
+      } else {
+        abortHandshake(websocket, socket, 'The socket was closed during the handshake');
+      }
+      return;
+    }
 
     websocket.setSocket(socket, head, {
       ...socketOptions(opts, deflate),

@@ -132,6 +132,26 @@ class NativeTransport {
   }
 
   /**
+   * Takes over the socket of a client WebSocket whose upgrade just completed.
+   *
+   * @param {import('../websocket')} websocket
+   * @param {Object} options the client's options
+   * @return {boolean} false: the peer already left
+   */
+  adoptClientSocket(websocket, socket, head, protocol, options) {
+    const id = this.adopt(socket, head, {
+      preface: null,
+      client: true,
+      connection: connectionOptions(options),
+      autoPong: options.autoPong !== false
+    });
+    if (id === null) return false;
+    NativeWebSocket.takeOver(websocket, this, id, protocol, new NativeSocket(this, id));
+    this.sockets.set(id, websocket);
+    return true;
+  }
+
+  /**
    * Takes over a socket a `server`/`noServer`-mode server upgraded.
    *
    * @return {NativeWebSocket|null} null: the peer already left
@@ -433,4 +453,35 @@ function rethrow(err) {
   throw err;
 }
 
-module.exports = { NativeTransport, unsupportedServerOptions, adoptableFd, connectionOptions };
+/**
+ * What the native transport cannot do for a client with these options (as
+ * `unsupportedServerOptions`), or null.
+ *
+ * @param {Object} options the client's options, defaulted
+ * @return {string|null}
+ */
+function unsupportedClientOptions(options) {
+  if (options.allowSynchronousEvents === false) {
+    return 'allowSynchronousEvents: false is not supported';
+  }
+  if (options.generateMask) return 'The "generateMask" option is not supported';
+  return null;
+}
+
+let clientTransport = null;
+
+/** The one transport of this thread's client connections, made on first use. */
+function clientsTransport() {
+  if (clientTransport === null) {
+    clientTransport = new NativeTransport(null, {}, { listen: false });
+  }
+  return clientTransport;
+}
+
+module.exports = {
+  NativeTransport,
+  unsupportedServerOptions,
+  unsupportedClientOptions,
+  clientsTransport,
+  adoptableFd
+};

@@ -35,19 +35,21 @@ class NativeWebSocket extends EventEmitter {
    */
   constructor(transport, id, protocol, socket) {
     super();
-    this._transport = transport;
-    this._id = id;
-    this._protocol = protocol;
-    this._extensions = '';
     this._binaryType = 'nodebuffer';
-    this._readyState = OPEN;
-    this._paused = false;
     this._errorEmitted = false;
-    this._callbacks = null;
-    this._closedBytes = 0;
-    this._socket = socket;
-    this._needDrain = false;
-    this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
+    openOn(this, transport, id, protocol, socket);
+  }
+
+  /**
+   * A client WebSocket whose upgrade just completed runs on the native transport
+   * from now on: the same object (its listeners, `url`, `binaryType` stay), with
+   * this class's methods.
+   *
+   * @param {import('../websocket')} ws
+   */
+  static takeOver(ws, transport, id, protocol, socket) {
+    Object.setPrototypeOf(ws, NativeWebSocket.prototype);
+    openOn(ws, transport, id, protocol, socket);
   }
 
   get bufferedAmount() {
@@ -291,6 +293,21 @@ NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data
   }
   return PUBLISH_SKIPPED;
 };
+
+/** The fields of an open native WebSocket. */
+function openOn(ws, transport, id, protocol, socket) {
+  ws._transport = transport;
+  ws._id = id;
+  ws._protocol = protocol;
+  ws._extensions = '';
+  ws._readyState = OPEN;
+  ws._paused = false;
+  ws._callbacks = null;
+  ws._closedBytes = 0;
+  ws._socket = socket;
+  ws._needDrain = false;
+  ws[kShared] = null; // published frames are sent, not shared, here (see kPublish)
+}
 
 function emitError(ws, err) {
   ws.emit('error', err);
