@@ -223,13 +223,18 @@ export declare class NativeServer {
   /** Queues a message of text (UTF-8 encoded here); as `sendBytes`. */
   sendText(id: number, data: string, flags: number): number | CoreError | null
   /** Queues a ping (`pong` false) or a pong; an error object on misuse. */
-  control(id: number, pong: boolean, data: string | Buffer): CoreError | null
+  control(id: number, pong: boolean, data: string | Buffer, mask?: boolean | undefined | null): CoreError | null
   /** Starts the close handshake; validates code and reason as ws does. */
   close(id: number, code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
   /** 0 open (sends accepted), 1 closing, 2 closed or unknown. */
   state(id: number): number
   /** Bytes queued and not yet written. */
   buffered(id: number): number
+  /**
+   * Writes what the connection queued now (not at the end of the tick); the bytes
+   * still queued. Events this causes are delivered with the next batch.
+   */
+  writeNow(id: number): number
   /** Report `DRAINED` once everything queued is written. */
   notifyDrain(id: number): void
   /** Stops or restarts reading a connection. */

@@ -75,4 +75,22 @@ function socketOptions(options, deflate) {
   };
 }
 
-module.exports = { flatHeaders, socketOptions, stringOr };
+/**
+ * The limits an engine (a core connection) takes, from `socketOptions`' result.
+ *
+ * @param {Object} o what `socketOptions` returned
+ */
+function engineOptions(o) {
+  return {
+    maxPayload: o.maxPayload,
+    maxFragments: o.maxFragments,
+    maxBufferedChunks: o.maxBufferedChunks,
+    skipUtf8Validation: !!o.skipUTF8Validation,
+    threshold: o.threshold,
+    closeTimeout: o.closeTimeout,
+    maxPendingAutoPongs: o.maxPendingAutoPongs,
+    ...o.features
+  };
+}
+
+module.exports = { engineOptions, flatHeaders, socketOptions, stringOr };

@@ -50,6 +50,7 @@ const { enqueueBlob, enqueueClose } = require('./blob-queue');
 const { toBinaryType } = require('./binary-type');
 const deadlines = require('./deadlines');
 const { runTask } = require('./offload');
+const { engineOptions } = require('./handshake');
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -186,16 +187,7 @@ class WebSocket extends EventEmitter {
     // object (see bench/RESULTS.md, idle connections).
     this._engineArgs = [
       this._isServer,
-      {
-        maxPayload: options.maxPayload,
-        maxFragments: options.maxFragments,
-        maxBufferedChunks: options.maxBufferedChunks,
-        skipUtf8Validation: !!options.skipUTF8Validation,
-        threshold: options.threshold,
-        closeTimeout: options.closeTimeout,
-        maxPendingAutoPongs: options.maxPendingAutoPongs,
-        ...options.features
-      },
+      engineOptions(options),
       options.deflate || null
     ];
     this._generateMask = options.generateMask || null;

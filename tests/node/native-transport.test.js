@@ -312,7 +312,8 @@ test('terminate() during large writes closes at once with 1006 on both sides', a
     serverClose = h.once(ws, 'close');
     const chunk = Buffer.alloc(1 << 20, 1);
     for (let i = 0; i < 32; i++) ws.send(chunk);
-    assert.ok(ws.bufferedAmount >= 32 << 20);
+    // Asked, the socket takes what the kernel accepts (as ws's): most stays queued.
+    assert.ok(ws.bufferedAmount >= 16 << 20);
     setImmediate(() => ws.terminate());
   });
   const c = client(wss);

@@ -898,6 +898,11 @@ impl Connection {
         self.life.close_sent()
     }
 
+    /// Whether both close frames were exchanged (the WebSocket API's `wasClean`).
+    pub fn was_clean(&self) -> bool {
+        self.close_sent() && self.close_received().is_some()
+    }
+
     /// The peer's close frame, once received.
     pub fn close_received(&self) -> Option<(Option<u16>, &str)> {
         self.life.close_received()

@@ -548,7 +548,7 @@ impl Engine {
     /// Whether both close frames were exchanged (the CloseEvent's `wasClean`).
     #[napi(getter)]
     pub fn was_clean(&self) -> bool {
-        self.conn.close_sent() && self.conn.close_received().is_some()
+        self.conn.was_clean()
     }
 
     /// 0 open (sends accepted: ws's OPEN, also while a close owed to the peer waits

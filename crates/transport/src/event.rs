@@ -57,6 +57,8 @@ pub enum Event {
         code: u16,
         /// The close reason.
         reason: String,
+        /// Both close frames were exchanged (`wasClean`).
+        clean: bool,
         /// Bytes read from and written to the socket over its life.
         bytes_read: u64,
         /// See `bytes_read`.

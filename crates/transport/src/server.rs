@@ -445,6 +445,20 @@ impl<P: Poller> Server<P> {
         }
     }
 
+    /// Writes what `token` queued now, instead of at the next [`flush`](Self::flush)
+    /// (an application asking how much is buffered). Returns the bytes still queued.
+    pub fn write_now(&mut self, token: Token, now: u64) -> usize {
+        let Some(i) = self.index(token) else { return 0 };
+        if !self.slots[i].want_write {
+            self.write_slot(i, now);
+        }
+        if !self.slots.contains(i) {
+            return 0;
+        }
+        self.settle(i, now);
+        self.connection(token).map_or(0, Connection::buffered)
+    }
+
     /// Report [`Event::Drained`] once everything queued on `token` is written.
     pub fn notify_drain(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
@@ -680,6 +694,7 @@ impl<P: Poller> Server<P> {
                     token: slot.token,
                     code,
                     reason: reason.to_string(),
+                    clean: conn.was_clean(),
                     bytes_read: slot.bytes_read,
                     bytes_written: slot.bytes_written,
                 });

@@ -174,7 +174,14 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
     assert_eq!(got, [b"first".to_vec(), vec![1, 2, 3], b"last".to_vec()]);
     echo_server.join().unwrap();
     let report = server.stop();
-    assert!(report.saw(|e| matches!(e, Event::Closed { code: 1000, .. })));
+    assert!(report.saw(|e| matches!(
+        e,
+        Event::Closed {
+            code: 1000,
+            clean: true,
+            ..
+        }
+    )));
     assert_eq!(report.open_at_end, 0);
 }
 

@@ -2,13 +2,18 @@
 
 // `ws._socket` (and `req.socket`) of a native connection: what code commonly reads
 // from a net.Socket. Addresses are read once, on first use; byte counts are live.
+// It emits 'finish' and 'close' when the connection is closed (code that waits for
+// ws's socket to finish, as createWebSocketStream does, works the same).
 
-class NativeSocket {
+const EventEmitter = require('events');
+
+class NativeSocket extends EventEmitter {
   /**
    * @param {import('./transport')} transport
    * @param {number} id
    */
   constructor(transport, id) {
+    super();
     this._transport = transport;
     this._id = id;
     this._peer = undefined;
@@ -52,6 +57,15 @@ class NativeSocket {
     return false;
   }
 
+  /** Our side of the connection is finished (it is closed). */
+  get writableFinished() {
+    return this._final !== null;
+  }
+
+  get destroyed() {
+    return this._final !== null;
+  }
+
   /** @private */
   _addresses() {
     if (this._peer === undefined) this._peer = this._transport.native.peer(this._id);
@@ -68,6 +82,8 @@ class NativeSocket {
   /** The connection closed: its final counts. @private */
   _onClosed(bytesRead, bytesWritten) {
     this._final = { bytesRead, bytesWritten };
+    this.emit('finish');
+    this.emit('close', false);
   }
 
   setNoDelay(noDelay) {

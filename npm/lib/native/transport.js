@@ -13,7 +13,8 @@ const net = require('net');
 const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
-const { kFeatures, kHub } = require('../constants');
+const { kHub } = require('../constants');
+const { engineOptions, socketOptions } = require('../handshake');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -242,8 +243,12 @@ class NativeTransport {
       case EV_CLOSED:
         this.sockets.delete(id);
         if (this.wss !== null && this.wss.clients) this.wss.clients.delete(ws);
-        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
-        ws._onClosed(nums[i + 2], vals[v]);
+        try {
+          ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        } finally {
+          // A throwing 'finish'/'close' listener of ws._socket loses no close.
+          ws._onClosed(nums[i + 2], vals[v], nums[i + 5] === 1);
+        }
         this.maybeClosed();
         break;
     }
@@ -355,8 +360,9 @@ class NativeTransport {
 /** How many numbers an event takes in a batch (its kind, its id, its numeric fields). */
 function width(kind) {
   switch (kind) {
-    case EV_MESSAGE:
     case EV_CLOSED:
+      return 6;
+    case EV_MESSAGE:
       return 5;
     case EV_REQUEST:
     case EV_MESSAGE_COPY:
@@ -412,15 +418,7 @@ class NativeRequest {
  * @param {Object} options
  */
 function connectionOptions(options) {
-  return {
-    maxPayload: options.maxPayload,
-    maxFragments: options.maxFragments,
-    skipUtf8Validation: !!options.skipUTF8Validation,
-    closeTimeout: options.closeTimeout,
-    maxPendingAutoPongs: options.maxPendingAutoPongs,
-    // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
-    ...options[kFeatures]
-  };
+  return engineOptions(socketOptions(options, null));
 }
 
 /**

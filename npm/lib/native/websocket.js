@@ -12,6 +12,7 @@ const {
   kHub,
   kPublish,
   kShared,
+  kWasClean,
   PUBLISH_SENT,
   PUBLISH_SKIPPED,
   PUBLISH_DROPPED,
@@ -53,7 +54,12 @@ class NativeWebSocket extends EventEmitter {
   }
 
   get bufferedAmount() {
-    return this._transport.native.buffered(this._id) + this._closedBytes;
+    const native = this._transport.native;
+    let queued = native.buffered(this._id);
+    // Frames leave once per tick; asked now, the socket takes what it can first, so
+    // the figure is what ws reports (its writes are not corked).
+    if (queued > 0) queued = native.writeNow(this._id);
+    return queued + this._closedBytes;
   }
 
   get readyState() {
@@ -78,10 +84,12 @@ class NativeWebSocket extends EventEmitter {
     let binary = typeof data !== 'string';
     let compress = true;
     let fin = true;
+    let noMask = false;
     if (options !== undefined) {
       if (options.binary !== undefined) binary = !!options.binary;
       if (options.compress !== undefined) compress = !!options.compress;
       if (options.fin !== undefined) fin = !!options.fin;
+      if (options.mask !== undefined) noMask = !options.mask;
     }
     // ws sends `data || EMPTY_BUFFER`: every falsy value is an empty message.
     if (!data) data = EMPTY_BUFFER;
@@ -89,7 +97,7 @@ class NativeWebSocket extends EventEmitter {
       throw new Error("Sending a Blob is not supported on transport: 'native' yet");
     }
     const payload = toSendable(data);
-    const answer = queueMessage(this, payload, binary, fin, compress);
+    const answer = queueMessage(this, payload, binary, fin, compress, noMask);
     if (answer === null) {
       this._queued(cb);
       return true;
@@ -132,6 +140,7 @@ class NativeWebSocket extends EventEmitter {
       data = mask = undefined;
     } else if (typeof mask === 'function') {
       cb = mask;
+      mask = undefined;
     }
     if (typeof data === 'number') data = data.toString();
     if (this._readyState !== OPEN) {
@@ -139,7 +148,12 @@ class NativeWebSocket extends EventEmitter {
       return;
     }
     const payload = data ? toSendable(data) : EMPTY_BUFFER;
-    const err = this._transport.native.control(this._id, pong, payload);
+    const err = this._transport.native.control(
+      this._id,
+      pong,
+      payload,
+      mask === undefined ? undefined : !!mask
+    );
     if (err) this._refused(err, data, cb);
     else this._queued(cb);
   }
@@ -208,7 +222,9 @@ class NativeWebSocket extends EventEmitter {
 
   /** @private */
   _onMessage(data, isBinary) {
-    this.emit('message', isBinary ? toBinaryType(data, this._binaryType) : data, isBinary);
+    // Frame boundaries are not reported by the transport (yet): 'fragments' gives
+    // one Buffer per message.
+    this.emit('message', isBinary ? toBinaryType(data, this._binaryType, null) : data, isBinary);
   }
 
   /** The peer's close frame: the core echoes it; reading goes on to see the end. */
@@ -238,8 +254,9 @@ class NativeWebSocket extends EventEmitter {
   }
 
   /** @private */
-  _onClosed(code, reason) {
+  _onClosed(code, reason, clean) {
     this._readyState = CLOSED;
+    this._wasClean = clean;
     if (this[kHub] !== undefined) this[kHub].remove(this);
     const cbs = this._callbacks;
     this._callbacks = null;
@@ -253,11 +270,11 @@ class NativeWebSocket extends EventEmitter {
 
 /**
  * Queues a message on the native connection: one call per data type, the switches as
- * SEND_BINARY | SEND_FIN | SEND_COMPRESS (crates/node/src/native/server.rs). Answers
+ * SEND_BINARY | SEND_FIN | SEND_COMPRESS | SEND_NO_MASK (crates/node/src/native/server.rs). Answers
  * null, over the high-water mark, or an error object (as Engine#send).
  */
-function queueMessage(ws, payload, binary, fin, compress) {
-  const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
+function queueMessage(ws, payload, binary, fin, compress, noMask) {
+  const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0) | (noMask ? 8 : 0);
   const native = ws._transport.native;
   return typeof payload === 'string'
     ? native.sendText(ws._id, payload, flags)
@@ -292,6 +309,11 @@ NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data
     return this._readyState === OPEN ? PUBLISH_DROPPED : PUBLISH_CLOSED;
   }
   return PUBLISH_SKIPPED;
+};
+
+/** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
+NativeWebSocket.prototype[kWasClean] = function wasClean() {
+  return this._wasClean === true;
 };
 
 /** The fields of an open native WebSocket. */

@@ -43,7 +43,7 @@ const EV_CLOSE_FRAME: u32 = 7;
 const EV_ERROR: u32 = 8;
 /// `DRAINED, id` — everything queued was written (`notifyDrain`).
 const EV_DRAINED: u32 = 9;
-/// `CLOSED, id, code, bytesRead, bytesWritten [reason]` — the socket is closed.
+/// `CLOSED, id, code, bytesRead, bytesWritten, clean [reason]` — the socket is closed.
 const EV_CLOSED: u32 = 10;
 
 /// What `new NativeServer(...)` takes (JS has validated and defaulted it).
@@ -504,16 +504,22 @@ impl NativeServer {
         id: f64,
         pong: bool,
         data: Either<String, BufferSlice>,
+        mask: Option<bool>,
     ) -> Option<CoreError> {
         let bytes: &[u8] = match &data {
             Either::A(s) => s.as_bytes(),
             Either::B(b) => b,
         };
+        // A client masks unless told not to (ws's `mask` argument).
+        let mask = mask.unwrap_or(true);
         let r = self.server().and_then(|s| {
-            s.with_connection(
-                token(id),
-                |c| if pong { c.pong(bytes) } else { c.ping(bytes) },
-            )
+            s.with_connection(token(id), |c| {
+                if pong {
+                    c.pong_with(bytes, mask, None)
+                } else {
+                    c.ping_with(bytes, mask, None)
+                }
+            })
         });
         match r {
             Some(Ok(_)) => None,
@@ -554,6 +560,15 @@ impl NativeServer {
         self.server()
             .and_then(|s| s.connection(token(id)))
             .map_or(0.0, |c| c.buffered() as f64)
+    }
+
+    /// Writes what the connection queued now (not at the end of the tick); the bytes
+    /// still queued. Events this causes are delivered with the next batch.
+    #[napi]
+    pub fn write_now(&self, id: f64) -> f64 {
+        let now = self.now();
+        self.server()
+            .map_or(0.0, |s| s.write_now(token(id), now) as f64)
     }
 
     /// Report `DRAINED` once everything queued is written.
@@ -660,6 +675,8 @@ impl NativeServer {
 const SEND_BINARY: u32 = 1;
 const SEND_FIN: u32 = 2;
 const SEND_COMPRESS: u32 = 4;
+/// A client's frame leaves unmasked (ws's `mask: false`).
+const SEND_NO_MASK: u32 = 8;
 
 impl NativeServer {
     /// Answers as `Engine#send`: null, over the high-water mark, or an error object.
@@ -672,6 +689,7 @@ impl NativeServer {
         let opts = SendOptions {
             fin: flags & SEND_FIN != 0,
             compress: flags & SEND_COMPRESS != 0,
+            mask: flags & SEND_NO_MASK == 0,
             ..SendOptions::default()
         };
         match self.server().and_then(|s| {
@@ -940,6 +958,7 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                     token,
                     code,
                     reason,
+                    clean,
                     bytes_read,
                     bytes_written,
                 } => {
@@ -949,6 +968,7 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                         f64::from(code),
                         bytes_read as f64,
                         bytes_written as f64,
+                        f64::from(u8::from(clean)),
                     ]);
                     let b = BufferSlice::copy_from(env, reason.as_bytes())?;
                     value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
