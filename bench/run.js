@@ -20,7 +20,7 @@ const SECONDS = quick ? 2 : 5;
 const IDLE = quick ? 2000 : 10000;
 const HANDSHAKES = quick ? 1000 : 5000;
 const only = process.argv.indexOf('--only');
-const IMPLS = (only !== -1 ? process.argv[only + 1].split(',') : ['ws', 'ferrosocket', 'native', 'uws']).filter(
+const IMPLS = (only !== -1 ? process.argv[only + 1].split(',') : ['ws', 'ferrosocket', 'native', 'native-server', 'uws']).filter(
   (impl) => impl !== 'uws' || hasUws()
 );
 

@@ -1,9 +1,11 @@
 'use strict';
 
-// Echo server for the load benchmark: `node server.js ws|ferrosocket|native|uws`.
-//   ws           ws from npm (with bufferutil if installed)
-//   ferrosocket  ferrosocket, Node's sockets (transport: 'stream', the default)
-//   native       ferrosocket, transport: 'native' (Rust owns the sockets)
+// Echo server for the load benchmark: `node server.js ws|ferrosocket|native|native-server|uws`.
+//   ws             ws from npm (with bufferutil if installed)
+//   ferrosocket    ferrosocket, Node's sockets (transport: 'stream')
+//   native         ferrosocket, transport: 'native', port mode (Rust listens and owns the sockets)
+//   native-server  ferrosocket, transport: 'native', server mode (Node's HTTP server
+//                  upgrades, then Rust takes each socket over)
 //   uws          uWebSockets.js (the `uwebsockets` package, a benchmark peer only)
 // Talks to bench/run.js over IPC: sends { port } when listening, answers
 // { cmd: 'rss' } with its resident set size (after a GC) and the client count.
@@ -35,13 +37,22 @@ if (impl === 'uws') {
     impl === 'ws'
       ? require(path.join(__dirname, '../npm/node_modules/ws'))
       : require(path.join(__dirname, '../npm'));
-  const transport = impl === 'native' ? { transport: 'native' } : {};
+  const transport = impl === 'ws' ? {} : { transport: impl === 'ferrosocket' ? 'stream' : 'native' };
   // Optional: the server's `perMessageDeflate` option, as JSON (the deflate scenarios).
   const perMessageDeflate = process.argv[3] ? JSON.parse(process.argv[3]) : false;
-  const options = { host: '127.0.0.1', port: 0, backlog: 4096, perMessageDeflate, ...transport };
-  const wss = new lib.WebSocketServer(options, () => {
-    process.send({ port: wss.address().port });
-  });
+  let wss;
+  if (impl === 'native-server') {
+    const server = require('http').createServer();
+    wss = new lib.WebSocketServer({ server, perMessageDeflate, ...transport });
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
+      process.send({ port: server.address().port });
+    });
+  } else {
+    const options = { host: '127.0.0.1', port: 0, backlog: 4096, perMessageDeflate, ...transport };
+    wss = new lib.WebSocketServer(options, () => {
+      process.send({ port: wss.address().port });
+    });
+  }
   clients = () => wss.clients.size;
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
