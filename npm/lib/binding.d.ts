@@ -495,9 +495,9 @@ export declare function parseSubprotocols(header: string): Array<string> | strin
 
 /** A socket's addresses and counters, as `net.Socket` reports them. */
 export interface PeerAddresses {
-  remoteAddress: string
-  remotePort: number
-  remoteFamily: string
+  remoteAddress?: string
+  remotePort?: number
+  remoteFamily?: string
   localAddress?: string
   localPort?: number
   bytesRead: number

@@ -4,8 +4,6 @@
 // methods and errors as ./websocket.js for the common surface; the core decides the
 // lifecycle and the transport (./transport.js) delivers its events here.
 
-const EventEmitter = require('events');
-
 const WebSocket = require('../websocket');
 const {
   EMPTY_BUFFER,
@@ -21,33 +19,45 @@ const {
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
 const { toBinaryType } = require('../binary-type');
+const NativeSocket = require('./socket');
 
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-class NativeWebSocket extends EventEmitter {
+// Not `extends EventEmitter`: EventEmitter's constructor makes `_events` a
+// dictionary-mode object (`{ __proto__: null }`, ~170 bytes more per idle connection).
+// The fields it would set are set here, `_events` as a fast object; the prototype
+// chain (below) still reaches EventEmitter.prototype, so `instanceof` and every
+// emitter method are EventEmitter's own.
+class NativeWebSocket {
   /**
    * @param {import('./transport')} transport
    * @param {number} id the connection's token
    * @param {string} protocol the subprotocol agreed on ('' if none)
-   * @param {import('./socket')} socket the `ws._socket` / `req.socket` object
+   * @param {import('./socket')} [socket] the `ws._socket` / `req.socket` object, if
+   *     `req.socket` was read already (made on first use otherwise)
    */
   constructor(transport, id, protocol, socket) {
-    super();
+    this._events = new Listeners();
+    this._eventsCount = 0;
     this._transport = transport;
     this._id = id;
-    this._protocol = protocol;
-    this._extensions = '';
-    this._binaryType = 'nodebuffer';
     this._readyState = OPEN;
-    this._paused = false;
-    this._errorEmitted = false;
-    this._callbacks = null;
-    this._closedBytes = 0;
-    this._socket = socket;
-    this._needDrain = false;
-    this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
+    // Fields that are rarely set keep their default on the prototype (see below)
+    // until they are: an idle connection holds only these.
+    if (protocol !== '') this._protocol = protocol;
+    if (socket !== undefined) this._sock = socket;
+  }
+
+  /** `ws._socket` (and `req.socket`): made on first use, then kept. */
+  get _socket() {
+    let socket = this._sock;
+    if (socket === undefined) {
+      socket = new NativeSocket(this._transport, this._id);
+      this._sock = socket;
+    }
+    return socket;
   }
 
   get bufferedAmount() {
@@ -264,8 +274,27 @@ function queueMessage(ws, payload, binary, fin, compress) {
 
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
 // protocol, isPaused, the on* attributes, addEventListener, send after close) is
-// WebSocket's own; the constructor is EventEmitter's (no engine, no stream state).
+// WebSocket's own (no engine, no stream state); the emitter is EventEmitter's.
 Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
+
+/** The `_events` of a NativeWebSocket: a fast object with no Object.prototype keys. */
+function Listeners() {}
+Listeners.prototype = Object.create(null);
+
+// Defaults of the fields an idle connection does not hold (an instance gets its own
+// once one is set).
+Object.assign(NativeWebSocket.prototype, {
+  _protocol: '',
+  _extensions: '',
+  _binaryType: 'nodebuffer',
+  _paused: false,
+  _errorEmitted: false,
+  _callbacks: null,
+  _closedBytes: 0,
+  _needDrain: false,
+  _sock: undefined,
+  [kShared]: null // published frames are sent, not shared, here (see kPublish)
+});
 
 /**
  * A published message (pubsub.js): sent to this socket on its own for now — framed

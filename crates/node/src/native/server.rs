@@ -70,9 +70,9 @@ pub struct ListenFailure {
 /// A socket's addresses and counters, as `net.Socket` reports them.
 #[napi(object)]
 pub struct PeerAddresses {
-    pub remote_address: String,
-    pub remote_port: u32,
-    pub remote_family: String,
+    pub remote_address: Option<String>,
+    pub remote_port: Option<u32>,
+    pub remote_family: Option<String>,
     pub local_address: Option<String>,
     pub local_port: Option<u32>,
     pub bytes_read: f64,
@@ -536,9 +536,9 @@ impl NativeServer {
     pub fn peer(&self, id: f64) -> Option<PeerAddresses> {
         let p = self.server()?.peer(token(id))?;
         Some(PeerAddresses {
-            remote_address: p.remote.ip().to_string(),
-            remote_port: u32::from(p.remote.port()),
-            remote_family: family(&p.remote).to_string(),
+            remote_address: p.remote.map(|a| a.ip().to_string()),
+            remote_port: p.remote.map(|a| u32::from(a.port())),
+            remote_family: p.remote.map(|a| family(&a).to_string()),
             local_address: p.local.map(|a| a.ip().to_string()),
             local_port: p.local.map(|a| u32::from(a.port())),
             bytes_read: p.bytes_read as f64,
