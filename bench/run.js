@@ -106,7 +106,11 @@ async function measure(impl) {
 }
 
 // Idle connections on a fresh server: 200 connections warm it up, then the
-// growth of RSS (and of the JS heap) from IDLE more connections is divided by IDLE.
+// growth of RSS (and of the JS heap) from IDLE more connections is divided by IDLE,
+// just after they opened and again once they have been idle for IDLE_SETTLE_MS:
+// while they open, V8 grows its young generation (every WebSocket object survives
+// a scavenge), and its memory reducer gives that back after a few idle seconds.
+const IDLE_SETTLE_MS = 15000;
 async function measureIdle(impl) {
   const server = await startServer(impl);
   const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -116,11 +120,16 @@ async function measureIdle(impl) {
     const before = await request(server.child, { cmd: 'rss' }, 10000);
     const opened = await request(load, { scenario: 'openIdle', port, count: IDLE, concurrency: 100 }, 120000);
     const after = await request(server.child, { cmd: 'rss' }, 10000);
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    const settled = await request(server.child, { cmd: 'rss' }, 10000);
+    const count = opened.open - 200;
     return {
-      count: opened.open - 200,
-      clients: after.clients,
-      bytesPerConn: (after.rss - before.rss) / (opened.open - 200),
-      heapPerConn: (after.heapUsed - before.heapUsed) / (opened.open - 200)
+      count,
+      clients: settled.clients,
+      bytesPerConn: (after.rss - before.rss) / count,
+      heapPerConn: (after.heapUsed - before.heapUsed) / count,
+      settledBytesPerConn: (settled.rss - before.rss) / count,
+      settledHeapPerConn: (settled.heapUsed - before.heapUsed) / count
     };
   } finally {
     kill(load);
@@ -198,17 +207,18 @@ function fmt(n, digits = 0) {
     process.stderr.write(`measuring ${impl}...\n`);
     results[impl] = await measure(impl);
   }
-  const rows = deflateOnly ? [] : idleOnly ? [
-    [`${IDLE} idle conns (server RSS KiB/conn)`, (r) => r.idle.bytesPerConn / 1024, 2, false],
-    [`${IDLE} idle conns (server JS heap KiB/conn)`, (r) => r.idle.heapPerConn / 1024, 2, false]
-  ] : [
+  const idleRows = [
+    [`${IDLE} idle conns, just opened (server RSS KiB/conn)`, (r) => r.idle.bytesPerConn / 1024, 2, false],
+    [`${IDLE} idle conns, idle ${IDLE_SETTLE_MS / 1000} s (server RSS KiB/conn)`, (r) => r.idle.settledBytesPerConn / 1024, 2, false],
+    [`${IDLE} idle conns (server JS heap KiB/conn)`, (r) => r.idle.settledHeapPerConn / 1024, 2, false]
+  ];
+  const rows = deflateOnly ? [] : idleOnly ? idleRows : [
     ['64 B echo, 100 conns (msgs/s)', (r) => r.small.msgsPerSec, 0, true],
     ['64 B echo p99 latency (ms)', (r) => r.small.p99ms, 2, false],
     ['16 KiB echo, 10 conns (MB/s)', (r) => r.medium.mbPerSec, 1, true],
     ['1 MiB echo, 4 conns (MB/s)', (r) => r.large.mbPerSec, 1, true],
     [`${HANDSHAKES} handshakes (per s)`, (r) => r.handshakes.perSec, 0, true],
-    [`${IDLE} idle conns (server RSS KiB/conn)`, (r) => r.idle.bytesPerConn / 1024, 2, false],
-    [`${IDLE} idle conns (server JS heap KiB/conn)`, (r) => r.idle.heapPerConn / 1024, 2, false]
+    ...idleRows
   ];
   // Ratios: every ferrosocket column vs ws, and native vs uWebSockets.js.
   const pairs = [];
