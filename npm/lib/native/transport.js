@@ -83,6 +83,9 @@ class NativeTransport {
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
+    // The send path: plain functions bound to the server (the methods' plumbing
+    // costs more than the send itself for small messages).
+    [this.sendBytes, this.sendText] = this.native.sendFunctions();
     const failure = this.native.listenError;
     process.nextTick(() => {
       if (failure) {

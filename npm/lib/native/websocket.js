@@ -266,10 +266,10 @@ class NativeWebSocket {
  */
 function queueMessage(ws, payload, binary, fin, compress) {
   const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0);
-  const native = ws._transport.native;
+  const transport = ws._transport;
   return typeof payload === 'string'
-    ? native.sendText(ws._id, payload, flags)
-    : native.sendBytes(ws._id, payload, flags);
+    ? transport.sendText(ws._id, payload, flags)
+    : transport.sendBytes(ws._id, payload, flags);
 }
 
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
