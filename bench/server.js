@@ -68,7 +68,9 @@ process.on('message', (msg) => {
     }
     setTimeout(() => {
       const m = process.memoryUsage();
-      process.send({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, clients: clients() });
+      const spaces = {};
+      for (const s of require('v8').getHeapSpaceStatistics()) spaces[s.space_name] = s.physical_space_size;
+      process.send({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, spaces, clients: clients() });
     }, 200);
   } else if (msg.cmd === 'cpu') {
     const c = process.cpuUsage();

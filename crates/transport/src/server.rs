@@ -4,16 +4,17 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ferrosocket_core::handshake::{Acceptor, HandshakeError, HeaderError, Request};
-use ferrosocket_core::{Connection, DataKind, Event as CoreEvent, TransportAction};
+use ferrosocket_core::{Config, Connection, DataKind, Event as CoreEvent, TransportAction};
 use slab::Slab;
 use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::deadlines::Deadlines;
-use crate::slot::{Phase, Slot};
+use crate::slot::{Flag, Phase, Refusal, Slot};
 use crate::{Event, Interest, Payload, Poller, Token, TransportConfig};
 
 /// Most buffers handed to one vectored write.
@@ -22,8 +23,9 @@ const MAX_IOV: usize = 64;
 /// The addresses and counters of a connection (what `net.Socket` reports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerInfo {
-    /// The peer's address.
-    pub remote: SocketAddr,
+    /// The peer's address (`None` if the socket could not tell: the peer is gone).
+    /// Asked of the socket, as `net.Socket` does, not kept per connection.
+    pub remote: Option<SocketAddr>,
     /// Our address (`None` if the socket could not tell).
     pub local: Option<SocketAddr>,
     /// Bytes read from the socket, handshake included.
@@ -37,6 +39,8 @@ pub struct PeerInfo {
 pub struct Server<P: Poller> {
     poller: P,
     config: TransportConfig,
+    /// `config.connection`, shared by every connection (not one copy each).
+    connection_config: Arc<Config>,
     listener: Option<TcpListener>,
     slots: Slab<Slot>,
     generation: u32,
@@ -79,6 +83,7 @@ impl<P: Poller> Server<P> {
         Server {
             poller,
             batch: Vec::new(),
+            connection_config: Arc::new(config.connection.clone()),
             config,
             listener: None,
             slots: Slab::new(),
@@ -108,7 +113,6 @@ impl<P: Poller> Server<P> {
                 "the connection table is full",
             ));
         }
-        let remote = stream.peer_addr()?;
         stream.set_nonblocking(true)?;
         // As ws on every upgraded socket.
         let _ = stream.set_nodelay(true);
@@ -126,7 +130,7 @@ impl<P: Poller> Server<P> {
             // Not in the read buffer: every payload is copied out (base 0).
             feed(&mut conn, token, &mut leftover, 0, 0, &mut self.events);
         }
-        entry.insert(Slot::new(token, stream, remote, Phase::Open(conn)));
+        entry.insert(Slot::new(token, stream, Phase::Open(conn)));
         self.mark_dirty(i);
         self.settle(i, now);
         Ok(token)
@@ -214,7 +218,7 @@ impl<P: Poller> Server<P> {
             return;
         };
         for _ in 0..self.config.accept_batch.max(1) {
-            let (stream, remote) = match listener.accept() {
+            let (stream, _) = match listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // WouldBlock: done. Anything else (ECONNABORTED, EMFILE...): try on the
@@ -236,8 +240,8 @@ impl<P: Poller> Server<P> {
             {
                 continue;
             }
-            let acceptor = Acceptor::new(self.config.acceptor.clone());
-            let mut slot = Slot::new(token, stream, remote, Phase::Handshake(acceptor));
+            let acceptor = Box::new(Acceptor::new(self.config.acceptor.clone()));
+            let mut slot = Slot::new(token, stream, Phase::Handshake(acceptor));
             let at = now.saturating_add(self.config.handshake_timeout);
             slot.deadline = Some(at);
             entry.insert(slot);
@@ -297,13 +301,13 @@ impl<P: Poller> Server<P> {
                 self.mark_dirty(i);
             }
             // Not read in these phases (interest is off); a stray readiness is dropped.
-            Phase::Deciding(_) | Phase::Rejecting { .. } => {}
+            Phase::Deciding(_) | Phase::Rejecting(_) => {}
         }
     }
 
     fn on_eof(&mut self, i: usize) {
         let slot = &mut self.slots[i];
-        slot.peer_eof = true;
+        slot.flags.set(Flag::PEER_EOF, true);
         match &mut slot.phase {
             Phase::Open(conn) => {
                 conn.peer_ended();
@@ -366,7 +370,7 @@ impl<P: Poller> Server<P> {
         }
         let Phase::Deciding(incoming) = std::mem::replace(
             &mut slot.phase,
-            Phase::Handshake(Acceptor::new(Default::default())),
+            Phase::Handshake(Box::new(Acceptor::new(Default::default()))),
         ) else {
             unreachable!("the phase was matched above");
         };
@@ -378,10 +382,17 @@ impl<P: Poller> Server<P> {
                 return Ok(true);
             }
         };
-        let mut conn = Box::new(done.connection(self.config.connection.clone()));
+        let mut conn = Box::new(done.connection(self.connection_config.clone()));
         let head = response.unwrap_or_else(|| std::mem::take(&mut done.response));
-        // The 101 leaves first, as raw bytes at the head of the send queue.
-        let _ = conn.send_frame(Bytes::from(head));
+        // The 101 leaves first. Written now: a new socket's buffer takes it whole, and
+        // the core's send queue then keeps no allocation for an idle connection. What
+        // the kernel refuses (or an error, which the next write finds again) goes at
+        // the head of the queue, as raw bytes.
+        let n = write_all_nonblocking(&mut slot.stream, &head).unwrap_or(0);
+        slot.bytes_written += n as u64;
+        if n < head.len() {
+            let _ = conn.send_frame(Bytes::from(head).slice(n..));
+        }
         if !done.leftover.is_empty() {
             // Not in the read buffer: every payload is copied out (base 0).
             feed(&mut conn, token, &mut done.leftover, 0, 0, &mut self.events);
@@ -408,10 +419,10 @@ impl<P: Poller> Server<P> {
 
     fn start_reject(&mut self, i: usize, error: &HandshakeError, now: u64) {
         let slot = &mut self.slots[i];
-        slot.phase = Phase::Rejecting {
+        slot.phase = Phase::Rejecting(Box::new(Refusal {
             response: error.response(),
             written: 0,
-        };
+        }));
         // A peer that does not read its refusal is dropped at the handshake timeout.
         let at = now.saturating_add(self.config.handshake_timeout);
         slot.deadline = Some(at);
@@ -449,7 +460,7 @@ impl<P: Poller> Server<P> {
     /// (an application asking how much is buffered). Returns the bytes still queued.
     pub fn write_now(&mut self, token: Token, now: u64) -> usize {
         let Some(i) = self.index(token) else { return 0 };
-        if !self.slots[i].want_write {
+        if !self.slots[i].flags.is(Flag::WANT_WRITE) {
             self.write_slot(i, now);
         }
         if !self.slots.contains(i) {
@@ -462,7 +473,7 @@ impl<P: Poller> Server<P> {
     /// Report [`Event::Drained`] once everything queued on `token` is written.
     pub fn notify_drain(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
-            self.slots[i].notify_drain = true;
+            self.slots[i].flags.set(Flag::NOTIFY_DRAIN, true);
             self.mark_dirty(i);
         }
     }
@@ -470,7 +481,7 @@ impl<P: Poller> Server<P> {
     /// Stops (`true`) or restarts reading a connection; the kernel buffers meanwhile.
     pub fn set_paused(&mut self, token: Token, paused: bool) {
         if let Some(i) = self.index(token) {
-            self.slots[i].paused = paused;
+            self.slots[i].flags.set(Flag::PAUSED, paused);
             self.update_interest(i);
         }
     }
@@ -478,7 +489,7 @@ impl<P: Poller> Server<P> {
     /// Ends our write side once the output is written (`net.Socket#end`).
     pub fn end(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
-            self.slots[i].end_requested = true;
+            self.slots[i].flags.set(Flag::END_REQUESTED, true);
             self.mark_dirty(i);
         }
     }
@@ -498,7 +509,7 @@ impl<P: Poller> Server<P> {
     pub fn peer(&self, token: Token) -> Option<PeerInfo> {
         let slot = &self.slots[self.index(token)?];
         Some(PeerInfo {
-            remote: slot.remote,
+            remote: slot.stream.peer_addr().ok(),
             local: slot.stream.local_addr().ok(),
             bytes_read: slot.bytes_read,
             bytes_written: slot.bytes_written,
@@ -527,8 +538,8 @@ impl<P: Poller> Server<P> {
 
     fn mark_dirty(&mut self, i: usize) {
         let slot = &mut self.slots[i];
-        if !slot.dirty {
-            slot.dirty = true;
+        if !slot.flags.is(Flag::DIRTY) {
+            slot.flags.set(Flag::DIRTY, true);
             self.dirty.push(slot.token);
         }
     }
@@ -540,13 +551,13 @@ impl<P: Poller> Server<P> {
         let mut dirty = std::mem::take(&mut self.dirty);
         for &token in &dirty {
             let Some(i) = self.index(token) else { continue };
-            self.slots[i].dirty = false;
+            self.slots[i].flags.set(Flag::DIRTY, false);
             let destroy = matches!(&self.slots[i].phase, Phase::Open(c) if c.transport_action() == TransportAction::Destroy);
             if destroy {
                 self.close_slot(i);
                 continue;
             }
-            if !self.slots[i].want_write {
+            if !self.slots[i].flags.is(Flag::WANT_WRITE) {
                 self.write_slot(i, now);
             }
             if self.slots.contains(i) {
@@ -564,11 +575,11 @@ impl<P: Poller> Server<P> {
         let slot = &mut self.slots[i];
         let result = match &mut slot.phase {
             Phase::Open(conn) => write_connection(&mut slot.stream, conn),
-            Phase::Rejecting { response, written } => {
-                match write_all_nonblocking(&mut slot.stream, &response[*written..]) {
+            Phase::Rejecting(r) => {
+                match write_all_nonblocking(&mut slot.stream, &r.response[r.written..]) {
                     Ok(n) => {
-                        *written += n;
-                        Ok((n, *written < response.len()))
+                        r.written += n;
+                        Ok((n, r.written < r.response.len()))
                     }
                     Err(e) => Err(e),
                 }
@@ -578,7 +589,7 @@ impl<P: Poller> Server<P> {
         match result {
             Ok((n, refused)) => {
                 slot.bytes_written += n as u64;
-                slot.want_write = refused;
+                slot.flags.set(Flag::WANT_WRITE, refused);
             }
             Err(_) => self.close_slot(i),
         }
@@ -589,8 +600,8 @@ impl<P: Poller> Server<P> {
     fn settle(&mut self, i: usize, now: u64) {
         let slot = &mut self.slots[i];
         match &mut slot.phase {
-            Phase::Rejecting { response, written } => {
-                if *written >= response.len() {
+            Phase::Rejecting(r) => {
+                if r.written >= r.response.len() {
                     // ws's abortHandshake: end, then destroy once written.
                     self.close_slot(i);
                     return;
@@ -603,18 +614,18 @@ impl<P: Poller> Server<P> {
                     return;
                 }
                 let written = !conn.has_output();
-                if written && slot.notify_drain {
-                    slot.notify_drain = false;
+                if written && slot.flags.is(Flag::NOTIFY_DRAIN) {
+                    slot.flags.set(Flag::NOTIFY_DRAIN, false);
                     self.events.push(Event::Drained(slot.token));
                 }
                 if written
-                    && !slot.write_shut
-                    && (action == TransportAction::End || slot.end_requested)
+                    && !slot.flags.is(Flag::WRITE_SHUT)
+                    && (action == TransportAction::End || slot.flags.is(Flag::END_REQUESTED))
                 {
                     let _ = slot.stream.shutdown(Shutdown::Write);
-                    slot.write_shut = true;
+                    slot.flags.set(Flag::WRITE_SHUT, true);
                 }
-                if slot.write_shut && slot.peer_eof {
+                if slot.flags.is(Flag::WRITE_SHUT) && slot.flags.is(Flag::PEER_EOF) {
                     self.close_slot(i);
                     return;
                 }
@@ -668,7 +679,7 @@ impl<P: Poller> Server<P> {
                     let _ = write_all_nonblocking(&mut slot.stream, &r);
                     self.close_slot(i);
                 }
-                Phase::Rejecting { .. } => self.close_slot(i),
+                Phase::Rejecting(_) => self.close_slot(i),
                 Phase::Open(conn) => {
                     conn.on_timeout(now);
                     // A heartbeat ping or an idle close may have been queued.
@@ -700,7 +711,7 @@ impl<P: Poller> Server<P> {
                 });
             }
             Phase::Deciding(_) => self.events.push(Event::RequestAborted(slot.token)),
-            Phase::Handshake(_) | Phase::Rejecting { .. } => {}
+            Phase::Handshake(_) | Phase::Rejecting(_) => {}
         }
         // Dropping the stream closes the descriptor, after the poller let go of it.
         drop(slot.stream);
@@ -721,7 +732,7 @@ impl<P: Poller> Server<P> {
         let keys: Vec<usize> = self
             .slots
             .iter()
-            .filter(|(_, s)| matches!(s.phase, Phase::Handshake(_) | Phase::Rejecting { .. }))
+            .filter(|(_, s)| matches!(s.phase, Phase::Handshake(_) | Phase::Rejecting(_)))
             .map(|(k, _)| k)
             .collect();
         for &i in &keys {

@@ -1,6 +1,8 @@
-//! One entry of the connection table: the socket and where it is in its life.
+//! One entry of the connection table: the socket and where it is in its life. An idle
+//! open connection keeps 64 bytes here (its addresses are asked of the socket when
+//! wanted, every variant of its phase is one pointer) and its boxed core connection.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 
 use ferrosocket_core::handshake::{Acceptor, Incoming};
 
@@ -8,63 +10,89 @@ use ferrosocket_core::Connection;
 
 use crate::{Interest, Token};
 
-/// Where a connection is in its life.
+/// Where a connection is in its life. Each variant is boxed: the phase is one tag and
+/// one pointer whichever it is.
 #[derive(Debug)]
 pub(crate) enum Phase {
     /// Reading the upgrade request (bytes held by the acceptor only when the head
     /// arrived in pieces).
-    Handshake(Acceptor),
+    Handshake(Box<Acceptor>),
     /// The request is complete and checked; the application decides. Not read.
     Deciding(Box<Incoming>),
     /// Writing an HTTP refusal, then closing.
-    Rejecting { response: Vec<u8>, written: usize },
+    Rejecting(Box<Refusal>),
     /// A WebSocket.
     Open(Box<Connection>),
+}
+
+/// An HTTP refusal being written.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) response: Vec<u8>,
+    pub(crate) written: usize,
+}
+
+/// A slot's switches, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flag(u8);
+
+impl Flag {
+    /// Listed for the next flush.
+    pub(crate) const DIRTY: Flag = Flag(1);
+    /// The kernel refused output: wait for writability.
+    pub(crate) const WANT_WRITE: Flag = Flag(1 << 1);
+    /// The application paused reading.
+    pub(crate) const PAUSED: Flag = Flag(1 << 2);
+    /// Report [`Event::Drained`](crate::Event) once the queue is empty.
+    pub(crate) const NOTIFY_DRAIN: Flag = Flag(1 << 3);
+    /// The application asked to end the write side once the output is written.
+    pub(crate) const END_REQUESTED: Flag = Flag(1 << 4);
+    /// Our write side was shut (TCP FIN sent).
+    pub(crate) const WRITE_SHUT: Flag = Flag(1 << 5);
+    /// The peer ended its side (read returned 0).
+    pub(crate) const PEER_EOF: Flag = Flag(1 << 6);
 }
 
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub(crate) token: Token,
-    pub(crate) stream: TcpStream,
-    pub(crate) remote: SocketAddr,
     pub(crate) phase: Phase,
-    /// What the poller was last told.
-    pub(crate) interest: Interest,
-    /// Listed for the next flush.
-    pub(crate) dirty: bool,
-    /// The kernel refused output: wait for writability.
-    pub(crate) want_write: bool,
-    /// The application paused reading.
-    pub(crate) paused: bool,
-    /// Report [`Event::Drained`](crate::Event) once the queue is empty.
-    pub(crate) notify_drain: bool,
-    /// The application asked to end the write side once the output is written.
-    pub(crate) end_requested: bool,
-    /// Our write side was shut (TCP FIN sent).
-    pub(crate) write_shut: bool,
-    /// The peer ended its side (read returned 0).
-    pub(crate) peer_eof: bool,
     /// The deadline last pushed to the sweep (handshake timeout or close timeout).
     pub(crate) deadline: Option<u64>,
     pub(crate) bytes_read: u64,
     pub(crate) bytes_written: u64,
+    pub(crate) stream: TcpStream,
+    /// What the poller was last told.
+    pub(crate) interest: Interest,
+    pub(crate) flags: Flags,
+}
+
+/// The [`Flag`]s of a slot that are on.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flags(u8);
+
+impl Flags {
+    pub(crate) fn is(self, flag: Flag) -> bool {
+        self.0 & flag.0 != 0
+    }
+
+    pub(crate) fn set(&mut self, flag: Flag, on: bool) {
+        if on {
+            self.0 |= flag.0;
+        } else {
+            self.0 &= !flag.0;
+        }
+    }
 }
 
 impl Slot {
-    pub(crate) fn new(token: Token, stream: TcpStream, remote: SocketAddr, phase: Phase) -> Self {
+    pub(crate) fn new(token: Token, stream: TcpStream, phase: Phase) -> Self {
         Slot {
             token,
             stream,
-            remote,
             phase,
             interest: Interest::READ,
-            dirty: false,
-            want_write: false,
-            paused: false,
-            notify_drain: false,
-            end_requested: false,
-            write_shut: false,
-            peer_eof: false,
+            flags: Flags::default(),
             deadline: None,
             bytes_read: 0,
             bytes_written: 0,
@@ -77,12 +105,52 @@ impl Slot {
             Phase::Handshake(_) => true,
             Phase::Deciding(_) => false,
             // Read on after a refusal only to notice the peer closing.
-            Phase::Rejecting { .. } => false,
-            Phase::Open(_) => !self.paused && !self.peer_eof,
+            Phase::Rejecting(_) => false,
+            Phase::Open(_) => !self.flags.is(Flag::PAUSED) && !self.flags.is(Flag::PEER_EOF),
         };
         Interest {
             read,
-            write: self.want_write,
+            write: self.flags.is(Flag::WANT_WRITE),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_takes_64_bytes() {
+        // Every idle connection has one (see the module comment).
+        assert!(
+            std::mem::size_of::<Slot>() <= 64,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
+    }
+
+    #[test]
+    fn flags_are_independent_bits() {
+        let (listener, addr) = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = l.local_addr().unwrap();
+            (l, a)
+        };
+        let stream = TcpStream::connect(addr).unwrap();
+        let mut slot = Slot::new(
+            Token(1),
+            stream,
+            Phase::Handshake(Box::new(Acceptor::new(Default::default()))),
+        );
+        slot.flags.set(Flag::DIRTY, true);
+        slot.flags.set(Flag::PEER_EOF, true);
+        assert!(
+            slot.flags.is(Flag::DIRTY)
+                && slot.flags.is(Flag::PEER_EOF)
+                && !slot.flags.is(Flag::PAUSED)
+        );
+        slot.flags.set(Flag::DIRTY, false);
+        assert!(!slot.flags.is(Flag::DIRTY) && slot.flags.is(Flag::PEER_EOF));
+        drop(listener);
     }
 }

@@ -65,7 +65,7 @@ class NativeTransport {
     this.wss = wss;
     this.listens = listen;
     this.onEmpty = onEmpty;
-    this.sockets = new Map();
+    this.sockets = new SocketTable();
     this.pending = new Map();
     this.dispatching = false;
     this.flushScheduled = false;
@@ -82,6 +82,9 @@ class NativeTransport {
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
+    // The send path: plain functions bound to the server (the methods' plumbing
+    // costs more than the send itself for small messages).
+    [this.sendBytes, this.sendText] = this.native.sendFunctions();
     if (!listen) return;
     const failure = this.native.listenError;
     process.nextTick(() => {
@@ -147,7 +150,7 @@ class NativeTransport {
       autoPong: options.autoPong !== false
     });
     if (id === null) return false;
-    NativeWebSocket.takeOver(websocket, this, id, protocol, new NativeSocket(this, id));
+    NativeWebSocket.takeOver(websocket, this, id, protocol);
     this.sockets.set(id, websocket);
     return true;
   }
@@ -160,7 +163,7 @@ class NativeTransport {
   adoptServerSocket(socket, head, preface, protocol) {
     const id = this.adopt(socket, head, { preface, client: false });
     if (id === null) return null;
-    const ws = new NativeWebSocket(this, id, protocol, new NativeSocket(this, id));
+    const ws = new NativeWebSocket(this, id, protocol);
     ws[kHub] = this.wss._hub;
     this.sockets.set(id, ws);
     return ws;
@@ -244,7 +247,8 @@ class NativeTransport {
         this.sockets.delete(id);
         if (this.wss !== null && this.wss.clients) this.wss.clients.delete(ws);
         try {
-          ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+          // A `ws._socket` nobody asked for is not made now (see the getter).
+          if (ws._sock !== undefined) ws._sock._onClosed(nums[i + 3], nums[i + 4]);
         } finally {
           // A throwing 'finish'/'close' listener of ws._socket loses no close.
           ws._onClosed(nums[i + 2], vals[v], nums[i + 5] === 1);
@@ -259,8 +263,7 @@ class NativeTransport {
   /** @private */
   onRequest(id, url, flat, version) {
     const wss = this.wss;
-    const socket = new NativeSocket(this, id);
-    const req = new NativeRequest(url, flat, socket);
+    const req = new NativeRequest(url, flat, this, id);
     if (!wss.shouldHandle(req)) return this.reject(id, 400);
     const protocols = this.native.protocols(id);
     if (!Array.isArray(protocols)) {
@@ -278,17 +281,17 @@ class NativeTransport {
         verify(info, (verified, code, message, headers) => {
           if (!this.pending.has(id)) return;
           if (!verified) return this.reject(id, code || 401, message, headers);
-          this.complete(id, req, socket, protocols);
+          this.complete(id, req, protocols);
         });
         return;
       }
       if (!verify(info)) return this.reject(id, 401);
     }
-    this.complete(id, req, socket, protocols);
+    this.complete(id, req, protocols);
   }
 
   /** @private */
-  complete(id, req, socket, protocols) {
+  complete(id, req, protocols) {
     const wss = this.wss;
     this.pending.delete(id);
     if (wss._state > RUNNING) return this.reject(id, 503);
@@ -316,7 +319,8 @@ class NativeTransport {
     }
     this.scheduleFlush();
     if (!accepted) return;
-    const ws = new NativeWebSocket(this, id, protocol || '', socket);
+    const ws = new NativeWebSocket(this, id, protocol || '', req._socket);
+    req._ws = ws;
     ws[kHub] = wss._hub;
     this.sockets.set(id, ws);
     if (wss.clients) wss.clients.add(ws);
@@ -393,18 +397,29 @@ function valueCount(kind) {
  * from an http.IncomingMessage (url, headers, rawHeaders, socket addresses).
  */
 class NativeRequest {
-  constructor(url, flat, socket) {
+  constructor(url, flat, transport, id) {
     this.method = 'GET';
     this.url = url;
     this.httpVersion = '1.1';
     this.rawHeaders = flat;
-    this.socket = socket;
+    this._transport = transport;
+    this._id = id;
+    // `req.socket`, once read (it is the WebSocket's `_socket` once there is one).
+    this._socket = undefined;
+    this._ws = null;
     const headers = {};
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const name = flat[i].toLowerCase();
       headers[name] = headers[name] === undefined ? flat[i + 1] : `${headers[name]}, ${flat[i + 1]}`;
     }
     this.headers = headers;
+  }
+
+  get socket() {
+    if (this._socket === undefined) {
+      this._socket = this._ws !== null ? this._ws._socket : new NativeSocket(this._transport, this._id);
+    }
+    return this._socket;
   }
 
   get connection() {
@@ -441,6 +456,42 @@ function adoptableFd(socket) {
   if (socket.writableLength !== 0 || socket.connecting) return -1;
   return handle.fd;
 }
+
+/**
+ * The open WebSockets by id, as a Map would hold them (get, set, delete, size): an
+ * array indexed by the id's table slot (its low 24 bits, `Token` in
+ * crates/transport/src/poller.rs), each entry checked against the whole id. Ids are
+ * rarely small integers, so a Map would box each key; this holds 8 bytes a slot.
+ */
+class SocketTable {
+  constructor() {
+    this.slots = [];
+    this.size = 0;
+  }
+
+  get(id) {
+    const ws = this.slots[id & SLOT_MASK];
+    return ws !== undefined && ws._id === id ? ws : undefined;
+  }
+
+  set(id, ws) {
+    const i = id & SLOT_MASK;
+    if (this.slots[i] === undefined) this.size++;
+    this.slots[i] = ws;
+    return this;
+  }
+
+  delete(id) {
+    const i = id & SLOT_MASK;
+    const ws = this.slots[i];
+    if (ws === undefined || ws._id !== id) return false;
+    this.slots[i] = undefined;
+    this.size--;
+    return true;
+  }
+}
+
+const SLOT_MASK = 0xffffff;
 
 function flushTick(transport) {
   transport.flushScheduled = false;

@@ -4,8 +4,6 @@
 // methods and errors as ./websocket.js for the common surface; the core decides the
 // lifecycle and the transport (./transport.js) delivers its events here.
 
-const EventEmitter = require('events');
-
 const WebSocket = require('../websocket');
 const {
   EMPTY_BUFFER,
@@ -22,22 +20,28 @@ const {
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
 const { toBinaryType } = require('../binary-type');
+const NativeSocket = require('./socket');
 
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-class NativeWebSocket extends EventEmitter {
+// Not `extends EventEmitter`: EventEmitter's constructor makes `_events` a
+// dictionary-mode object (`{ __proto__: null }`, ~170 bytes more per idle connection).
+// The fields it would set are set here, `_events` as a fast object; the prototype
+// chain (below) still reaches EventEmitter.prototype, so `instanceof` and every
+// emitter method are EventEmitter's own.
+class NativeWebSocket {
   /**
    * @param {import('./transport')} transport
    * @param {number} id the connection's token
    * @param {string} protocol the subprotocol agreed on ('' if none)
-   * @param {import('./socket')} socket the `ws._socket` / `req.socket` object
+   * @param {import('./socket')} [socket] the `ws._socket` / `req.socket` object, if
+   *     `req.socket` was read already (made on first use otherwise)
    */
   constructor(transport, id, protocol, socket) {
-    super();
-    this._binaryType = 'nodebuffer';
-    this._errorEmitted = false;
+    this._events = new Listeners();
+    this._eventsCount = 0;
     openOn(this, transport, id, protocol, socket);
   }
 
@@ -50,7 +54,21 @@ class NativeWebSocket extends EventEmitter {
    */
   static takeOver(ws, transport, id, protocol, socket) {
     Object.setPrototypeOf(ws, NativeWebSocket.prototype);
+    // The stream WebSocket's own `_socket` (null) would hide the getter below.
+    delete ws._socket;
     openOn(ws, transport, id, protocol, socket);
+  }
+
+  /** `ws._socket` (and `req.socket`): made on first use, then kept. */
+  get _socket() {
+    let socket = this._sock;
+    if (socket === undefined) {
+      socket = new NativeSocket(this._transport, this._id);
+      // Asked for after the close: it is finished (its counts are gone with it).
+      if (this._readyState === CLOSED) socket._final = { bytesRead: 0, bytesWritten: 0 };
+      this._sock = socket;
+    }
+    return socket;
   }
 
   get bufferedAmount() {
@@ -275,16 +293,35 @@ class NativeWebSocket extends EventEmitter {
  */
 function queueMessage(ws, payload, binary, fin, compress, noMask) {
   const flags = (binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0) | (noMask ? 8 : 0);
-  const native = ws._transport.native;
+  const transport = ws._transport;
   return typeof payload === 'string'
-    ? native.sendText(ws._id, payload, flags)
-    : native.sendBytes(ws._id, payload, flags);
+    ? transport.sendText(ws._id, payload, flags)
+    : transport.sendBytes(ws._id, payload, flags);
 }
 
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
 // protocol, isPaused, the on* attributes, addEventListener, send after close) is
-// WebSocket's own; the constructor is EventEmitter's (no engine, no stream state).
+// WebSocket's own (no engine, no stream state); the emitter is EventEmitter's.
 Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
+
+/** The `_events` of a NativeWebSocket: a fast object with no Object.prototype keys. */
+function Listeners() {}
+Listeners.prototype = Object.create(null);
+
+// Defaults of the fields an idle connection does not hold (an instance gets its own
+// once one is set).
+Object.assign(NativeWebSocket.prototype, {
+  _protocol: '',
+  _extensions: '',
+  _binaryType: 'nodebuffer',
+  _paused: false,
+  _errorEmitted: false,
+  _callbacks: null,
+  _closedBytes: 0,
+  _needDrain: false,
+  _sock: undefined,
+  [kShared]: null // published frames are sent, not shared, here (see kPublish)
+});
 
 /**
  * A published message (pubsub.js): sent to this socket on its own for now — framed
@@ -320,15 +357,11 @@ NativeWebSocket.prototype[kWasClean] = function wasClean() {
 function openOn(ws, transport, id, protocol, socket) {
   ws._transport = transport;
   ws._id = id;
-  ws._protocol = protocol;
-  ws._extensions = '';
   ws._readyState = OPEN;
-  ws._paused = false;
-  ws._callbacks = null;
-  ws._closedBytes = 0;
-  ws._socket = socket;
-  ws._needDrain = false;
-  ws[kShared] = null; // published frames are sent, not shared, here (see kPublish)
+  // Fields that are rarely set keep their default on the prototype (see below)
+  // until they are: an idle connection holds only these.
+  if (protocol !== '') ws._protocol = protocol;
+  if (socket !== undefined) ws._sock = socket;
 }
 
 function emitError(ws, err) {

@@ -33,6 +33,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 use std::fmt;
+use std::sync::Arc;
 
 pub use acceptor::{Acceptor, AcceptorConfig, Incoming, Request};
 pub use connector::{ClientOptions, Connector};
@@ -179,8 +180,9 @@ impl Established {
     }
 
     /// The connection the handshake opened, with the agreed permessage-deflate
-    /// parameters (without the `deflate` feature nothing is ever agreed).
-    pub fn connection(&self, config: Config) -> crate::Connection {
+    /// parameters (without the `deflate` feature nothing is ever agreed). Pass an
+    /// `Arc<Config>` to share one configuration among a server's connections.
+    pub fn connection(&self, config: impl Into<Arc<Config>>) -> crate::Connection {
         #[cfg(feature = "deflate")]
         {
             Connection::with_deflate(self.role, config, self.deflate)

@@ -11,12 +11,45 @@ use ferrosocket_transport::{Interest, Poller, Token};
 
 use super::uv::{handle_memory, Uv, UV_DISCONNECT, UV_READABLE, UV_WRITABLE};
 
-/// What a poll handle's `data` points at: who to tell, and the handle's memory.
-struct PollCtx {
+/// What every poll handle's `data` points at: who to tell (one per poller, boxed so
+/// that it stays put when the poller moves).
+struct Target {
     owner: *mut c_void,
     on_ready: ReadyFn,
-    token: Token,
-    handle: Box<[u64]>,
+}
+
+/// A socket's poll handle: one allocation of `words` words, the `uv_poll_t` first
+/// (uv_handle_size(UV_POLL) bytes) and the socket's token in the last word. An idle
+/// connection costs libuv's handle and 8 bytes here.
+struct PollHandle;
+
+impl PollHandle {
+    fn words(uv: &Uv) -> usize {
+        uv.poll_size.div_ceil(8) + 1
+    }
+
+    fn alloc(uv: &Uv, token: Token) -> *mut u64 {
+        let mut memory = handle_memory(8 * Self::words(uv));
+        if let Some(last) = memory.last_mut() {
+            *last = token.0;
+        }
+        Box::into_raw(memory).cast::<u64>()
+    }
+
+    /// # Safety
+    /// `handle` was made by `alloc` and not freed.
+    unsafe fn token(uv: &Uv, handle: *const u64) -> Token {
+        // SAFETY: the allocation is `words` long; the last word is the token.
+        Token(unsafe { *handle.add(Self::words(uv) - 1) })
+    }
+
+    /// # Safety
+    /// `handle` was made by `alloc`, libuv is done with it, and it is not used after.
+    unsafe fn free(uv: &Uv, handle: *mut u64) {
+        let words = Self::words(uv);
+        // SAFETY: the Box<[u64]> of `words` words that `alloc` leaked.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle, words)) });
+    }
 }
 
 /// Told when a socket is ready: `(owner, token, readable, writable)`.
@@ -25,9 +58,8 @@ pub type ReadyFn = unsafe fn(*mut c_void, Token, bool, bool);
 pub struct UvPoller {
     uv: &'static Uv,
     loop_: *mut c_void,
-    owner: *mut c_void,
-    on_ready: ReadyFn,
-    handles: HashMap<Token, *mut PollCtx>,
+    target: Box<Target>,
+    handles: HashMap<Token, *mut u64>,
 }
 
 impl UvPoller {
@@ -36,21 +68,20 @@ impl UvPoller {
         UvPoller {
             uv,
             loop_,
-            owner,
-            on_ready,
+            target: Box::new(Target { owner, on_ready }),
             handles: HashMap::new(),
         }
     }
 
-    fn start(&self, ctx: *mut PollCtx, interest: Interest) {
+    fn start(&self, handle: *mut u64, interest: Interest) {
         let events = (if interest.read {
             UV_READABLE | UV_DISCONNECT
         } else {
             0
         }) | (if interest.write { UV_WRITABLE } else { 0 });
-        // SAFETY: `ctx` is a live PollCtx of this poller (freed only by its close
-        // callback, after deregister); its handle was initialised by uv_poll_init.
-        let handle = unsafe { (*ctx).handle.as_mut_ptr() }.cast::<c_void>();
+        // `handle` is a live handle of this poller (freed only by its close callback,
+        // after deregister), initialised by uv_poll_init.
+        let handle = handle.cast::<c_void>();
         if events == 0 {
             // SAFETY: stopping an initialised poll handle (active or not) is allowed.
             unsafe { (self.uv.poll_stop)(handle) };
@@ -64,45 +95,39 @@ impl UvPoller {
 
 impl Poller for UvPoller {
     fn register(&mut self, token: Token, fd: RawFd, interest: Interest) -> io::Result<()> {
-        let ctx = Box::into_raw(Box::new(PollCtx {
-            owner: self.owner,
-            on_ready: self.on_ready,
-            token,
-            handle: handle_memory(self.uv.poll_size),
-        }));
-        // SAFETY: `ctx` was just allocated; its handle memory is uv_handle_size(UV_POLL)
-        // bytes, 8-aligned, and stays put until the close callback frees it.
-        let handle = unsafe { (*ctx).handle.as_mut_ptr() }.cast::<c_void>();
+        // The handle's memory is uv_handle_size(UV_POLL) bytes, 8-aligned, and stays
+        // put until the close callback frees it.
+        let memory = PollHandle::alloc(self.uv, token);
+        let handle = memory.cast::<c_void>();
         // SAFETY: `loop_` is Node's loop (napi_get_uv_event_loop) and this runs on its
         // thread; `fd` is an open socket owned by the transport until deregister.
         let rc = unsafe { (self.uv.poll_init)(self.loop_, handle, fd) };
         if rc != 0 {
             // SAFETY: uv_poll_init failed, so libuv kept no reference to the handle.
-            drop(unsafe { Box::from_raw(ctx) });
+            unsafe { PollHandle::free(self.uv, memory) };
             return Err(io::Error::other(format!("uv_poll_init failed ({rc})")));
         }
-        // SAFETY: an initialised handle; `data` is ours to set.
-        unsafe { (self.uv.handle_set_data)(handle, ctx.cast()) };
-        self.handles.insert(token, ctx);
-        self.start(ctx, interest);
+        let target: *const Target = &*self.target;
+        // SAFETY: an initialised handle; `data` is ours to set. The target lives as
+        // long as the poller, which closes every handle before it is dropped.
+        unsafe { (self.uv.handle_set_data)(handle, target.cast_mut().cast()) };
+        self.handles.insert(token, memory);
+        self.start(memory, interest);
         Ok(())
     }
 
     fn update(&mut self, token: Token, interest: Interest) {
-        if let Some(&ctx) = self.handles.get(&token) {
-            self.start(ctx, interest);
+        if let Some(&handle) = self.handles.get(&token) {
+            self.start(handle, interest);
         }
     }
 
     fn deregister(&mut self, token: Token) {
-        if let Some(ctx) = self.handles.remove(&token) {
-            // SAFETY: `ctx` is live until `on_closed`. uv_close stops the poll handle
-            // at once (the descriptor leaves epoll before the transport closes it) and
-            // calls `on_closed` on a later loop turn, which frees the memory.
-            unsafe {
-                let handle = (*ctx).handle.as_mut_ptr().cast::<c_void>();
-                (self.uv.close)(handle, Some(on_closed));
-            }
+        if let Some(handle) = self.handles.remove(&token) {
+            // SAFETY: `handle` is live until `on_closed`. uv_close stops the poll
+            // handle at once (the descriptor leaves epoll before the transport closes
+            // it) and calls `on_closed` on a later loop turn, which frees the memory.
+            unsafe { (self.uv.close)(handle.cast(), Some(on_closed)) };
         }
     }
 }
@@ -110,9 +135,15 @@ impl Poller for UvPoller {
 /// libuv's poll callback.
 unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) {
     let Ok(uv) = super::uv::uv() else { return };
-    // SAFETY: every poll handle's data is its PollCtx, live until its close callback.
-    let ctx = unsafe { &*(uv.handle_get_data)(handle).cast::<PollCtx>() };
-    let (owner, token, ready) = (ctx.owner, ctx.token, ctx.on_ready);
+    // SAFETY: every poll handle's data is its poller's Target, and the handle is a
+    // PollHandle allocation; both live until its close callback.
+    let (target, token) = unsafe {
+        (
+            &*(uv.handle_get_data)(handle).cast::<Target>(),
+            PollHandle::token(uv, handle.cast()),
+        )
+    };
+    let (owner, ready) = (target.owner, target.on_ready);
     // A negative status is a socket error: let the read or write find it.
     let readable = status < 0 || events & (UV_READABLE | UV_DISCONNECT) != 0;
     let writable = status < 0 || events & UV_WRITABLE != 0;
@@ -124,7 +155,7 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
 /// libuv's close callback: the handle is done with; free it.
 unsafe extern "C" fn on_closed(handle: *mut c_void) {
     let Ok(uv) = super::uv::uv() else { return };
-    // SAFETY: the data of a poll handle is the PollCtx allocated by `register`;
-    // libuv no longer uses the handle once its close callback runs.
-    drop(unsafe { Box::from_raw((uv.handle_get_data)(handle).cast::<PollCtx>()) });
+    // SAFETY: a poll handle is the PollHandle allocation made by `register`; libuv no
+    // longer uses the handle once its close callback runs.
+    unsafe { PollHandle::free(uv, handle.cast()) };
 }
