@@ -195,6 +195,13 @@ export declare class NativeServer {
   get connections(): number
   /** The subprotocols a waiting request offered, or the 400 for a malformed header. */
   protocols(id: number): Array<string> | HandshakeFailure
+  /**
+   * Answers a waiting request's permessage-deflate offer with the server's options
+   * (ws's rules, in the core): `true` agreed, `false` not (no offer, or deflate off),
+   * or the 400 ws answers a bad or unacceptable offer with. Called where ws
+   * negotiates: after the subprotocols, before `verifyClient`.
+   */
+  negotiate(id: number): boolean | HandshakeFailure
   /** The `101` that `accept(id, protocol)` would write (for `'headers'` listeners). */
   preview(id: number, protocol?: string | undefined | null): string | null
   /**
@@ -218,7 +225,10 @@ export declare class NativeServer {
   close(id: number, code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
   /** 0 open (sends accepted), 1 closing, 2 closed or unknown. */
   state(id: number): number
-  /** Bytes queued and not yet written. */
+  /**
+   * Bytes queued and not yet written, those waiting behind a compression job
+   * included (ws counts them in `bufferedAmount`).
+   */
   buffered(id: number): number
   /** Report `DRAINED` once everything queued is written. */
   notifyDrain(id: number): void
@@ -485,6 +495,13 @@ export interface NativeOptions {
   autoPong?: boolean
   /** Each connection's limits, as for `Engine`. */
   connection?: EngineOptions
+  /** ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off. */
+  perMessageDeflate?: DeflateOptions
+  /**
+   * ws `perMessageDeflate.concurrencyLimit`: zlib jobs of this server on libuv's
+   * pool at once (10 by default, as ws's limiter).
+   */
+  deflateConcurrency?: number
 }
 
 /** Parses a `Sec-WebSocket-Extensions` value; a string is ws's SyntaxError message. */

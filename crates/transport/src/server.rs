@@ -14,7 +14,7 @@ use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::deadlines::Deadlines;
 use crate::slot::{Phase, Slot};
-use crate::{Event, Interest, Payload, Poller, Token, TransportConfig};
+use crate::{Event, Interest, Job, Payload, Poller, Token, TransportConfig};
 
 /// Most buffers handed to one vectored write.
 const MAX_IOV: usize = 64;
@@ -50,6 +50,8 @@ pub struct Server<P: Poller> {
     events: Vec<Event>,
     dirty: Vec<Token>,
     deadlines: Deadlines,
+    /// zlib work taken from the connections, for the caller ([`take_jobs`](Self::take_jobs)).
+    jobs: Vec<(Token, Job)>,
 }
 
 impl<P: Poller> Server<P> {
@@ -87,6 +89,7 @@ impl<P: Poller> Server<P> {
             events: Vec::new(),
             dirty: Vec::new(),
             deadlines: Deadlines::default(),
+            jobs: Vec::new(),
         }
     }
 
@@ -198,6 +201,9 @@ impl<P: Poller> Server<P> {
             return;
         }
         let Some(i) = self.index(token) else { return };
+        if self.slots[i].destroy_after_job {
+            return;
+        }
         if writable {
             self.write_slot(i, now);
         }
@@ -321,6 +327,24 @@ impl<P: Poller> Server<P> {
             Phase::Deciding(incoming) => Some(incoming.request()),
             _ => None,
         }
+    }
+
+    /// Answers the request's permessage-deflate offer with the server's
+    /// `TransportConfig::deflate`, by the core's rules (`ws`'s with its acceptor
+    /// config: a bad or unacceptable offer is a 400 to [`reject`](Self::reject) with).
+    /// Call it before [`accept`](Self::accept) (and before
+    /// [`preview_response`](Self::preview_response)), where `ws` negotiates: after the
+    /// path and the subprotocols, before `verifyClient`. `Some(Ok(true))`: agreed, the
+    /// `101` answers with it and the connection compresses. `None`: no such request.
+    pub fn negotiate_deflate(&mut self, token: Token) -> Option<Result<bool, HandshakeError>> {
+        let i = self.index(token)?;
+        let Phase::Deciding(incoming) = &mut self.slots[i].phase else {
+            return None;
+        };
+        let Some(config) = self.config.deflate.as_ref() else {
+            return Some(Ok(false));
+        };
+        Some(incoming.negotiate_deflate(config).map(|p| p.is_some()))
     }
 
     /// The `101` that [`accept`](Self::accept) would write with `protocol`, for an
@@ -476,6 +500,16 @@ impl<P: Poller> Server<P> {
             if let Phase::Open(conn) = &mut self.slots[i].phase {
                 conn.terminate();
             }
+            let slot = &mut self.slots[i];
+            if slot.inflating {
+                // The message being inflated and what came after it were received
+                // before: delivered when the job is back (as in `ws`), then closed.
+                let _ = slot.stream.shutdown(Shutdown::Both);
+                slot.destroy_after_job = true;
+                slot.deadline = None;
+                self.update_interest(i);
+                return;
+            }
             self.close_slot(i);
         }
     }
@@ -509,6 +543,57 @@ impl<P: Poller> Server<P> {
         }
     }
 
+    // ---- zlib work ---------------------------------------------------------------------
+
+    /// Moves the zlib jobs the connections handed out since the last call into `out`
+    /// (cleared first). Run each (any thread, [`Job::run`]) and hand it back with
+    /// [`finish_job`](Self::finish_job); until then the connection's later sends (or its
+    /// input) wait, in order. A caller with no thread to spare runs them right away.
+    pub fn take_jobs(&mut self, out: &mut Vec<(Token, Job)>) {
+        out.clear();
+        std::mem::swap(out, &mut self.jobs);
+    }
+
+    /// Whether jobs wait to be taken.
+    pub fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    /// A job is done: the compressed message is framed with the sends that waited
+    /// behind it, or the inflated one is delivered ([`Event::Message`], its payload
+    /// owned) with the input that came after it, and reading resumes. A job of a
+    /// connection that is gone is dropped. Call [`flush`](Self::flush) after.
+    pub fn finish_job(&mut self, token: Token, job: Job, now: u64) {
+        let Some(i) = self.index(token) else { return };
+        let slot = &mut self.slots[i];
+        let Phase::Open(conn) = &mut slot.phase else {
+            return;
+        };
+        match job {
+            Job::Deflate(job) => {
+                conn.finish_deflate(job);
+            }
+            Job::Inflate(job) => {
+                slot.inflating = false;
+                let events = &mut self.events;
+                let result = conn.finish_inflate(job, |e| {
+                    if let Some(e) = event_of(token, e, |b| Payload::Owned(b.to_vec())) {
+                        events.push(e);
+                    }
+                });
+                if let Err(e) = result {
+                    events.push(Event::Error(token, e));
+                }
+                if slot.destroy_after_job {
+                    self.close_slot(i);
+                    return;
+                }
+            }
+        }
+        self.mark_dirty(i);
+        self.settle(i, now);
+    }
+
     // ---- output ----------------------------------------------------------------------
 
     fn mark_dirty(&mut self, i: usize) {
@@ -527,6 +612,9 @@ impl<P: Poller> Server<P> {
         for &token in &dirty {
             let Some(i) = self.index(token) else { continue };
             self.slots[i].dirty = false;
+            if self.slots[i].destroy_after_job {
+                continue;
+            }
             let destroy = matches!(&self.slots[i].phase, Phase::Open(c) if c.transport_action() == TransportAction::Destroy);
             if destroy {
                 self.close_slot(i);
@@ -574,6 +662,10 @@ impl<P: Poller> Server<P> {
     /// and the core say, keep its deadline in the sweep and its interest current.
     fn settle(&mut self, i: usize, now: u64) {
         let slot = &mut self.slots[i];
+        if slot.destroy_after_job {
+            // Waits for its inflation job (`finish_job` closes it).
+            return;
+        }
         match &mut slot.phase {
             Phase::Rejecting { response, written } => {
                 if *written >= response.len() {
@@ -588,7 +680,9 @@ impl<P: Poller> Server<P> {
                     self.close_slot(i);
                     return;
                 }
-                let written = !conn.has_output();
+                // Calls waiting behind a compression job are not written yet.
+                let written = !conn.has_output() && !conn.deferred();
+                take_jobs(conn, slot.token, &mut slot.inflating, &mut self.jobs);
                 if written && slot.notify_drain {
                     slot.notify_drain = false;
                     self.events.push(Event::Drained(slot.token));
@@ -643,7 +737,7 @@ impl<P: Poller> Server<P> {
         for token in due {
             let Some(i) = self.index(token) else { continue };
             let slot = &mut self.slots[i];
-            if !slot.deadline.is_some_and(|at| at <= now) {
+            if !slot.deadline.is_some_and(|at| at <= now) || slot.destroy_after_job {
                 continue;
             }
             slot.deadline = None;
@@ -763,34 +857,66 @@ fn feed(
         }
     };
     let result = conn.feed_mut(data, |event| {
-        let e = match event {
-            CoreEvent::Text(t) => Event::Message {
-                token,
-                kind: DataKind::Text,
-                data: payload(t.as_bytes()),
-            },
-            CoreEvent::UncheckedText(t) => Event::Message {
-                token,
-                kind: DataKind::Text,
-                data: payload(t),
-            },
-            CoreEvent::Binary(b) => Event::Message {
-                token,
-                kind: DataKind::Binary,
-                data: payload(b),
-            },
-            CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
-            CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
-            CoreEvent::Close { .. } => Event::CloseFrame(token),
-            // An event kind this transport does not know yet.
-            _ => return,
-        };
-        events.push(e);
+        if let Some(e) = event_of(token, event, |b| payload(b)) {
+            events.push(e);
+        }
     });
     if let Err(e) = result {
         events.push(Event::Error(token, e));
     }
     in_batch.get()
+}
+
+/// The transport's event for one of the core's, payloads placed by `payload`.
+fn event_of(
+    token: Token,
+    event: CoreEvent<'_>,
+    payload: impl Fn(&[u8]) -> Payload,
+) -> Option<Event> {
+    Some(match event {
+        CoreEvent::Text(t) => Event::Message {
+            token,
+            kind: DataKind::Text,
+            data: payload(t.as_bytes()),
+        },
+        CoreEvent::UncheckedText(t) => Event::Message {
+            token,
+            kind: DataKind::Text,
+            data: payload(t),
+        },
+        CoreEvent::Binary(b) => Event::Message {
+            token,
+            kind: DataKind::Binary,
+            data: payload(b),
+        },
+        CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
+        CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
+        CoreEvent::Close { .. } => Event::CloseFrame(token),
+        // An event kind this transport does not know yet.
+        _ => return None,
+    })
+}
+
+/// Takes the zlib work the connection hands out now (at most one job per direction
+/// is out at a time: the core returns none while one is).
+fn take_jobs(
+    conn: &mut Connection,
+    token: Token,
+    inflating: &mut bool,
+    jobs: &mut Vec<(Token, Job)>,
+) {
+    if !conn.deflate_enabled() {
+        return;
+    }
+    if let Some(job) = conn.take_deflate_job() {
+        jobs.push((token, Job::Deflate(job)));
+    }
+    if conn.inflate_ready() {
+        if let Some(job) = conn.take_inflate_job() {
+            *inflating = true;
+            jobs.push((token, Job::Inflate(job)));
+        }
+    }
 }
 
 /// One vectored write of the connection's output. Returns the bytes written and

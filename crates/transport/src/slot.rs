@@ -44,6 +44,13 @@ pub(crate) struct Slot {
     pub(crate) write_shut: bool,
     /// The peer ended its side (read returned 0).
     pub(crate) peer_eof: bool,
+    /// A received message is out for inflating: not read meanwhile (the core keeps
+    /// what follows it; `ws` pauses its socket the same way).
+    pub(crate) inflating: bool,
+    /// Destroyed while inflating: the socket is shut and left alone, and the slot is
+    /// closed once the job is back and its message delivered (as `ws` delivers what was
+    /// received before `terminate()`).
+    pub(crate) destroy_after_job: bool,
     /// The deadline last pushed to the sweep (handshake timeout or close timeout).
     pub(crate) deadline: Option<u64>,
     pub(crate) bytes_read: u64,
@@ -65,6 +72,8 @@ impl Slot {
             end_requested: false,
             write_shut: false,
             peer_eof: false,
+            inflating: false,
+            destroy_after_job: false,
             deadline: None,
             bytes_read: 0,
             bytes_written: 0,
@@ -73,12 +82,18 @@ impl Slot {
 
     /// What the socket should wait for now.
     pub(crate) fn wanted_interest(&self) -> Interest {
+        if self.destroy_after_job {
+            return Interest {
+                read: false,
+                write: false,
+            };
+        }
         let read = match self.phase {
             Phase::Handshake(_) => true,
             Phase::Deciding(_) => false,
             // Read on after a refusal only to notice the peer closing.
             Phase::Rejecting { .. } => false,
-            Phase::Open(_) => !self.paused && !self.peer_eof,
+            Phase::Open(_) => !self.paused && !self.peer_eof && !self.inflating,
         };
         Interest {
             read,

@@ -14,6 +14,7 @@ const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
 const { kFeatures, kHub } = require('../constants');
+const { deflateOptions } = require('../deflate-options');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -39,7 +40,6 @@ const RUNNING = 0;
  */
 function unsupportedServerOptions(options, DefaultWebSocket) {
   if (options.port == null) return 'The "server" and "noServer" modes are not supported';
-  if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
   if (options.allowSynchronousEvents === false) {
     return 'allowSynchronousEvents: false is not supported';
   }
@@ -64,6 +64,10 @@ class NativeTransport {
     this.flushScheduled = false;
     this.closing = false;
     this.destroyed = false;
+    // ws's `perMessageDeflate`: `true` is `{}`; negotiated in Rust with the core's
+    // rules (the stream transport's), once per request (`negotiate`).
+    const pmd = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
+    this.deflate = pmd !== null && typeof pmd === 'object';
     this.native = new NativeServer(
       {
         host: options.host == null ? undefined : String(options.host),
@@ -77,9 +81,12 @@ class NativeTransport {
           skipUtf8Validation: !!options.skipUTF8Validation,
           closeTimeout: options.closeTimeout,
           maxPendingAutoPongs: options.maxPendingAutoPongs,
+          threshold: this.deflate ? numeric(pmd.threshold) : undefined,
           // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
           ...options[kFeatures]
-        }
+        },
+        perMessageDeflate: this.deflate ? deflateOptions(pmd) : undefined,
+        deflateConcurrency: this.deflate ? concurrency(pmd.concurrencyLimit) : undefined
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
@@ -193,6 +200,14 @@ class NativeTransport {
     if (!Array.isArray(protocols)) {
       return this.reject(id, protocols.status, protocols.message, protocols.headers);
     }
+    // The offer, where ws answers it: after the subprotocols, before verifyClient.
+    let agreed = false;
+    if (this.deflate) {
+      agreed = this.native.negotiate(id);
+      if (typeof agreed !== 'boolean') {
+        return this.reject(id, agreed.status, agreed.message, agreed.headers);
+      }
+    }
     this.pending.set(id, req);
     const verify = wss.options.verifyClient;
     if (verify) {
@@ -205,17 +220,17 @@ class NativeTransport {
         verify(info, (verified, code, message, headers) => {
           if (!this.pending.has(id)) return;
           if (!verified) return this.reject(id, code || 401, message, headers);
-          this.complete(id, req, socket, protocols);
+          this.complete(id, req, socket, protocols, agreed);
         });
         return;
       }
       if (!verify(info)) return this.reject(id, 401);
     }
-    this.complete(id, req, socket, protocols);
+    this.complete(id, req, socket, protocols, agreed);
   }
 
   /** @private */
-  complete(id, req, socket, protocols) {
+  complete(id, req, socket, protocols, agreed) {
     const wss = this.wss;
     this.pending.delete(id);
     if (wss._state > RUNNING) return this.reject(id, 503);
@@ -244,6 +259,8 @@ class NativeTransport {
     this.scheduleFlush();
     if (!accepted) return;
     const ws = new NativeWebSocket(this, id, protocol || '', socket);
+    // ws's `extensions`: the names agreed on (its params are in the 101).
+    if (agreed) ws._extensions = 'permessage-deflate';
     ws[kHub] = wss._hub;
     this.sockets.set(id, ws);
     if (wss.clients) wss.clients.add(ws);
@@ -282,6 +299,17 @@ class NativeTransport {
       this.wss._emitClose();
     });
   }
+}
+
+/** A numeric option as ws reads one (`+value`); `undefined` stays the default. */
+function numeric(value) {
+  return value === undefined || typeof value === 'number' ? value : Number(value);
+}
+
+/** ws's `concurrencyLimit` (its zlib limiter): a positive integer, else the default. */
+function concurrency(value) {
+  const n = numeric(value);
+  return typeof n === 'number' && n >= 1 && Number.isFinite(n) ? Math.floor(n) : undefined;
 }
 
 /** How many numbers an event takes in a batch (its kind, its id, its numeric fields). */

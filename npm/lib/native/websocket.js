@@ -16,7 +16,9 @@ const {
   PUBLISH_SKIPPED,
   PUBLISH_DROPPED,
   PUBLISH_CLOSED,
-  SEND_OVER_HIGH_WATER_MARK
+  SEND_DEFERRED,
+  SEND_OVER_HIGH_WATER_MARK,
+  SEND_DEFERRED_OVER_HIGH_WATER_MARK
 } = require('../constants');
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
@@ -47,6 +49,8 @@ class NativeWebSocket extends EventEmitter {
     this._closedBytes = 0;
     this._socket = socket;
     this._needDrain = false;
+    // Sends wait behind a message being compressed on libuv's pool (until DRAINED).
+    this._behind = false;
     this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
   }
 
@@ -92,8 +96,15 @@ class NativeWebSocket extends EventEmitter {
       this._queued(cb);
       return true;
     }
-    if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    if (answer === SEND_DEFERRED) {
+      // Into (or behind) a compression job: framed in order once it is back.
+      this._deferred();
+      this._queued(cb);
+      return true;
+    }
+    if (answer === SEND_OVER_HIGH_WATER_MARK || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
       // send() says false; 'drain' once the transport has written the queue.
+      if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) this._deferred();
       this._needDrain = true;
       this._queued(cb);
       this._transport.native.notifyDrain(this._id);
@@ -105,6 +116,13 @@ class NativeWebSocket extends EventEmitter {
     }
     this._refused(answer, data, cb);
     return false;
+  }
+
+  /** A send went behind a compression job: DRAINED tells when all is written. @private */
+  _deferred() {
+    if (this._behind) return;
+    this._behind = true;
+    this._transport.native.notifyDrain(this._id);
   }
 
   /** `maxBackpressure` refused a message (see ../websocket.js). @private */
@@ -226,6 +244,7 @@ class NativeWebSocket extends EventEmitter {
 
   /** @private */
   _onDrained() {
+    this._behind = false;
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
@@ -242,7 +261,12 @@ class NativeWebSocket extends EventEmitter {
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) {
-      const err = new Error('WebSocket is not open: readyState 3 (CLOSED)');
+      // ws's errors: sends still waiting for a compression job, or for the socket.
+      const err = new Error(
+        this._behind
+          ? 'The socket was closed while data was being compressed'
+          : 'WebSocket is not open: readyState 3 (CLOSED)'
+      );
       for (let i = 0; i < cbs.length; i++) cbs[i](err);
     }
     this.emit('close', code, reason);
@@ -270,16 +294,22 @@ Object.setPrototypeOf(NativeWebSocket.prototype, WebSocket.prototype);
 /**
  * A published message (pubsub.js): sent to this socket on its own for now — framed
  * per subscriber, not shared (frame-once fan-out in Rust is the next step of the native
- * transport; see docs/native-transport.md).
+ * transport; see docs/native-transport.md); compressed for it when asked and agreed.
  */
-NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary) {
+NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress) {
   if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
-  const answer = queueMessage(this, data, binary, true, false);
+  const answer = queueMessage(this, data, binary, true, !!compress && this._extensions !== '');
   if (answer === null) {
     this._transport.scheduleFlush();
     return PUBLISH_SENT;
   }
-  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+  if (answer === SEND_DEFERRED) {
+    this._deferred();
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) this._deferred();
     this._needDrain = true;
     this._transport.native.notifyDrain(this._id);
     this._transport.scheduleFlush();

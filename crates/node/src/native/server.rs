@@ -4,6 +4,7 @@
 //! only for ws's decisions (routing, `verifyClient`, `handleProtocols`, `'headers'`).
 //! Replies sent while JS handles a batch are written together once it returns.
 
+use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ptr;
@@ -11,16 +12,17 @@ use std::time::Duration;
 
 use ferrosocket_core::handshake::HandshakeError;
 use ferrosocket_core::{DataKind, SendOptions, State, UsageError};
-use ferrosocket_transport::{Event, Payload, Server, Token, TransportConfig};
+use ferrosocket_transport::{Event, Job, Payload, Server, Token, TransportConfig};
 use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
 use super::poller::UvPoller;
 use super::uv::{handle_memory, uv, Uv};
+use super::work;
 use crate::engine::{config as connection_config, send_answer, EngineOptions};
 use crate::error::CoreError;
-use crate::handshake::HandshakeFailure;
+use crate::handshake::{deflate_config, DeflateOptions, HandshakeFailure};
 
 /// Event kinds of a batch, each followed in the numbers by its numeric fields; its
 /// other values (in brackets) are the next ones of the values array.
@@ -57,6 +59,11 @@ pub struct NativeOptions {
     pub auto_pong: Option<bool>,
     /// Each connection's limits, as for `Engine`.
     pub connection: Option<EngineOptions>,
+    /// ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off.
+    pub per_message_deflate: Option<DeflateOptions>,
+    /// ws `perMessageDeflate.concurrencyLimit`: zlib jobs of this server on libuv's
+    /// pool at once (10 by default, as ws's limiter).
+    pub deflate_concurrency: Option<u32>,
 }
 
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
@@ -128,6 +135,15 @@ struct Inner {
     /// `destroy()` was called: free once no delivery is in progress.
     dead: bool,
     listen_error: Option<ListenFailure>,
+    /// zlib jobs taken from the transport and waiting for a place on the pool.
+    waiting: VecDeque<(Token, Job)>,
+    /// Scratch for `take_jobs`.
+    taken: Vec<(Token, Job)>,
+    /// Jobs on libuv's pool; the server's memory lives until they are all back.
+    jobs_out: usize,
+    job_limit: usize,
+    /// Everything but this struct is released (`free`); it goes with the last job.
+    freed: bool,
 }
 
 /// A `port`-mode server on the native transport.
@@ -240,6 +256,7 @@ impl NativeServer {
                 .filter(|t| t.is_finite() && *t > 0.0)
                 .map_or(defaults.handshake_timeout, |t| t as u64),
             backlog: options.backlog.unwrap_or(defaults.backlog),
+            deflate: options.per_message_deflate.as_ref().map(deflate_config),
             ..defaults
         };
         let inner = Box::into_raw(Box::new(Inner {
@@ -258,6 +275,13 @@ impl NativeServer {
             depth: 0,
             dead: false,
             listen_error: None,
+            waiting: VecDeque::new(),
+            taken: Vec::new(),
+            jobs_out: 0,
+            job_limit: options
+                .deflate_concurrency
+                .map_or(10, |n| n.max(1) as usize),
+            freed: false,
         }));
         let port = u16::try_from(options.port).unwrap_or(0);
         let poller = || UvPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
@@ -353,6 +377,19 @@ impl NativeServer {
                 Ok(p) => Either::A(p.to_vec()),
                 Err(e) => Either::B(e.into()),
             },
+        }
+    }
+
+    /// Answers a waiting request's permessage-deflate offer with the server's options
+    /// (ws's rules, in the core): `true` agreed, `false` not (no offer, or deflate off),
+    /// or the 400 ws answers a bad or unacceptable offer with. Called where ws
+    /// negotiates: after the subprotocols, before `verifyClient`.
+    #[napi]
+    pub fn negotiate(&self, id: f64) -> Either<bool, HandshakeFailure> {
+        match self.server().and_then(|s| s.negotiate_deflate(token(id))) {
+            Some(Err(e)) => Either::B(e.into()),
+            Some(Ok(agreed)) => Either::A(agreed),
+            None => Either::A(false),
         }
     }
 
@@ -475,12 +512,13 @@ impl NativeServer {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written, those waiting behind a compression job
+    /// included (ws counts them in `bufferedAmount`).
     #[napi]
     pub fn buffered(&self, id: f64) -> f64 {
         self.server()
             .and_then(|s| s.connection(token(id)))
-            .map_or(0.0, |c| c.buffered() as f64)
+            .map_or(0.0, |c| (c.buffered() + c.deferred_bytes()) as f64)
     }
 
     /// Report `DRAINED` once everything queued is written.
@@ -654,6 +692,7 @@ impl Inner {
                 }
                 return;
             }
+            (*this).start_jobs();
             (*this).arm_timer();
         }
     }
@@ -702,6 +741,36 @@ impl Inner {
         }
     }
 
+    /// Sends the zlib jobs the transport handed out to libuv's pool, at most
+    /// `job_limit` at once; the others wait their turn in order.
+    fn start_jobs(&mut self) {
+        if let Some(s) = self.server.as_mut() {
+            if s.has_jobs() {
+                s.take_jobs(&mut self.taken);
+                self.waiting.extend(self.taken.drain(..));
+            }
+        }
+        while self.jobs_out < self.job_limit {
+            let Some((token, job)) = self.waiting.pop_front() else {
+                break;
+            };
+            let owner = (self as *mut Inner).cast::<c_void>();
+            // SAFETY: the loop is Node's, running; `self` stays allocated until its
+            // last job is back (`jobs_out`, `freed`).
+            match unsafe { work::queue(self.uv, self.loop_, owner, token, job, on_job_done) } {
+                Ok(()) => self.jobs_out += 1,
+                Err(mut job) => {
+                    // The pool refused it: inline, so nothing waits forever.
+                    job.run();
+                    let now = self.now();
+                    if let Some(s) = self.server.as_mut() {
+                        s.finish_job(token, job, now);
+                    }
+                }
+            }
+        }
+    }
+
     fn arm_timer(&mut self) {
         let now = self.now();
         let next = self.server.as_ref().and_then(|s| s.next_deadline());
@@ -739,10 +808,11 @@ impl Inner {
         // SAFETY: live, and nothing uses it after this (JS's pointer is nulled by
         // `destroy`; the cleanup hook is removed unless it is the one running).
         unsafe {
-            let inner = Box::from_raw(this);
+            let inner = &mut *this;
             let env = inner.env;
             // Dropping the server deregisters (uv_close) every socket first.
-            drop(inner.server);
+            drop(inner.server.take());
+            inner.waiting.clear();
             for h in [inner.timer, inner.check] {
                 (inner.uv.close)(HandleCtx::handle(h), Some(on_handle_closed));
             }
@@ -750,6 +820,13 @@ impl Inner {
             sys::napi_async_destroy(env, inner.async_ctx);
             if !in_cleanup {
                 sys::napi_remove_env_cleanup_hook(env, Some(cleanup), this.cast());
+            }
+            inner.dead = true;
+            if inner.jobs_out == 0 {
+                drop(Box::from_raw(this));
+            } else {
+                // Jobs on the pool hold its address: the last one back frees it.
+                inner.freed = true;
             }
         }
     }
@@ -977,6 +1054,32 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
         if let Some(s) = (*this).server.as_mut() {
             s.on_timeout(now);
         }
+        Inner::deliver(this);
+    }
+}
+
+/// A zlib job is back from libuv's pool (on the loop thread).
+unsafe fn on_job_done(owner: *mut c_void, token: Token, job: Job) {
+    let this = owner.cast::<Inner>();
+    // SAFETY: an Inner with jobs out stays allocated (`free` leaves it to the last
+    // job); no other reference to it is held while libuv runs this callback.
+    unsafe {
+        (*this).jobs_out -= 1;
+        if (*this).freed {
+            if (*this).jobs_out == 0 {
+                drop(Box::from_raw(this));
+            }
+            return;
+        }
+        if (*this).dead {
+            return;
+        }
+        let now = (*this).now();
+        if let Some(s) = (*this).server.as_mut() {
+            s.finish_job(token, job, now);
+        }
+        // Delivers what the job caused (the inflated message, a drain) and sends
+        // the next jobs.
         Inner::deliver(this);
     }
 }
