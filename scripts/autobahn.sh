@@ -4,8 +4,8 @@
 #   client role: wstest fuzzingserver  ← examples/autobahn_client
 #   AUTOBAHN_ROLE=node: wstest fuzzingclient → the npm package's echo server
 #   (tests/interop/autobahn-node-server.js; needs the addon built: scripts/build.sh)
-#   AUTOBAHN_ROLE=native: the same server on transport: 'native' (Rust-owned sockets);
-#   sections 12 and 13 (permessage-deflate, not on native yet) are left out
+#   AUTOBAHN_ROLE=native: the same server on transport: 'native' (Rust-owned sockets),
+#   permessage-deflate included
 # Needs Python 2.7 (the suite is Python 2 only): uses pyenv's 2.7 when present, and
 # installs autobahntestsuite from PyPI into it. About 10 minutes; not part of CI.
 # Reports: target/autobahn/{servers,clients}/index.html. Exits non-zero unless every case
@@ -38,7 +38,6 @@ if [ "$role" = node ] || [ "$role" = native ]; then
   port=$(free_port)
   rm -rf "${out:?}/$role"
   exclude='[]'
-  [ "$role" = native ] && exclude='["12.*", "13.*"]'
   node tests/interop/autobahn-node-server.js "$port" "$role" >/dev/null & pids+=($!)
   sleep 1
   cat > "$out/fuzzingclient-$role.json" <<JSON

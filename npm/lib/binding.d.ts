@@ -195,6 +195,13 @@ export declare class NativeServer {
   get connections(): number
   /** The subprotocols a waiting request offered, or the 400 for a malformed header. */
   protocols(id: number): Array<string> | HandshakeFailure
+  /**
+   * Answers a waiting request's permessage-deflate offer with the server's options
+   * (ws's rules, in the core): `true` agreed, `false` not (no offer, or deflate off),
+   * or the 400 ws answers a bad or unacceptable offer with. Called where ws
+   * negotiates: after the subprotocols, before `verifyClient`.
+   */
+  negotiate(id: number): boolean | HandshakeFailure
   /** The `101` that `accept(id, protocol)` would write (for `'headers'` listeners). */
   preview(id: number, protocol?: string | undefined | null): string | null
   /**
@@ -208,10 +215,11 @@ export declare class NativeServer {
    * then closes its own and the connection lives on in the duplicate); `leftover`
    * the bytes Node read past the upgrade; `preface` what to write before any frame
    * (a server's `101`); `client` which end this is; `connection` its limits when
-   * not the server's. The id of the new connection, or `null` when the socket is
+   * not the server's; `deflate` the permessage-deflate agreed on, if any. The id of
+   * the new connection, or `null` when the socket is
    * not an open TCP connection (the peer already left).
    */
-  adopt(fd: number, client: boolean, leftover?: Buffer | undefined | null, preface?: Buffer | undefined | null, connection?: EngineOptions | undefined | null, autoPong?: boolean | undefined | null): number | null
+  adopt(fd: number, client: boolean, leftover?: Buffer | undefined | null, preface?: Buffer | undefined | null, connection?: EngineOptions | undefined | null, autoPong?: boolean | undefined | null, deflate?: DeflateHandle | undefined | null): number | null
   /** Refuses a waiting request with an HTTP error (`headers` flat). */
   reject(id: number, status: number, message: string, headers: Array<string>): boolean
   /**
@@ -234,11 +242,14 @@ export declare class NativeServer {
   close(id: number, code?: number | undefined | null, reason?: string | undefined | null): CoreError | null
   /** 0 open (sends accepted), 1 closing, 2 closed or unknown. */
   state(id: number): number
-  /** Bytes queued and not yet written. */
+  /**
+   * Bytes queued and not yet written, those waiting behind a compression job
+   * included (ws counts them in `bufferedAmount`).
+   */
   buffered(id: number): number
   /**
-   * Writes what the connection queued now (not at the end of the tick); the bytes
-   * still queued. Events this causes are delivered with the next batch.
+   * Writes what the connection queued now (not at the end of the tick); then what
+   * `buffered` says. Events this causes are delivered with the next batch.
    */
   writeNow(id: number): number
   /** Report `DRAINED` once everything queued is written. */
@@ -507,6 +518,13 @@ export interface NativeOptions {
   autoPong?: boolean
   /** Each connection's limits, as for `Engine`. */
   connection?: EngineOptions
+  /** ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off. */
+  perMessageDeflate?: DeflateOptions
+  /**
+   * ws `perMessageDeflate.concurrencyLimit`: zlib jobs of this server on libuv's
+   * pool at once (10 by default, as ws's limiter).
+   */
+  deflateConcurrency?: number
 }
 
 /** Parses a `Sec-WebSocket-Extensions` value; a string is ws's SyntaxError message. */

@@ -288,8 +288,9 @@ function initAsClient(websocket, address, protocols, options) {
     const deflate = handshake.takeDeflate();
     const extensions = deflate ? 'permessage-deflate' : '';
 
-    if (opts.transport === 'native' && !deflate && native.adoptableFd(socket) !== -1) {
-      if (native.clientsTransport().adoptClientSocket(websocket, socket, head, protocol, opts)) {
+    if (opts.transport === 'native' && native.adoptableFd(socket) !== -1) {
+      const transport = native.clientsTransport();
+      if (transport.adoptClientSocket(websocket, socket, head, protocol, deflate, opts)) {
         websocket.emit('open');
       } else {
         abortHandshake(websocket, socket, 'The socket was closed during the handshake');

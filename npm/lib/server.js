@@ -294,11 +294,11 @@ class WebSocketServer extends EventEmitter {
     socket.removeListener('error', socketOnError);
 
     let ws;
-    if (this.options.transport === 'native' && !deflate && native.adoptableFd(socket) !== -1) {
+    if (this.options.transport === 'native' && native.adoptableFd(socket) !== -1) {
       if (this._native === null) {
         this._native = new native.NativeTransport(this, this.options, { listen: false });
       }
-      ws = this._native.adoptServerSocket(socket, head, response, protocol || '');
+      ws = this._native.adoptServerSocket(socket, head, response, protocol || '', deflate);
       if (ws === null) return;
     } else {
       socket.write(response);

@@ -12,22 +12,7 @@ const h = require('./helpers');
 const BIG = 10 * 1024 * 1024;
 
 /** ~10 MB of JSON-like text: compressible, and slow enough to compress to notice. */
-function bigText(seed = 1, size = BIG) {
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa', 'sigma', 'zeta'];
-  const parts = [];
-  let x = seed >>> 0 || 1;
-  let len = 0;
-  while (len < size) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const s = `{"${words[x & 7]}":${x % 100000},"${words[(x >>> 3) & 7]}":"${x.toString(36)}"},`;
-    parts.push(s);
-    len += s.length;
-  }
-  return parts.join('').slice(0, size);
-}
+const bigText = (seed = 1, size = BIG) => h.jsonText(size, seed);
 
 const PAYLOAD = bigText();
 

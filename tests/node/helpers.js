@@ -54,6 +54,25 @@ function within(p, ms = 5000, what = 'operation') {
   ]).finally(() => clearTimeout(t));
 }
 
+/** `size` characters of JSON-like text: compressible, not one repeated byte. */
+function jsonText(size, seed = 1) {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa', 'sigma', 'zeta'];
+  const parts = [];
+  let x = seed >>> 0 || 1;
+  let len = 0;
+  while (len < size) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const s = `{"${words[x & 7]}":${x % 100000},"${words[(x >>> 3) & 7]}":"${x.toString(36)}"},`;
+    parts.push(s);
+    len += s.length;
+  }
+  return parts.join('').slice(0, size);
+}
+
+
 /** Encodes one frame (test-side, to produce malformed input on purpose). */
 function frame({ fin = true, rsv = 0, opcode, payload = Buffer.alloc(0), mask = true }) {
   payload = Buffer.from(payload);
@@ -215,6 +234,7 @@ module.exports = {
   closeServer,
   errorInfo,
   frame,
+  jsonText,
   listen,
   once,
   parseFrame,

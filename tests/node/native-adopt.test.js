@@ -210,3 +210,29 @@ test('TLS sockets stay on the stream transport', async () => {
   await new Promise((r) => wss.close(r));
   await closeHttp(server);
 });
+
+test('server mode with permessage-deflate: the agreed codec moves with the socket', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const server = await httpServer();
+    const wss = new lib.WebSocketServer(opts(lib, { server, perMessageDeflate: { threshold: 0 } }));
+    wss.on('connection', (ws) => {
+      log.push(['extensions', ws.extensions]);
+      ws.on('message', (d, b) => ws.send(d, { binary: b }));
+    });
+    // ferrosocket's client on the native transport too (it inflates and deflates in Rust).
+    const c = new lib.WebSocket(`ws://127.0.0.1:${server.address().port}`, opts(lib));
+    await h.once(c, 'open');
+    log.push(['client extensions', c.extensions]);
+    const got = [];
+    c.on('message', (d) => got.push([d.length, d[0], d[d.length - 1]]));
+    for (const n of [10, 20000, 3 << 20]) c.send(Buffer.alloc(n, n & 0x7f));
+    await h.waitFor(() => got.length === 3, 10000, 'echoes');
+    log.push(['got', got]);
+    c.close();
+    await h.once(c, 'close');
+    await new Promise((r) => wss.close(r));
+    await closeHttp(server);
+    return log;
+  });
+});

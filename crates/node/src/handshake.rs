@@ -39,7 +39,7 @@ pub struct DeflateOptions {
     pub inflate_chunk_size: Option<u32>,
 }
 
-fn deflate_config(o: &DeflateOptions) -> DeflateConfig {
+pub(crate) fn deflate_config(o: &DeflateOptions) -> DeflateConfig {
     let bits = |b: Option<u32>| b.and_then(|v| u8::try_from(v).ok());
     DeflateConfig {
         server_no_context_takeover: o.server_no_context_takeover.unwrap_or(false),

@@ -1,5 +1,6 @@
 //! How a transport server reads handshakes and runs connections.
 
+use ferrosocket_core::deflate::DeflateConfig;
 use ferrosocket_core::handshake::AcceptorConfig;
 use ferrosocket_core::{ws, Config};
 
@@ -9,8 +10,14 @@ pub struct TransportConfig {
     /// How upgrade requests are read and checked; `ws`'s own server by default
     /// (bounded heads, `426` for plain HTTP requests).
     pub acceptor: AcceptorConfig,
-    /// Each WebSocket's limits and behaviour (`ws`'s defaults).
+    /// Each WebSocket's limits and behaviour (`ws`'s defaults). Its
+    /// `offload_deflate_min` / `offload_inflate_min` decide which messages become
+    /// [`Job`](crate::Job)s; `usize::MAX` for both keeps all zlib work inline.
     pub connection: Config,
+    /// permessage-deflate (RFC 7692) as the server accepts it, for
+    /// [`Server::negotiate_deflate`](crate::Server::negotiate_deflate); `None`: offers
+    /// are ignored (ws's `perMessageDeflate: false`).
+    pub deflate: Option<DeflateConfig>,
     /// Milliseconds from accept to a complete request head; past it the connection
     /// gets `408` and is closed (slowloris). Node's `server.headersTimeout` default.
     pub handshake_timeout: u64,
@@ -31,6 +38,7 @@ impl Default for TransportConfig {
         TransportConfig {
             acceptor: ws::port_acceptor_config(),
             connection: ws::config(),
+            deflate: None,
             handshake_timeout: 60_000,
             read_buffer: 256 * 1024,
             batch_limit: 1024 * 1024,

@@ -21,6 +21,10 @@
 //! * Timers are deadlines (the handshake timeout, the core's close timeout) in one heap,
 //!   swept by [`Server::on_timeout`] at [`Server::next_deadline`]; the clock is the
 //!   caller's (milliseconds).
+//! * permessage-deflate: offers are answered with [`Server::negotiate_deflate`]; the
+//!   zlib work of large messages comes out as [`Job`]s ([`Server::take_jobs`]) for the
+//!   caller to run off its thread and hand back ([`Server::finish_job`]), for every
+//!   connection of the table (accepted or adopted).
 //!
 //! [`Acceptor`]: ferrosocket_core::handshake::Acceptor
 //! [`Connection`]: ferrosocket_core::Connection
@@ -31,8 +35,10 @@ mod event;
 mod poller;
 mod server;
 mod slot;
+mod work;
 
 pub use config::TransportConfig;
 pub use event::{Event, Payload};
 pub use poller::{Interest, Poller, Token};
 pub use server::{PeerInfo, Server};
+pub use work::Job;

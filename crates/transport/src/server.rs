@@ -15,7 +15,7 @@ use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::deadlines::Deadlines;
 use crate::slot::{Flag, Phase, Refusal, Slot};
-use crate::{Event, Interest, Payload, Poller, Token, TransportConfig};
+use crate::{Event, Interest, Job, Payload, Poller, Token, TransportConfig};
 
 /// Most buffers handed to one vectored write.
 const MAX_IOV: usize = 64;
@@ -54,6 +54,8 @@ pub struct Server<P: Poller> {
     events: Vec<Event>,
     dirty: Vec<Token>,
     deadlines: Deadlines,
+    /// zlib work taken from the connections, for the caller ([`take_jobs`](Self::take_jobs)).
+    jobs: Vec<(Token, Job)>,
 }
 
 impl<P: Poller> Server<P> {
@@ -92,6 +94,7 @@ impl<P: Poller> Server<P> {
             events: Vec::new(),
             dirty: Vec::new(),
             deadlines: Deadlines::default(),
+            jobs: Vec::new(),
         }
     }
 
@@ -202,6 +205,9 @@ impl<P: Poller> Server<P> {
             return;
         }
         let Some(i) = self.index(token) else { return };
+        if self.slots[i].flags.is(Flag::DESTROY_AFTER_JOB) {
+            return;
+        }
         if writable {
             self.write_slot(i, now);
         }
@@ -325,6 +331,24 @@ impl<P: Poller> Server<P> {
             Phase::Deciding(incoming) => Some(incoming.request()),
             _ => None,
         }
+    }
+
+    /// Answers the request's permessage-deflate offer with the server's
+    /// `TransportConfig::deflate`, by the core's rules (`ws`'s with its acceptor
+    /// config: a bad or unacceptable offer is a 400 to [`reject`](Self::reject) with).
+    /// Call it before [`accept`](Self::accept) (and before
+    /// [`preview_response`](Self::preview_response)), where `ws` negotiates: after the
+    /// path and the subprotocols, before `verifyClient`. `Some(Ok(true))`: agreed, the
+    /// `101` answers with it and the connection compresses. `None`: no such request.
+    pub fn negotiate_deflate(&mut self, token: Token) -> Option<Result<bool, HandshakeError>> {
+        let i = self.index(token)?;
+        let Phase::Deciding(incoming) = &mut self.slots[i].phase else {
+            return None;
+        };
+        let Some(config) = self.config.deflate.as_ref() else {
+            return Some(Ok(false));
+        };
+        Some(incoming.negotiate_deflate(config).map(|p| p.is_some()))
     }
 
     /// The `101` that [`accept`](Self::accept) would write with `protocol`, for an
@@ -457,17 +481,15 @@ impl<P: Poller> Server<P> {
     }
 
     /// Writes what `token` queued now, instead of at the next [`flush`](Self::flush)
-    /// (an application asking how much is buffered). Returns the bytes still queued.
-    pub fn write_now(&mut self, token: Token, now: u64) -> usize {
-        let Some(i) = self.index(token) else { return 0 };
+    /// (an application asking how much is buffered).
+    pub fn write_now(&mut self, token: Token, now: u64) {
+        let Some(i) = self.index(token) else { return };
         if !self.slots[i].flags.is(Flag::WANT_WRITE) {
             self.write_slot(i, now);
         }
-        if !self.slots.contains(i) {
-            return 0;
+        if self.slots.contains(i) {
+            self.settle(i, now);
         }
-        self.settle(i, now);
-        self.connection(token).map_or(0, Connection::buffered)
     }
 
     /// Report [`Event::Drained`] once everything queued on `token` is written.
@@ -500,6 +522,16 @@ impl<P: Poller> Server<P> {
         if let Some(i) = self.index(token) {
             if let Phase::Open(conn) = &mut self.slots[i].phase {
                 conn.terminate();
+            }
+            let slot = &mut self.slots[i];
+            if slot.flags.is(Flag::INFLATING) {
+                // The message being inflated and what came after it were received
+                // before: delivered when the job is back (as in `ws`), then closed.
+                let _ = slot.stream.shutdown(Shutdown::Both);
+                slot.flags.set(Flag::DESTROY_AFTER_JOB, true);
+                slot.deadline = None;
+                self.update_interest(i);
+                return;
             }
             self.close_slot(i);
         }
@@ -534,6 +566,57 @@ impl<P: Poller> Server<P> {
         }
     }
 
+    // ---- zlib work ---------------------------------------------------------------------
+
+    /// Moves the zlib jobs the connections handed out since the last call into `out`
+    /// (cleared first). Run each (any thread, [`Job::run`]) and hand it back with
+    /// [`finish_job`](Self::finish_job); until then the connection's later sends (or its
+    /// input) wait, in order. A caller with no thread to spare runs them right away.
+    pub fn take_jobs(&mut self, out: &mut Vec<(Token, Job)>) {
+        out.clear();
+        std::mem::swap(out, &mut self.jobs);
+    }
+
+    /// Whether jobs wait to be taken.
+    pub fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    /// A job is done: the compressed message is framed with the sends that waited
+    /// behind it, or the inflated one is delivered ([`Event::Message`], its payload
+    /// owned) with the input that came after it, and reading resumes. A job of a
+    /// connection that is gone is dropped. Call [`flush`](Self::flush) after.
+    pub fn finish_job(&mut self, token: Token, job: Job, now: u64) {
+        let Some(i) = self.index(token) else { return };
+        let slot = &mut self.slots[i];
+        let Phase::Open(conn) = &mut slot.phase else {
+            return;
+        };
+        match job {
+            Job::Deflate(job) => {
+                conn.finish_deflate(job);
+            }
+            Job::Inflate(job) => {
+                slot.flags.set(Flag::INFLATING, false);
+                let events = &mut self.events;
+                let result = conn.finish_inflate(job, |e| {
+                    if let Some(e) = event_of(token, e, |b| Payload::Owned(b.to_vec())) {
+                        events.push(e);
+                    }
+                });
+                if let Err(e) = result {
+                    events.push(Event::Error(token, e));
+                }
+                if slot.flags.is(Flag::DESTROY_AFTER_JOB) {
+                    self.close_slot(i);
+                    return;
+                }
+            }
+        }
+        self.mark_dirty(i);
+        self.settle(i, now);
+    }
+
     // ---- output ----------------------------------------------------------------------
 
     fn mark_dirty(&mut self, i: usize) {
@@ -552,6 +635,9 @@ impl<P: Poller> Server<P> {
         for &token in &dirty {
             let Some(i) = self.index(token) else { continue };
             self.slots[i].flags.set(Flag::DIRTY, false);
+            if self.slots[i].flags.is(Flag::DESTROY_AFTER_JOB) {
+                continue;
+            }
             let destroy = matches!(&self.slots[i].phase, Phase::Open(c) if c.transport_action() == TransportAction::Destroy);
             if destroy {
                 self.close_slot(i);
@@ -599,6 +685,10 @@ impl<P: Poller> Server<P> {
     /// and the core say, keep its deadline in the sweep and its interest current.
     fn settle(&mut self, i: usize, now: u64) {
         let slot = &mut self.slots[i];
+        if slot.flags.is(Flag::DESTROY_AFTER_JOB) {
+            // Waits for its inflation job (`finish_job` closes it).
+            return;
+        }
         match &mut slot.phase {
             Phase::Rejecting(r) => {
                 if r.written >= r.response.len() {
@@ -613,7 +703,9 @@ impl<P: Poller> Server<P> {
                     self.close_slot(i);
                     return;
                 }
-                let written = !conn.has_output();
+                // Calls waiting behind a compression job are not written yet.
+                let written = !conn.has_output() && !conn.deferred();
+                take_jobs(conn, slot.token, &mut slot.flags, &mut self.jobs);
                 if written && slot.flags.is(Flag::NOTIFY_DRAIN) {
                     slot.flags.set(Flag::NOTIFY_DRAIN, false);
                     self.events.push(Event::Drained(slot.token));
@@ -668,7 +760,8 @@ impl<P: Poller> Server<P> {
         for token in due {
             let Some(i) = self.index(token) else { continue };
             let slot = &mut self.slots[i];
-            if !slot.deadline.is_some_and(|at| at <= now) {
+            if !slot.deadline.is_some_and(|at| at <= now) || slot.flags.is(Flag::DESTROY_AFTER_JOB)
+            {
                 continue;
             }
             slot.deadline = None;
@@ -789,34 +882,66 @@ fn feed(
         }
     };
     let result = conn.feed_mut(data, |event| {
-        let e = match event {
-            CoreEvent::Text(t) => Event::Message {
-                token,
-                kind: DataKind::Text,
-                data: payload(t.as_bytes()),
-            },
-            CoreEvent::UncheckedText(t) => Event::Message {
-                token,
-                kind: DataKind::Text,
-                data: payload(t),
-            },
-            CoreEvent::Binary(b) => Event::Message {
-                token,
-                kind: DataKind::Binary,
-                data: payload(b),
-            },
-            CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
-            CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
-            CoreEvent::Close { .. } => Event::CloseFrame(token),
-            // An event kind this transport does not know yet.
-            _ => return,
-        };
-        events.push(e);
+        if let Some(e) = event_of(token, event, |b| payload(b)) {
+            events.push(e);
+        }
     });
     if let Err(e) = result {
         events.push(Event::Error(token, e));
     }
     in_batch.get()
+}
+
+/// The transport's event for one of the core's, payloads placed by `payload`.
+fn event_of(
+    token: Token,
+    event: CoreEvent<'_>,
+    payload: impl Fn(&[u8]) -> Payload,
+) -> Option<Event> {
+    Some(match event {
+        CoreEvent::Text(t) => Event::Message {
+            token,
+            kind: DataKind::Text,
+            data: payload(t.as_bytes()),
+        },
+        CoreEvent::UncheckedText(t) => Event::Message {
+            token,
+            kind: DataKind::Text,
+            data: payload(t),
+        },
+        CoreEvent::Binary(b) => Event::Message {
+            token,
+            kind: DataKind::Binary,
+            data: payload(b),
+        },
+        CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
+        CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
+        CoreEvent::Close { .. } => Event::CloseFrame(token),
+        // An event kind this transport does not know yet.
+        _ => return None,
+    })
+}
+
+/// Takes the zlib work the connection hands out now (at most one job per direction
+/// is out at a time: the core returns none while one is).
+fn take_jobs(
+    conn: &mut Connection,
+    token: Token,
+    flags: &mut crate::slot::Flags,
+    jobs: &mut Vec<(Token, Job)>,
+) {
+    if !conn.deflate_enabled() {
+        return;
+    }
+    if let Some(job) = conn.take_deflate_job() {
+        jobs.push((token, Job::Deflate(job)));
+    }
+    if conn.inflate_ready() {
+        if let Some(job) = conn.take_inflate_job() {
+            flags.set(Flag::INFLATING, true);
+            jobs.push((token, Job::Inflate(job)));
+        }
+    }
 }
 
 /// One vectored write of the connection's output. Returns the bytes written and

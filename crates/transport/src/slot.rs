@@ -34,7 +34,7 @@ pub(crate) struct Refusal {
 
 /// A slot's switches, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Flag(u8);
+pub(crate) struct Flag(u16);
 
 impl Flag {
     /// Listed for the next flush.
@@ -51,6 +51,13 @@ impl Flag {
     pub(crate) const WRITE_SHUT: Flag = Flag(1 << 5);
     /// The peer ended its side (read returned 0).
     pub(crate) const PEER_EOF: Flag = Flag(1 << 6);
+    /// A received message is out for inflating: not read meanwhile (the core keeps
+    /// what follows it; `ws` pauses its socket the same way).
+    pub(crate) const INFLATING: Flag = Flag(1 << 7);
+    /// Destroyed while inflating: the socket is shut and left alone, and the slot is
+    /// closed once the job is back and its message delivered (as `ws` delivers what
+    /// was received before `terminate()`).
+    pub(crate) const DESTROY_AFTER_JOB: Flag = Flag(1 << 8);
 }
 
 #[derive(Debug)]
@@ -69,7 +76,7 @@ pub(crate) struct Slot {
 
 /// The [`Flag`]s of a slot that are on.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Flags(u8);
+pub(crate) struct Flags(u16);
 
 impl Flags {
     pub(crate) fn is(self, flag: Flag) -> bool {
@@ -101,12 +108,22 @@ impl Slot {
 
     /// What the socket should wait for now.
     pub(crate) fn wanted_interest(&self) -> Interest {
+        if self.flags.is(Flag::DESTROY_AFTER_JOB) {
+            return Interest {
+                read: false,
+                write: false,
+            };
+        }
         let read = match self.phase {
             Phase::Handshake(_) => true,
             Phase::Deciding(_) => false,
             // Read on after a refusal only to notice the peer closing.
             Phase::Rejecting(_) => false,
-            Phase::Open(_) => !self.flags.is(Flag::PAUSED) && !self.flags.is(Flag::PEER_EOF),
+            Phase::Open(_) => {
+                !self.flags.is(Flag::PAUSED)
+                    && !self.flags.is(Flag::PEER_EOF)
+                    && !self.flags.is(Flag::INFLATING)
+            }
         };
         Interest {
             read,

@@ -15,6 +15,7 @@ const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
 const { kHub } = require('../constants');
 const { engineOptions, socketOptions } = require('../handshake');
+const { deflateOptions } = require('../deflate-options');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -39,7 +40,6 @@ const RUNNING = 0;
  * @return {string|null}
  */
 function unsupportedServerOptions(options, DefaultWebSocket) {
-  if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
   if (options.allowSynchronousEvents === false) {
     return 'allowSynchronousEvents: false is not supported';
   }
@@ -71,6 +71,10 @@ class NativeTransport {
     this.flushScheduled = false;
     this.closing = false;
     this.destroyed = false;
+    // ws's `perMessageDeflate`: `true` is `{}`; negotiated in Rust with the core's
+    // rules (the stream transport's), once per request (`negotiate`).
+    const pmd = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
+    this.deflate = pmd !== null && typeof pmd === 'object';
     this.native = new NativeServer(
       {
         host: listen && options.host != null ? String(options.host) : undefined,
@@ -78,7 +82,9 @@ class NativeTransport {
         backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
         handshakeTimeout: options.handshakeTimeout,
         autoPong: options.autoPong !== false,
-        connection: connectionOptions(options)
+        connection: connectionOptions(options),
+        perMessageDeflate: this.deflate ? deflateOptions(pmd) : undefined,
+        deflateConcurrency: this.deflate ? concurrency(pmd.concurrencyLimit) : undefined
       },
       (nums, vals, batch) => this.dispatch(nums, vals, batch)
     );
@@ -114,9 +120,10 @@ class NativeTransport {
    * @param {string} how.protocol
    * @param {Object} [how.connection] the connection's own limits (clients)
    * @param {boolean} [how.autoPong]
+   * @param {Object} [how.deflate] the permessage-deflate agreed on (a DeflateHandle)
    * @return {number|null} the connection's id (null: the peer already left)
    */
-  adopt(socket, head, { preface, client, connection, autoPong }) {
+  adopt(socket, head, { preface, client, connection, autoPong, deflate }) {
     const fd = adoptableFd(socket);
     // Read what Node buffered past the head; then Node's handle goes.
     const chunks = head && head.length ? [head] : [];
@@ -128,7 +135,8 @@ class NativeTransport {
       chunks.length ? Buffer.concat(chunks) : undefined,
       preface == null ? undefined : Buffer.from(preface),
       connection,
-      autoPong
+      autoPong,
+      deflate || undefined
     );
     socket.destroy();
     if (id !== null) this.scheduleFlush();
@@ -142,15 +150,17 @@ class NativeTransport {
    * @param {Object} options the client's options
    * @return {boolean} false: the peer already left
    */
-  adoptClientSocket(websocket, socket, head, protocol, options) {
+  adoptClientSocket(websocket, socket, head, protocol, deflate, options) {
     const id = this.adopt(socket, head, {
       preface: null,
       client: true,
       connection: connectionOptions(options),
-      autoPong: options.autoPong !== false
+      autoPong: options.autoPong !== false,
+      deflate
     });
     if (id === null) return false;
     NativeWebSocket.takeOver(websocket, this, id, protocol);
+    if (deflate) websocket._extensions = 'permessage-deflate';
     this.sockets.set(id, websocket);
     return true;
   }
@@ -160,10 +170,11 @@ class NativeTransport {
    *
    * @return {NativeWebSocket|null} null: the peer already left
    */
-  adoptServerSocket(socket, head, preface, protocol) {
-    const id = this.adopt(socket, head, { preface, client: false });
+  adoptServerSocket(socket, head, preface, protocol, deflate) {
+    const id = this.adopt(socket, head, { preface, client: false, deflate });
     if (id === null) return null;
     const ws = new NativeWebSocket(this, id, protocol);
+    if (deflate) ws._extensions = 'permessage-deflate';
     ws[kHub] = this.wss._hub;
     this.sockets.set(id, ws);
     return ws;
@@ -269,6 +280,14 @@ class NativeTransport {
     if (!Array.isArray(protocols)) {
       return this.reject(id, protocols.status, protocols.message, protocols.headers);
     }
+    // The offer, where ws answers it: after the subprotocols, before verifyClient.
+    let agreed = false;
+    if (this.deflate) {
+      agreed = this.native.negotiate(id);
+      if (typeof agreed !== 'boolean') {
+        return this.reject(id, agreed.status, agreed.message, agreed.headers);
+      }
+    }
     this.pending.set(id, req);
     const verify = wss.options.verifyClient;
     if (verify) {
@@ -281,17 +300,17 @@ class NativeTransport {
         verify(info, (verified, code, message, headers) => {
           if (!this.pending.has(id)) return;
           if (!verified) return this.reject(id, code || 401, message, headers);
-          this.complete(id, req, protocols);
+          this.complete(id, req, protocols, agreed);
         });
         return;
       }
       if (!verify(info)) return this.reject(id, 401);
     }
-    this.complete(id, req, protocols);
+    this.complete(id, req, protocols, agreed);
   }
 
   /** @private */
-  complete(id, req, protocols) {
+  complete(id, req, protocols, agreed) {
     const wss = this.wss;
     this.pending.delete(id);
     if (wss._state > RUNNING) return this.reject(id, 503);
@@ -321,6 +340,8 @@ class NativeTransport {
     if (!accepted) return;
     const ws = new NativeWebSocket(this, id, protocol || '', req._socket);
     req._ws = ws;
+    // ws's `extensions`: the names agreed on (its params are in the 101).
+    if (agreed) ws._extensions = 'permessage-deflate';
     ws[kHub] = wss._hub;
     this.sockets.set(id, ws);
     if (wss.clients) wss.clients.add(ws);
@@ -359,6 +380,17 @@ class NativeTransport {
       if (this.onEmpty) this.onEmpty();
     });
   }
+}
+
+/** A numeric option as ws reads one (`+value`); `undefined` stays the default. */
+function numeric(value) {
+  return value === undefined || typeof value === 'number' ? value : Number(value);
+}
+
+/** ws's `concurrencyLimit` (its zlib limiter): a positive integer, else the default. */
+function concurrency(value) {
+  const n = numeric(value);
+  return typeof n === 'number' && n >= 1 && Number.isFinite(n) ? Math.floor(n) : undefined;
 }
 
 /** How many numbers an event takes in a batch (its kind, its id, its numeric fields). */

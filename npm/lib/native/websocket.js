@@ -15,7 +15,9 @@ const {
   PUBLISH_SKIPPED,
   PUBLISH_DROPPED,
   PUBLISH_CLOSED,
-  SEND_OVER_HIGH_WATER_MARK
+  SEND_DEFERRED,
+  SEND_OVER_HIGH_WATER_MARK,
+  SEND_DEFERRED_OVER_HIGH_WATER_MARK
 } = require('../constants');
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
@@ -120,8 +122,15 @@ class NativeWebSocket {
       this._queued(cb);
       return true;
     }
-    if (answer === SEND_OVER_HIGH_WATER_MARK) {
+    if (answer === SEND_DEFERRED) {
+      // Into (or behind) a compression job: framed in order once it is back.
+      this._deferred();
+      this._queued(cb);
+      return true;
+    }
+    if (answer === SEND_OVER_HIGH_WATER_MARK || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
       // send() says false; 'drain' once the transport has written the queue.
+      if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) this._deferred();
       this._needDrain = true;
       this._queued(cb);
       this._transport.native.notifyDrain(this._id);
@@ -133,6 +142,13 @@ class NativeWebSocket {
     }
     this._refused(answer, data, cb);
     return false;
+  }
+
+  /** A send went behind a compression job: DRAINED tells when all is written. @private */
+  _deferred() {
+    if (this._behind) return;
+    this._behind = true;
+    this._transport.native.notifyDrain(this._id);
   }
 
   /** `maxBackpressure` refused a message (see ../websocket.js). @private */
@@ -262,6 +278,7 @@ class NativeWebSocket {
 
   /** @private */
   _onDrained() {
+    this._behind = false;
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
@@ -279,7 +296,12 @@ class NativeWebSocket {
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) {
-      const err = new Error('WebSocket is not open: readyState 3 (CLOSED)');
+      // ws's errors: sends still waiting for a compression job, or for the socket.
+      const err = new Error(
+        this._behind
+          ? 'The socket was closed while data was being compressed'
+          : 'WebSocket is not open: readyState 3 (CLOSED)'
+      );
       for (let i = 0; i < cbs.length; i++) cbs[i](err);
     }
     this.emit('close', code, reason);
@@ -319,6 +341,8 @@ Object.assign(NativeWebSocket.prototype, {
   _callbacks: null,
   _closedBytes: 0,
   _needDrain: false,
+  // Sends wait behind a message being compressed on libuv's pool (until DRAINED).
+  _behind: false,
   _sock: undefined,
   [kShared]: null // published frames are sent, not shared, here (see kPublish)
 });
@@ -326,16 +350,22 @@ Object.assign(NativeWebSocket.prototype, {
 /**
  * A published message (pubsub.js): sent to this socket on its own for now — framed
  * per subscriber, not shared (frame-once fan-out in Rust is the next step of the native
- * transport; see docs/native-transport.md).
+ * transport; see docs/native-transport.md); compressed for it when asked and agreed.
  */
-NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary) {
+NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress) {
   if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
-  const answer = queueMessage(this, data, binary, true, false);
+  const answer = queueMessage(this, data, binary, true, !!compress && this._extensions !== '');
   if (answer === null) {
     this._transport.scheduleFlush();
     return PUBLISH_SENT;
   }
-  if (answer === SEND_OVER_HIGH_WATER_MARK) {
+  if (answer === SEND_DEFERRED) {
+    this._deferred();
+    this._transport.scheduleFlush();
+    return PUBLISH_SENT;
+  }
+  if (answer === SEND_OVER_HIGH_WATER_MARK || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
+    if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) this._deferred();
     this._needDrain = true;
     this._transport.native.notifyDrain(this._id);
     this._transport.scheduleFlush();

@@ -3,8 +3,10 @@
 //! buffer, the upgrade, the core, corked writes, deadlines); this module plugs it into
 //! libuv ([`poller`]: a `uv_poll_t` per socket, one `uv_timer_t` for every deadline)
 //! and into JS ([`server::NativeServer`]: one JS call per readiness with all of its
-//! events). No second thread.
+//! events). No second thread of ours: permessage-deflate's large messages are
+//! (de)compressed on libuv's thread pool ([`work`]).
 
 pub mod poller;
 pub mod server;
 pub mod uv;
+pub(crate) mod work;

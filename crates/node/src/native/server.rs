@@ -4,6 +4,7 @@
 //! only for ws's decisions (routing, `verifyClient`, `handleProtocols`, `'headers'`).
 //! Replies sent while JS handles a batch are written together once it returns.
 
+use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use ferrosocket_core::handshake::HandshakeError;
 use ferrosocket_core::{Config, Connection, DataKind, Role, SendOptions, State, UsageError};
-use ferrosocket_transport::{Event, Payload, Server, Token, TransportConfig};
+use ferrosocket_transport::{Event, Job, Payload, Server, Token, TransportConfig};
 use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
@@ -22,9 +23,10 @@ mod sends;
 
 use super::poller::UvPoller;
 use super::uv::{handle_memory, uv, Uv};
+use super::work;
 use crate::engine::{config as connection_config, send_answer, EngineOptions};
 use crate::error::CoreError;
-use crate::handshake::HandshakeFailure;
+use crate::handshake::{deflate_config, DeflateHandle, DeflateOptions, HandshakeFailure};
 
 /// Event kinds of a batch, each followed in the numbers by its numeric fields; its
 /// other values (in brackets) are the next ones of the values array.
@@ -62,6 +64,11 @@ pub struct NativeOptions {
     pub auto_pong: Option<bool>,
     /// Each connection's limits, as for `Engine`.
     pub connection: Option<EngineOptions>,
+    /// ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off.
+    pub per_message_deflate: Option<DeflateOptions>,
+    /// ws `perMessageDeflate.concurrencyLimit`: zlib jobs of this server on libuv's
+    /// pool at once (10 by default, as ws's limiter).
+    pub deflate_concurrency: Option<u32>,
 }
 
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
@@ -137,6 +144,15 @@ struct Inner {
     adopted_config: Arc<Config>,
     /// What `sendFunctions()` are bound to (nulled when this is freed).
     cell: sends::ServerCell,
+    /// zlib jobs taken from the transport and waiting for a place on the pool.
+    waiting: VecDeque<(Token, Job)>,
+    /// Scratch for `take_jobs`.
+    taken: Vec<(Token, Job)>,
+    /// Jobs on libuv's pool; the server's memory lives until they are all back.
+    jobs_out: usize,
+    job_limit: usize,
+    /// Everything but this struct is released (`free`); it goes with the last job.
+    freed: bool,
 }
 
 /// A `port`-mode server on the native transport.
@@ -249,6 +265,7 @@ impl NativeServer {
                 .filter(|t| t.is_finite() && *t > 0.0)
                 .map_or(defaults.handshake_timeout, |t| t as u64),
             backlog: options.backlog.unwrap_or(defaults.backlog),
+            deflate: options.per_message_deflate.as_ref().map(deflate_config),
             ..defaults
         };
         let inner = Box::into_raw(Box::new(Inner {
@@ -269,6 +286,13 @@ impl NativeServer {
             listen_error: None,
             adopted_config: Arc::new(config.connection.clone()),
             cell: Default::default(),
+            waiting: VecDeque::new(),
+            taken: Vec::new(),
+            jobs_out: 0,
+            job_limit: options
+                .deflate_concurrency
+                .map_or(10, |n| n.max(1) as usize),
+            freed: false,
         }));
         let poller = move || UvPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
         // SAFETY: `inner` was just allocated and nothing else refers to it yet.
@@ -380,6 +404,19 @@ impl NativeServer {
         }
     }
 
+    /// Answers a waiting request's permessage-deflate offer with the server's options
+    /// (ws's rules, in the core): `true` agreed, `false` not (no offer, or deflate off),
+    /// or the 400 ws answers a bad or unacceptable offer with. Called where ws
+    /// negotiates: after the subprotocols, before `verifyClient`.
+    #[napi]
+    pub fn negotiate(&self, id: f64) -> Either<bool, HandshakeFailure> {
+        match self.server().and_then(|s| s.negotiate_deflate(token(id))) {
+            Some(Err(e)) => Either::B(e.into()),
+            Some(Ok(agreed)) => Either::A(agreed),
+            None => Either::A(false),
+        }
+    }
+
     /// The `101` that `accept(id, protocol)` would write (for `'headers'` listeners).
     #[napi]
     pub fn preview(&self, id: f64, protocol: Option<String>) -> Result<Option<String>> {
@@ -420,7 +457,8 @@ impl NativeServer {
     /// then closes its own and the connection lives on in the duplicate); `leftover`
     /// the bytes Node read past the upgrade; `preface` what to write before any frame
     /// (a server's `101`); `client` which end this is; `connection` its limits when
-    /// not the server's. The id of the new connection, or `null` when the socket is
+    /// not the server's; `deflate` the permessage-deflate agreed on, if any. The id of
+    /// the new connection, or `null` when the socket is
     /// not an open TCP connection (the peer already left).
     #[napi]
     pub fn adopt(
@@ -431,6 +469,7 @@ impl NativeServer {
         preface: Option<BufferSlice>,
         connection: Option<EngineOptions>,
         auto_pong: Option<bool>,
+        deflate: Option<&mut DeflateHandle>,
     ) -> Result<Option<f64>> {
         let now = self.now();
         let Some(inner) = self.inner() else {
@@ -456,7 +495,10 @@ impl NativeServer {
         let owned = unsafe { OwnedFd::from_raw_fd(dup) };
         let stream = std::net::TcpStream::from(owned);
         let role = if client { Role::Client } else { Role::Server };
-        let conn = Box::new(Connection::new(role, config));
+        // With permessage-deflate agreed (by Node's side of the handshake), the codec;
+        // its zlib jobs are run as for accepted connections.
+        let params = deflate.and_then(|d| d.take());
+        let conn = Box::new(Connection::with_deflate(role, config, params));
         let Some(server) = inner.server.as_mut() else {
             return Ok(None);
         };
@@ -577,21 +619,24 @@ impl NativeServer {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written, those waiting behind a compression job
+    /// included (ws counts them in `bufferedAmount`).
     #[napi]
     pub fn buffered(&self, id: f64) -> f64 {
         self.server()
             .and_then(|s| s.connection(token(id)))
-            .map_or(0.0, |c| c.buffered() as f64)
+            .map_or(0.0, |c| (c.buffered() + c.deferred_bytes()) as f64)
     }
 
-    /// Writes what the connection queued now (not at the end of the tick); the bytes
-    /// still queued. Events this causes are delivered with the next batch.
+    /// Writes what the connection queued now (not at the end of the tick); then what
+    /// `buffered` says. Events this causes are delivered with the next batch.
     #[napi]
     pub fn write_now(&self, id: f64) -> f64 {
         let now = self.now();
-        self.server()
-            .map_or(0.0, |s| s.write_now(token(id), now) as f64)
+        if let Some(s) = self.server() {
+            s.write_now(token(id), now);
+        }
+        self.buffered(id)
     }
 
     /// Report `DRAINED` once everything queued is written.
@@ -781,6 +826,7 @@ impl Inner {
                 }
                 return;
             }
+            (*this).start_jobs();
             (*this).arm_timer();
         }
     }
@@ -829,6 +875,36 @@ impl Inner {
         }
     }
 
+    /// Sends the zlib jobs the transport handed out to libuv's pool, at most
+    /// `job_limit` at once; the others wait their turn in order.
+    fn start_jobs(&mut self) {
+        if let Some(s) = self.server.as_mut() {
+            if s.has_jobs() {
+                s.take_jobs(&mut self.taken);
+                self.waiting.extend(self.taken.drain(..));
+            }
+        }
+        while self.jobs_out < self.job_limit {
+            let Some((token, job)) = self.waiting.pop_front() else {
+                break;
+            };
+            let owner = (self as *mut Inner).cast::<c_void>();
+            // SAFETY: the loop is Node's, running; `self` stays allocated until its
+            // last job is back (`jobs_out`, `freed`).
+            match unsafe { work::queue(self.uv, self.loop_, owner, token, job, on_job_done) } {
+                Ok(()) => self.jobs_out += 1,
+                Err(mut job) => {
+                    // The pool refused it: inline, so nothing waits forever.
+                    job.run();
+                    let now = self.now();
+                    if let Some(s) = self.server.as_mut() {
+                        s.finish_job(token, job, now);
+                    }
+                }
+            }
+        }
+    }
+
     fn arm_timer(&mut self) {
         let now = self.now();
         let next = self.server.as_ref().and_then(|s| s.next_deadline());
@@ -866,11 +942,12 @@ impl Inner {
         // SAFETY: live, and nothing uses it after this (JS's pointer is nulled by
         // `destroy`; the cleanup hook is removed unless it is the one running).
         unsafe {
-            let inner = Box::from_raw(this);
+            let inner = &mut *this;
             inner.cell.set(ptr::null_mut());
             let env = inner.env;
             // Dropping the server deregisters (uv_close) every socket first.
-            drop(inner.server);
+            drop(inner.server.take());
+            inner.waiting.clear();
             for h in [inner.timer, inner.check] {
                 (inner.uv.close)(HandleCtx::handle(h), Some(on_handle_closed));
             }
@@ -878,6 +955,13 @@ impl Inner {
             sys::napi_async_destroy(env, inner.async_ctx);
             if !in_cleanup {
                 sys::napi_remove_env_cleanup_hook(env, Some(cleanup), this.cast());
+            }
+            inner.dead = true;
+            if inner.jobs_out == 0 {
+                drop(Box::from_raw(this));
+            } else {
+                // Jobs on the pool hold its address: the last one back frees it.
+                inner.freed = true;
             }
         }
     }
@@ -1107,6 +1191,32 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
         if let Some(s) = (*this).server.as_mut() {
             s.on_timeout(now);
         }
+        Inner::deliver(this);
+    }
+}
+
+/// A zlib job is back from libuv's pool (on the loop thread).
+unsafe fn on_job_done(owner: *mut c_void, token: Token, job: Job) {
+    let this = owner.cast::<Inner>();
+    // SAFETY: an Inner with jobs out stays allocated (`free` leaves it to the last
+    // job); no other reference to it is held while libuv runs this callback.
+    unsafe {
+        (*this).jobs_out -= 1;
+        if (*this).freed {
+            if (*this).jobs_out == 0 {
+                drop(Box::from_raw(this));
+            }
+            return;
+        }
+        if (*this).dead {
+            return;
+        }
+        let now = (*this).now();
+        if let Some(s) = (*this).server.as_mut() {
+            s.finish_job(token, job, now);
+        }
+        // Delivers what the job caused (the inflated message, a drain) and sends
+        // the next jobs.
         Inner::deliver(this);
     }
 }

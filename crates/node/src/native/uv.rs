@@ -14,9 +14,14 @@ pub const UV_DISCONNECT: c_int = 4;
 const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
+/// `uv_req_type` of a `uv_work_t` (uv.h; checked at load by name).
+const UV_WORK: c_int = 7;
 
 pub type PollCb = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 pub type HandleCb = unsafe extern "C" fn(handle: *mut c_void);
+/// `uv_work_cb` (runs on a thread of libuv's pool) and `uv_after_work_cb` (on the loop).
+pub type WorkCb = unsafe extern "C" fn(req: *mut c_void);
+pub type AfterWorkCb = unsafe extern "C" fn(req: *mut c_void, status: c_int);
 
 /// Node's libuv, as function pointers with uv.h's signatures (handles are opaque).
 pub struct Uv {
@@ -36,6 +41,13 @@ pub struct Uv {
     pub check_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
     pub now: unsafe extern "C" fn(*const c_void) -> u64,
     pub unref: unsafe extern "C" fn(*mut c_void),
+    req_size: unsafe extern "C" fn(c_int) -> usize,
+    req_type_name: unsafe extern "C" fn(c_int) -> *const c_char,
+    pub req_set_data: unsafe extern "C" fn(*mut c_void, *mut c_void),
+    pub req_get_data: unsafe extern "C" fn(*const c_void) -> *mut c_void,
+    pub queue_work: unsafe extern "C" fn(*mut c_void, *mut c_void, WorkCb, AfterWorkCb) -> c_int,
+    /// Bytes of a `uv_work_t`.
+    pub work_size: usize,
     /// Bytes of a `uv_poll_t`, a `uv_timer_t` and a `uv_check_t` in this libuv.
     pub poll_size: usize,
     pub timer_size: usize,
@@ -86,6 +98,12 @@ fn load() -> Result<Uv, String> {
         check_stop: lookup!(c"uv_check_stop"),
         now: lookup!(c"uv_now"),
         unref: lookup!(c"uv_unref"),
+        req_size: lookup!(c"uv_req_size"),
+        req_type_name: lookup!(c"uv_req_type_name"),
+        req_set_data: lookup!(c"uv_req_set_data"),
+        req_get_data: lookup!(c"uv_req_get_data"),
+        queue_work: lookup!(c"uv_queue_work"),
+        work_size: 0,
         poll_size: 0,
         timer_size: 0,
         check_size: 0,
@@ -99,6 +117,14 @@ fn load() -> Result<Uv, String> {
             return Err(format!("this libuv numbers its {name} handles differently"));
         }
     }
+    // SAFETY: uv_req_type_name takes any integer; as uv_handle_type_name above.
+    let got = unsafe { (uv.req_type_name)(UV_WORK) };
+    // SAFETY: non-null results point to libuv's static type names.
+    if got.is_null() || unsafe { CStr::from_ptr(got) }.to_bytes() != b"work" {
+        return Err("this libuv numbers its work requests differently".to_string());
+    }
+    // SAFETY: uv_req_size takes the request type checked just above.
+    uv.work_size = unsafe { (uv.req_size)(UV_WORK) };
     // SAFETY: uv_handle_size takes a handle type checked just above.
     uv.poll_size = unsafe { (uv.handle_size)(UV_POLL) };
     // SAFETY: as above.

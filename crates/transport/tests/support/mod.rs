@@ -165,6 +165,29 @@ fn drain(
     log: &mut Vec<Event>,
     now: u64,
 ) {
+    loop {
+        drain_once(server, app, events, log, now);
+        if !server.has_jobs() {
+            return;
+        }
+        // zlib jobs (permessage-deflate): run here, between two rounds of events, as
+        // a caller with no thread to spare would.
+        let mut jobs = Vec::new();
+        server.take_jobs(&mut jobs);
+        for (token, mut job) in jobs {
+            job.run();
+            server.finish_job(token, job, now);
+        }
+    }
+}
+
+fn drain_once(
+    server: &mut Server<PollSet>,
+    app: &mut App,
+    events: &mut Vec<Event>,
+    log: &mut Vec<Event>,
+    now: u64,
+) {
     while server.has_events() {
         server.take_events(events);
         let seen: Vec<Seen> = events
@@ -236,6 +259,8 @@ pub fn echo() -> App {
             let path = server.request(*t).unwrap().path().to_string();
             if path == "/reject" {
                 let e = ferrosocket_core::handshake::HandshakeError::new(403, "Forbidden");
+                assert!(server.reject(*t, &e, now));
+            } else if let Some(Err(e)) = server.negotiate_deflate(*t) {
                 assert!(server.reject(*t, &e, now));
             } else {
                 let protocol = server
