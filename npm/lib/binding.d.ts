@@ -214,12 +214,11 @@ export declare class NativeServer {
    * HTTP client's): `fd` is the descriptor of Node's socket, duplicated here (Node
    * then closes its own and the connection lives on in the duplicate); `leftover`
    * the bytes Node read past the upgrade; `preface` what to write before any frame
-   * (a server's `101`); `client` which end this is; `connection` its limits when
-   * not the server's; `deflate` the permessage-deflate agreed on, if any. The id of
-   * the new connection, or `null` when the socket is
-   * not an open TCP connection (the peer already left).
+   * (a server's `101`); `deflate` the permessage-deflate agreed on, if any. The id
+   * of the new connection, or `null` when the socket is not an open TCP connection
+   * (the peer already left).
    */
-  adopt(fd: number, client: boolean, leftover?: Buffer | undefined | null, preface?: Buffer | undefined | null, connection?: EngineOptions | undefined | null, autoPong?: boolean | undefined | null, deflate?: DeflateHandle | undefined | null): number | null
+  adopt(fd: number, leftover: Buffer | undefined | null, preface: Buffer | undefined | null, how: AdoptOptions, deflate?: DeflateHandle | undefined | null): number | null
   /** Refuses a waiting request with an HTTP error (`headers` flat). */
   reject(id: number, status: number, message: string, headers: Array<string>): boolean
   /**
@@ -388,6 +387,16 @@ export declare function ackHello(frame: Buffer): AckHello | null
 export interface AckHello {
   id: string
   last: number
+}
+
+/** Which end an adopted connection is, and its own limits. */
+export interface AdoptOptions {
+  /** The client's end (it masks what it sends). */
+  client: boolean
+  /** Its limits when not the server's (a client's own options). */
+  connection?: EngineOptions
+  /** ws `autoPong`, with `connection`. */
+  autoPong?: boolean
 }
 
 /**

@@ -297,7 +297,7 @@ fn an_adopted_connection_with_a_codec_runs_its_jobs_too() {
     let conn = Box::new(done.connection(ws::config()));
     assert!(conn.deflate_enabled());
     server.command(move |s, now| {
-        s.adopt(stream, conn, Some(done.response.into()), done.leftover, now)
+        s.adopt(stream, conn, Some(done.response), done.leftover, now)
             .unwrap();
     });
     assert!(client.join().unwrap() == expected, "lost or reordered");

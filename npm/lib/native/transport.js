@@ -131,11 +131,9 @@ class NativeTransport {
     for (let chunk; (chunk = socket.read()) !== null; ) chunks.push(chunk);
     const id = this.native.adopt(
       fd,
-      client,
       chunks.length ? Buffer.concat(chunks) : undefined,
       preface == null ? undefined : Buffer.from(preface),
-      connection,
-      autoPong,
+      { client, connection, autoPong },
       deflate || undefined
     );
     socket.destroy();

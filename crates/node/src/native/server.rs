@@ -71,6 +71,17 @@ pub struct NativeOptions {
     pub deflate_concurrency: Option<u32>,
 }
 
+/// Which end an adopted connection is, and its own limits.
+#[napi(object)]
+pub struct AdoptOptions {
+    /// The client's end (it masks what it sends).
+    pub client: bool,
+    /// Its limits when not the server's (a client's own options).
+    pub connection: Option<EngineOptions>,
+    /// ws `autoPong`, with `connection`.
+    pub auto_pong: Option<bool>,
+}
+
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
 #[napi(object)]
 pub struct ListenFailure {
@@ -456,25 +467,27 @@ impl NativeServer {
     /// HTTP client's): `fd` is the descriptor of Node's socket, duplicated here (Node
     /// then closes its own and the connection lives on in the duplicate); `leftover`
     /// the bytes Node read past the upgrade; `preface` what to write before any frame
-    /// (a server's `101`); `client` which end this is; `connection` its limits when
-    /// not the server's; `deflate` the permessage-deflate agreed on, if any. The id of
-    /// the new connection, or `null` when the socket is
-    /// not an open TCP connection (the peer already left).
+    /// (a server's `101`); `deflate` the permessage-deflate agreed on, if any. The id
+    /// of the new connection, or `null` when the socket is not an open TCP connection
+    /// (the peer already left).
     #[napi]
     pub fn adopt(
         &self,
         fd: i32,
-        client: bool,
         leftover: Option<BufferSlice>,
         preface: Option<BufferSlice>,
-        connection: Option<EngineOptions>,
-        auto_pong: Option<bool>,
+        how: AdoptOptions,
         deflate: Option<&mut DeflateHandle>,
     ) -> Result<Option<f64>> {
         let now = self.now();
         let Some(inner) = self.inner() else {
             return Ok(None);
         };
+        let AdoptOptions {
+            client,
+            connection,
+            auto_pong,
+        } = how;
         let config = match connection {
             Some(options) => {
                 let mut config = connection_config(&options);
