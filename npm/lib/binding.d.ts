@@ -246,6 +246,25 @@ export declare class NativeServer {
   closeListener(): void
   /** Closes everything and frees the server (after the events it causes). */
   destroy(): void
+  /**
+   * Queues bytes that are whole frames already (ws `_sender.sendFrame`, frames of
+   * `Sender.frame()`, raw writes to `ws._socket`), in order with the other sends.
+   * Answers as `sendBytes`.
+   */
+  sendFrame(id: number, frame: Buffer): number | CoreError | null
+  /**
+   * Answers a ping JS has just delivered (the core's automatic pong is off, so the
+   * pong follows the replies to the messages before it, as in ws). `false`: past
+   * `maxPendingAutoPongs`, the connection is to be destroyed.
+   */
+  answerPing(id: number, data: Buffer): boolean
+  /**
+   * The automatic pong goes through an overridden `pong()`: counts it against the
+   * bound (`false` = over it: terminate); `autoPongWritten` once it was written.
+   */
+  beginAutoPong(id: number): boolean
+  /** An automatic pong sent through `pong()` was written. */
+  autoPongWritten(id: number): void
 }
 
 /**
@@ -481,8 +500,6 @@ export interface NativeOptions {
   backlog?: number
   /** Milliseconds for a request head to arrive (Node's `headersTimeout`). */
   handshakeTimeout?: number
-  /** ws `autoPong`. */
-  autoPong?: boolean
   /** Each connection's limits, as for `Engine`. */
   connection?: EngineOptions
 }

@@ -438,3 +438,152 @@ test('open native sockets keep the process alive; a closed server lets it exit',
   assert.strictEqual(code, 0);
   assert.deepStrictEqual(out.trim().split('\n'), ['alive', 'closed']);
 });
+
+test('the automatic pong follows the replies to messages of the same read; an overridden pong() gets it', async () => {
+  await same(async (lib) => {
+    const log = [];
+    for (const override of [false, true]) {
+      const wss = await listen(lib, { maxPendingAutoPongs: 3 });
+      wss.on('connection', (ws) => {
+        ws.on('message', (d) => ws.send(`re ${d}`));
+        if (override) {
+          ws.pong = (data, mask, cb) => {
+            log.push(['pong()', String(data), mask, typeof cb]);
+            // Written as ws's own would be, then reported: the bound is not reached.
+            ws.send(`pong ${data}`, cb);
+          };
+        }
+        ws.on('close', (code) => log.push([override, 'server close', code]));
+      });
+      const raw = await h.rawClient(wss.address().port);
+      raw.socket.write(
+        Buffer.concat([
+          h.frame({ opcode: 1, payload: 'a' }),
+          h.frame({ opcode: 9, payload: 'p1' }),
+          h.frame({ opcode: 1, payload: 'b' }),
+          h.frame({ opcode: 9, payload: 'p2' })
+        ])
+      );
+      await waitFor(() => raw.received.length === 4, 3000, 'replies');
+      log.push([override, raw.received.map((f) => [f.opcode, String(f.payload)])]);
+      raw.socket.destroy();
+      await h.closeServer(wss);
+    }
+    return log;
+  });
+});
+
+test('pings past maxPendingAutoPongs terminate, as ws', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { maxPendingAutoPongs: 2 });
+    wss.on('connection', (ws) => {
+      ws.pong = (data) => log.push(['pong()', String(data)]); // never written
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const raw = await h.rawClient(wss.address().port);
+    for (let i = 0; i < 4; i++) raw.socket.write(h.frame({ opcode: 9, payload: `p${i}` }));
+    await h.within(new Promise((r) => (raw.isClosed() ? r() : raw.socket.on('close', r))), 4000, 'cut');
+    await h.closeServer(wss);
+    log.push(['frames', raw.received.length]);
+    return log;
+  });
+});
+
+test('_sender.sendFrame and ws._socket.write queue whole frames in order with send()', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      const frame = lib.Sender.frame(Buffer.from('made once'), {
+        readOnly: false,
+        mask: false,
+        rsv1: false,
+        opcode: 1,
+        fin: true
+      });
+      ws.send('first');
+      ws._sender.sendFrame(frame, (err) => log.push(['sendFrame cb', err == null]));
+      ws._socket.write(h.frame({ opcode: 2, payload: 'raw', mask: false }), (err) =>
+        log.push(['write cb', err == null])
+      );
+      ws.send('last', () => log.push(['send cb']));
+      log.push(['same _sender', ws._sender === ws._sender]);
+    });
+    const c = client(wss);
+    const got = [];
+    c.on('message', (d, isBinary) => got.push([String(d), isBinary]));
+    await waitFor(() => got.length === 4, 3000, 'messages');
+    log.push(['client got', got]);
+    c.close();
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('Blob sends: order with other sends and close(), callbacks, bufferedAmount', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    let serverClosed;
+    const serverClose = new Promise((r) => (serverClosed = r));
+    wss.on('connection', (ws) => {
+      ws.send('before');
+      ws.send(new Blob(['blob ', 'one']), (err) => log.push(['blob cb', err]));
+      ws.send('after', (err) => log.push(['after cb', err]));
+      log.push(['bufferedAmount counts the Blob', ws.bufferedAmount >= 8]);
+      ws.send(new Blob([new Uint8Array([1, 2, 3])]), { binary: true });
+      ws.close(4001, 'behind the blobs');
+      log.push(['readyState', ws.readyState]);
+      ws.send('too late', (err) => log.push(['late cb', err && err.message]));
+      ws.on('close', (code, reason) => serverClosed(['server close', code, String(reason)]));
+    });
+    const c = client(wss);
+    const got = [];
+    c.on('message', (d, isBinary) => got.push([isBinary ? [...d] : String(d), isBinary]));
+    const [code, reason] = await h.once(c, 'close');
+    log.push(['client got', got, code, String(reason)]);
+    log.push(await serverClose);
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('terminate() while a Blob is read: its callback gets ws\'s error', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      ws.send(new Blob(['x'.repeat(1000)]), (err) => log.push(['blob cb', err && err.message]));
+      ws.send('queued', (err) => log.push(['queued cb', err && err.message]));
+      ws.terminate();
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const c = client(wss);
+    const [code] = await h.once(c, 'close');
+    log.push(['client close', code]);
+    await new Promise((r) => setTimeout(r, 50));
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test("a closing server's 'close' comes before its last connection's, as ws", async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      ws.on('close', (code) => log.push(['ws close', code, wss.clients.size]));
+    });
+    const c = client(wss);
+    await h.once(c, 'open');
+    wss.close(() => log.push(['wss close', wss.clients.size]));
+    log.push(['clients while closing', wss.clients.size]);
+    c.close(1000);
+    await h.once(wss, 'close');
+    log.push(['awaited wss close']);
+    await new Promise((r) => setTimeout(r, 50));
+    return log;
+  });
+});

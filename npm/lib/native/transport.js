@@ -14,6 +14,7 @@ const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
 const { kFeatures, kHub } = require('../constants');
+const { socketOptions } = require('../handshake');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
 const EV_REQUEST = 1;
@@ -64,19 +65,23 @@ class NativeTransport {
     this.flushScheduled = false;
     this.closing = false;
     this.destroyed = false;
+    // ws `autoPong`: the WebSockets answer pings as they emit them.
+    this.autoPong = options.autoPong !== false;
+    // The limits as the stream transport reads them (`+value`, as ws).
+    const limits = socketOptions(options, null);
     this.native = new NativeServer(
       {
         host: options.host == null ? undefined : String(options.host),
         port: Number(options.port) >>> 0,
         backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
         handshakeTimeout: options.handshakeTimeout,
-        autoPong: options.autoPong !== false,
         connection: {
-          maxPayload: options.maxPayload,
-          maxFragments: options.maxFragments,
+          maxPayload: limits.maxPayload,
+          maxFragments: limits.maxFragments,
+          maxBufferedChunks: limits.maxBufferedChunks,
           skipUtf8Validation: !!options.skipUTF8Validation,
-          closeTimeout: options.closeTimeout,
-          maxPendingAutoPongs: options.maxPendingAutoPongs,
+          closeTimeout: limits.closeTimeout,
+          maxPendingAutoPongs: limits.maxPendingAutoPongs,
           // Heartbeat, idle timeout, backpressure: the core's, run by the transport.
           ...options[kFeatures]
         }
@@ -157,7 +162,7 @@ class NativeTransport {
         ws._onMessage(vals[v], nums[i + 2] === 1);
         break;
       case EV_PING:
-        ws.emit('ping', vals[v]);
+        ws._onPing(vals[v]);
         break;
       case EV_PONG:
         ws.emit('pong', vals[v]);
@@ -173,10 +178,15 @@ class NativeTransport {
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
-        if (this.wss.clients) this.wss.clients.delete(ws);
         ws._socket._onClosed(nums[i + 3], nums[i + 4]);
-        ws._onClosed(nums[i + 2], vals[v]);
-        this.maybeClosed();
+        // A closing server's last connection: as with ws's HTTP server, the server's
+        // 'close' comes first (Node's server counts the socket gone at once), the
+        // WebSocket's once the socket's handle is closed, a macrotask later.
+        if (this.maybeClosed(true)) {
+          setImmediate(closed, this.wss, ws, nums[i + 2], vals[v]);
+          break;
+        }
+        closed(this.wss, ws, nums[i + 2], vals[v]);
         break;
     }
   }
@@ -271,16 +281,28 @@ class NativeTransport {
     process.nextTick(() => this.maybeClosed());
   }
 
-  /** @private */
-  maybeClosed() {
-    if (!this.closing || this.sockets.size || this.pending.size || this.destroyed) return;
+  /**
+   * Emits the server's 'close' once it is closing and nothing is left: on the next
+   * tick, or now (`now`) when the last connection has just closed — ws's HTTP server
+   * reports its 'close' before that socket's, so the server's comes first there.
+   *
+   * @private
+   */
+  maybeClosed(now = false) {
+    if (!this.closing || this.sockets.size || this.pending.size || this.destroyed) return false;
     // The native server's methods do nothing once destroyed: `ws._socket` of a closed
     // connection still answers.
     this.destroyed = true;
+    if (now) {
+      process.nextTick(() => this.native.destroy());
+      this.wss._emitClose();
+      return true;
+    }
     process.nextTick(() => {
       this.native.destroy();
       this.wss._emitClose();
     });
+    return true;
   }
 }
 
@@ -336,6 +358,12 @@ class NativeRequest {
   get connection() {
     return this.socket;
   }
+}
+
+/** A WebSocket's connection closed: it leaves the server's clients, then 'close'. */
+function closed(wss, ws, code, reason) {
+  if (wss.clients) wss.clients.delete(ws);
+  ws._onClosed(code, reason);
 }
 
 function flushTick(transport) {

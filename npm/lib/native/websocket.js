@@ -20,6 +20,7 @@ const {
 } = require('../constants');
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
+const { enqueueBlob, enqueueClose } = require('../blob-queue');
 const { toBinaryType } = require('../binary-type');
 
 const OPEN = 1;
@@ -47,20 +48,32 @@ class NativeWebSocket extends EventEmitter {
     this._closedBytes = 0;
     this._socket = socket;
     this._needDrain = false;
+    this._blobQueue = null;
     this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
   }
 
   get bufferedAmount() {
-    return this._transport.native.buffered(this._id) + this._closedBytes;
+    return (
+      this._transport.native.buffered(this._id) +
+      this._closedBytes +
+      (this._blobQueue !== null ? this._blobQueue.bytes : 0)
+    );
   }
 
   get readyState() {
     return this._readyState;
   }
 
-  /** ws's internal sender is not there on the native transport (yet). */
+  /**
+   * ws's `_sender`, as far as packages use it: engine.io queues frames made once
+   * with `Sender.frame()` through `_sender.sendFrame(list, cb)`.
+   */
   get _sender() {
-    return undefined;
+    // Made on first use, then kept: engine.io reads it for every packet.
+    if (this._senderFacade === undefined) {
+      this._senderFacade = { sendFrame: (list, cb) => sendFrames(this, list, cb) };
+    }
+    return this._senderFacade;
   }
 
   send(data, options, cb) {
@@ -83,10 +96,21 @@ class NativeWebSocket extends EventEmitter {
     }
     // ws sends `data || EMPTY_BUFFER`: every falsy value is an empty message.
     if (!data) data = EMPTY_BUFFER;
-    if (isBlob(data)) {
-      throw new Error("Sending a Blob is not supported on transport: 'native' yet");
+    if (this._blobQueue !== null || isBlob(data)) {
+      // A Blob's bytes are read asynchronously: it and what follows wait in order.
+      this._blobQueue = enqueueBlob(this._blobQueue, blobSink(this), data, {
+        binary,
+        compress,
+        fin,
+        cb
+      });
+      return true;
     }
-    const payload = toSendable(data);
+    return this._sendNow(toSendable(data), binary, fin, compress, cb);
+  }
+
+  /** @private */
+  _sendNow(payload, binary, fin, compress, cb) {
     const answer = queueMessage(this, payload, binary, fin, compress);
     if (answer === null) {
       this._queued(cb);
@@ -103,7 +127,7 @@ class NativeWebSocket extends EventEmitter {
       this._dropped(answer, payload, binary, cb);
       return false;
     }
-    this._refused(answer, data, cb);
+    this._refused(answer, payload, cb);
     return false;
   }
 
@@ -177,6 +201,12 @@ class NativeWebSocket extends EventEmitter {
     if (data !== undefined && code !== undefined) {
       reason = typeof data === 'string' ? data : Buffer.from(data).toString();
     }
+    if (this._blobQueue !== null) {
+      // Sends queued behind a Blob go out first, then the close frame (ws's order).
+      enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+      this._readyState = CLOSING;
+      return;
+    }
     const err = this._transport.native.close(this._id, closeCodeArg(code), reason);
     if (err) throw misuse(err);
     this._readyState = CLOSING;
@@ -203,6 +233,12 @@ class NativeWebSocket extends EventEmitter {
   }
 
   // ---- events from the transport ---------------------------------------------------
+
+  /** @private */
+  _onPing(data) {
+    if (this._readyState === OPEN && this._transport.autoPong) autoPong(this, data);
+    this.emit('ping', data);
+  }
 
   /** @private */
   _onMessage(data, isBinary) {
@@ -260,6 +296,80 @@ function queueMessage(ws, payload, binary, fin, compress) {
   return typeof payload === 'string'
     ? native.sendText(ws._id, payload, flags)
     : native.sendBytes(ws._id, payload, flags);
+}
+
+const protoPong = NativeWebSocket.prototype.pong;
+
+/**
+ * Answers a ping as it is emitted, so the pong follows the replies to earlier
+ * messages (as ../websocket.js does). An overridden `pong()` is called as ws calls
+ * it; the core counts the pongs either way and says when a peer pings past the bound.
+ */
+function autoPong(ws, data) {
+  const native = ws._transport.native;
+  if (ws.pong === protoPong) {
+    if (!native.answerPing(ws._id, data)) ws.terminate();
+    else ws._transport.scheduleFlush();
+    return;
+  }
+  if (!native.beginAutoPong(ws._id)) {
+    ws.terminate();
+    return;
+  }
+  ws.pong(data, false, () => native.autoPongWritten(ws._id));
+}
+
+/** `_sender.sendFrame(list, cb)`: whole frames queued in order with the sends. */
+function sendFrames(ws, list, cb) {
+  if (ws._readyState !== OPEN) {
+    ws._sendAfterClose(undefined, cb);
+    return;
+  }
+  const native = ws._transport.native;
+  for (let i = 0; i < list.length; i++) {
+    const answer = native.sendFrame(ws._id, list[i]);
+    // A number: queued (over the high-water mark, which a raw frame does not report).
+    if (answer === null || typeof answer === 'number') continue;
+    if (answer.code === BACKPRESSURE_LIMIT) {
+      ws._dropped(answer, list[i], true, cb);
+      return;
+    }
+    ws._refused(answer, list[i], cb);
+    return;
+  }
+  ws._queued(cb);
+}
+
+/** What the Blob queue needs from its WebSocket (../blob-queue.js). */
+function blobSink(ws) {
+  const native = ws._transport.native;
+  return {
+    // The core decides (a close queued behind the Blob has not reached it yet).
+    canSend: () => ws._readyState !== CLOSED && native.state(ws._id) === 0,
+    destroyed: () => ws._readyState === CLOSED || native.state(ws._id) === 2,
+    send: (data, o) => ws._sendNow(toSendable(data), o.binary, o.fin, o.compress, o.cb),
+    sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    close: (code, reason) => {
+      if (ws._readyState === CLOSED) return;
+      const err = native.close(ws._id, code, reason);
+      if (err) throw misuse(err);
+      ws._readyState = CLOSING;
+      ws._transport.scheduleFlush();
+    },
+    fail: (err) => {
+      if (ws._readyState === CLOSED) return;
+      if (!ws._errorEmitted) {
+        ws._errorEmitted = true;
+        ws.emit('error', err);
+      }
+      ws._readyState = CLOSING;
+      native.destroyConnection(ws._id);
+      ws._transport.scheduleFlush();
+    },
+    done: () => {
+      ws._blobQueue = null;
+    }
+  };
 }
 
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,

@@ -53,8 +53,6 @@ pub struct NativeOptions {
     pub backlog: Option<i32>,
     /// Milliseconds for a request head to arrive (Node's `headersTimeout`).
     pub handshake_timeout: Option<f64>,
-    /// ws `autoPong`.
-    pub auto_pong: Option<bool>,
     /// Each connection's limits, as for `Engine`.
     pub connection: Option<EngineOptions>,
 }
@@ -231,8 +229,10 @@ impl NativeServer {
             )?;
         }
         let defaults = TransportConfig::default();
-        let mut connection = connection_config(&options.connection.unwrap_or_default());
-        connection.auto_pong = options.auto_pong.unwrap_or(true);
+        // The core's automatic pong stays off (as for `Engine`): JS answers pings while
+        // it delivers them (`answerPing`), so a pong follows the replies to earlier
+        // messages of the same read and an overridden `pong()` is called, as in ws.
+        let connection = connection_config(&options.connection.unwrap_or_default());
         let config = TransportConfig {
             connection,
             handshake_timeout: options
@@ -580,6 +580,54 @@ impl NativeServer {
             Inner::kill(self.inner);
         }
         self.inner = ptr::null_mut();
+    }
+}
+
+/// The calls through which JS answers pings and queues frames made elsewhere, as the
+/// stream transport's `Engine` does (`answerPing`, `sendFrame`...).
+#[napi]
+impl NativeServer {
+    /// Queues bytes that are whole frames already (ws `_sender.sendFrame`, frames of
+    /// `Sender.frame()`, raw writes to `ws._socket`), in order with the other sends.
+    /// Answers as `sendBytes`.
+    #[napi]
+    pub fn send_frame(&self, id: f64, frame: BufferSlice) -> Option<Either<u32, CoreError>> {
+        match self.server().and_then(|s| {
+            s.with_connection(token(id), |c| {
+                let res = c.send_frame(frame.to_vec());
+                send_answer(c, res)
+            })
+        }) {
+            Some(answer) => answer,
+            None => Some(Either::B(not_open())),
+        }
+    }
+
+    /// Answers a ping JS has just delivered (the core's automatic pong is off, so the
+    /// pong follows the replies to the messages before it, as in ws). `false`: past
+    /// `maxPendingAutoPongs`, the connection is to be destroyed.
+    #[napi]
+    pub fn answer_ping(&self, id: f64, data: BufferSlice) -> bool {
+        self.server()
+            .and_then(|s| s.with_connection(token(id), |c| c.answer_ping(&data)))
+            .unwrap_or(true)
+    }
+
+    /// The automatic pong goes through an overridden `pong()`: counts it against the
+    /// bound (`false` = over it: terminate); `autoPongWritten` once it was written.
+    #[napi]
+    pub fn begin_auto_pong(&self, id: f64) -> bool {
+        self.server()
+            .and_then(|s| s.with_connection(token(id), |c| c.begin_auto_pong()))
+            .unwrap_or(true)
+    }
+
+    /// An automatic pong sent through `pong()` was written.
+    #[napi]
+    pub fn auto_pong_written(&self, id: f64) {
+        if let Some(s) = self.server() {
+            s.with_connection(token(id), |c| c.auto_pong_written());
+        }
     }
 }
 
