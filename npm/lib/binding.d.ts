@@ -265,6 +265,11 @@ export declare class NativeServer {
   beginAutoPong(id: number): boolean
   /** An automatic pong sent through `pong()` was written. */
   autoPongWritten(id: number): void
+  /**
+   * Holds a connection's output back while JS delivers the events before a close
+   * frame or a violation one per macrotask (`allowSynchronousEvents: false`).
+   */
+  setHeld(id: number, held: boolean): void
 }
 
 /**

@@ -398,7 +398,6 @@ test('slowloris: half-sent requests time out, a normal client still gets through
 test('what native does not do yet throws a clear error', () => {
   const make = (o) => () => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'native', ...o });
   assert.throws(make({ perMessageDeflate: true }), /perMessageDeflate is not supported with transport: 'native'/);
-  assert.throws(make({ allowSynchronousEvents: false }), /not supported with transport: 'native'/);
   assert.throws(make({ host: 'example.invalid' }), /host name/);
   assert.throws(
     () => new h.ferrosocket.WebSocketServer({ noServer: true, transport: 'native' }),
@@ -584,6 +583,49 @@ test("a closing server's 'close' comes before its last connection's, as ws", asy
     await h.once(wss, 'close');
     log.push(['awaited wss close']);
     await new Promise((r) => setTimeout(r, 50));
+    return log;
+  });
+});
+
+test('allowSynchronousEvents: false: one message, ping or pong per macrotask; the close after the replies', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { allowSynchronousEvents: false });
+    wss.on('connection', (ws) => {
+      const note = (what) => {
+        log.push(what);
+        // Ticks and microtasks queued by a listener run before the next event.
+        process.nextTick(() => log.push(`tick after ${what}`));
+        Promise.resolve().then(() => log.push(`microtask after ${what}`));
+      };
+      ws.on('message', (d) => {
+        note(`message ${d}`);
+        ws.send(`re ${d}`);
+      });
+      ws.on('ping', (d) => note(`ping ${d}`));
+      ws.on('pong', (d) => note(`pong ${d}`));
+      ws.on('error', (err) => log.push(['error', err.code]));
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const round = async (last) => {
+      const raw = await h.rawClient(wss.address().port);
+      raw.socket.write(
+        Buffer.concat([
+          h.frame({ opcode: 1, payload: 'a' }),
+          h.frame({ opcode: 9, payload: 'b' }),
+          h.frame({ opcode: 10, payload: 'c' }),
+          h.frame({ opcode: 1, payload: 'd' }),
+          last
+        ])
+      );
+      await h.within(new Promise((r) => (raw.isClosed() ? r() : raw.socket.on('close', r))), 4000, 'close');
+      log.push(['frames', raw.received.map((f) => [f.opcode, f.opcode === 8 ? f.payload.readUInt16BE(0) : String(f.payload)])]);
+    };
+    // The peer's close frame, then a violation, behind four events of the same read.
+    await round(h.frame({ opcode: 8, payload: Buffer.from([0x0f, 0xa0]) }));
+    await round(h.frame({ opcode: 1, payload: 'x', mask: false }));
+    await new Promise((r) => setTimeout(r, 50));
+    await h.closeServer(wss);
     return log;
   });
 });

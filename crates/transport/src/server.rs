@@ -461,6 +461,18 @@ impl<P: Poller> Server<P> {
         }
     }
 
+    /// Holds (`true`) or releases a connection's output. An application that delivers
+    /// the events of a read one at a time (ws's `allowSynchronousEvents: false`) holds
+    /// it while events before the peer's close frame or a violation wait: the close the
+    /// core owes goes out after the replies to them, as from ws, which sends it only
+    /// once it has parsed that far.
+    pub fn set_held(&mut self, token: Token, held: bool) {
+        if let Some(i) = self.index(token) {
+            self.slots[i].held = held;
+            self.mark_dirty(i);
+        }
+    }
+
     /// Ends our write side once the output is written (`net.Socket#end`).
     pub fn end(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
@@ -548,6 +560,9 @@ impl<P: Poller> Server<P> {
 
     fn write_slot(&mut self, i: usize, _now: u64) {
         let slot = &mut self.slots[i];
+        if slot.held {
+            return;
+        }
         let result = match &mut slot.phase {
             Phase::Open(conn) => write_connection(&mut slot.stream, conn),
             Phase::Rejecting { response, written } => {

@@ -36,6 +36,10 @@ pub(crate) struct Slot {
     pub(crate) want_write: bool,
     /// The application paused reading.
     pub(crate) paused: bool,
+    /// The application holds the output back (see [`Server::set_held`]).
+    ///
+    /// [`Server::set_held`]: crate::Server::set_held
+    pub(crate) held: bool,
     /// Report [`Event::Drained`](crate::Event) once the queue is empty.
     pub(crate) notify_drain: bool,
     /// The application asked to end the write side once the output is written.
@@ -61,6 +65,7 @@ impl Slot {
             dirty: false,
             want_write: false,
             paused: false,
+            held: false,
             notify_drain: false,
             end_requested: false,
             write_shut: false,

@@ -29,6 +29,7 @@ const EV_DRAINED = 9;
 const EV_CLOSED = 10;
 
 const RUNNING = 0;
+const CLOSED_STATE = 3;
 
 /**
  * What the native transport cannot do for a server with these options, as the start
@@ -41,9 +42,6 @@ const RUNNING = 0;
 function unsupportedServerOptions(options, DefaultWebSocket) {
   if (options.port == null) return 'The "server" and "noServer" modes are not supported';
   if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
-  if (options.allowSynchronousEvents === false) {
-    return 'allowSynchronousEvents: false is not supported';
-  }
   if (options.WebSocket !== DefaultWebSocket) return 'The "WebSocket" option is not supported';
   if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
     return 'A host name other than "localhost" (give an IP address) is not supported';
@@ -62,11 +60,14 @@ class NativeTransport {
     this.sockets = new Map();
     this.pending = new Map();
     this.dispatching = false;
+    this.batches = 0;
     this.flushScheduled = false;
     this.closing = false;
     this.destroyed = false;
     // ws `autoPong`: the WebSockets answer pings as they emit them.
     this.autoPong = options.autoPong !== false;
+    // ws `allowSynchronousEvents: false`: one message, ping or pong per macrotask.
+    this.oneAtATime = options.allowSynchronousEvents === false;
     // The limits as the stream transport reads them (`+value`, as ws).
     const limits = socketOptions(options, null);
     this.native = new NativeServer(
@@ -122,6 +123,7 @@ class NativeTransport {
    */
   dispatch(nums, vals, batch) {
     this.dispatching = true;
+    this.batches++;
     let failure = null;
     try {
       for (let i = 0, v = 0; i < nums.length; ) {
@@ -154,6 +156,10 @@ class NativeTransport {
     }
     const ws = this.sockets.get(id);
     if (ws === undefined) return;
+    if (this.oneAtATime && kind !== EV_DRAINED) {
+      this.handleOneAtATime(ws, kind, id, nums, i, vals, v, batch);
+      return;
+    }
     switch (kind) {
       case EV_MESSAGE:
         ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1);
@@ -188,6 +194,77 @@ class NativeTransport {
         }
         closed(this.wss, ws, nums[i + 2], vals[v]);
         break;
+    }
+  }
+
+  /**
+   * `allowSynchronousEvents: false`: a connection's first event of a batch is handled
+   * now; after a message, ping or pong the ones behind it wait and come one per
+   * macrotask (as ws's receiver defers them), reading paused meanwhile (ws stops
+   * reading its socket too). Output is held while a close frame or a violation waits,
+   * so the close the core owes follows the replies to the events before it.
+   *
+   * @private
+   */
+  handleOneAtATime(ws, kind, id, nums, i, vals, v, batch) {
+    let event;
+    switch (kind) {
+      case EV_MESSAGE:
+        event = [kind, batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1];
+        break;
+      case EV_MESSAGE_COPY:
+        event = [kind, vals[v], nums[i + 2] === 1];
+        break;
+      case EV_CLOSED:
+        this.sockets.delete(id);
+        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        event = [kind, nums[i + 2], vals[v]];
+        break;
+      default:
+        event = [kind, vals[v]];
+    }
+    const waiting = ws._waiting;
+    // What is not a message, ping or pong comes in the same macrotask as the event
+    // before it (ws's receiver parses on after the deferred event).
+    const follows = !deferredKind(kind) && waiting !== null && waiting.length === 0;
+    if (waiting !== null && !(follows && waiting.batch === this.batches)) {
+      waiting.push(event);
+      if (kind === EV_CLOSE_FRAME || kind === EV_ERROR) this.native.setHeld(id, true);
+      return;
+    }
+    this.deliver(ws, event);
+  }
+
+  /** One event of `handleOneAtATime`; what follows a message, ping or pong waits. @private */
+  deliver(ws, event) {
+    const kind = event[0];
+    switch (kind) {
+      case EV_MESSAGE:
+      case EV_MESSAGE_COPY:
+        ws._onMessage(event[1], event[2]);
+        break;
+      case EV_PING:
+        ws._onPing(event[1]);
+        break;
+      case EV_PONG:
+        ws.emit('pong', event[1]);
+        break;
+      case EV_CLOSE_FRAME:
+        ws._onCloseFrame();
+        return;
+      case EV_ERROR:
+        ws._onError(event[1]);
+        return;
+      case EV_CLOSED:
+        if (this.maybeClosed(true)) setImmediate(closed, this.wss, ws, event[1], event[2]);
+        else closed(this.wss, ws, event[1], event[2]);
+        return;
+    }
+    if (ws._waiting === null && ws._readyState !== CLOSED_STATE) {
+      ws._waiting = [];
+      ws._waiting.batch = this.batches;
+      this.native.setPaused(ws._id, true);
+      setImmediate(deliverWaiting, this, ws);
     }
   }
 
@@ -358,6 +435,33 @@ class NativeRequest {
   get connection() {
     return this.socket;
   }
+}
+
+/** Whether an event of this kind makes the ones behind it wait for a macrotask. */
+function deferredKind(kind) {
+  return kind === EV_MESSAGE || kind === EV_MESSAGE_COPY || kind === EV_PING || kind === EV_PONG;
+}
+
+/** The next waiting event of `ws` (allowSynchronousEvents: false), one per macrotask. */
+function deliverWaiting(transport, ws) {
+  const waiting = ws._waiting;
+  while (waiting.length) {
+    const event = waiting.shift();
+    const kind = event[0];
+    if (kind === EV_CLOSE_FRAME || kind === EV_ERROR) transport.native.setHeld(ws._id, false);
+    try {
+      transport.deliver(ws, event);
+    } finally {
+      transport.scheduleFlush();
+    }
+    if (deferredKind(kind) && waiting.length && deferredKind(waiting[0][0])) {
+      setImmediate(deliverWaiting, transport, ws);
+      return;
+    }
+  }
+  ws._waiting = null;
+  if (!ws._paused && ws._readyState !== CLOSED_STATE) transport.native.setPaused(ws._id, false);
+  transport.scheduleFlush();
 }
 
 /** A WebSocket's connection closed: it leaves the server's clients, then 'close'. */

@@ -49,6 +49,8 @@ class NativeWebSocket extends EventEmitter {
     this._socket = socket;
     this._needDrain = false;
     this._blobQueue = null;
+    // allowSynchronousEvents: false — events waiting for their macrotask (transport.js).
+    this._waiting = null;
     this[kShared] = null; // published frames are sent, not shared, here (see kPublish)
   }
 

@@ -629,6 +629,15 @@ impl NativeServer {
             s.with_connection(token(id), |c| c.auto_pong_written());
         }
     }
+
+    /// Holds a connection's output back while JS delivers the events before a close
+    /// frame or a violation one per macrotask (`allowSynchronousEvents: false`).
+    #[napi]
+    pub fn set_held(&self, id: f64, held: bool) {
+        if let Some(s) = self.server() {
+            s.set_held(token(id), held);
+        }
+    }
 }
 
 /// `flags` bits of `sendBytes`/`sendText`.
