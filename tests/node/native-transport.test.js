@@ -398,7 +398,6 @@ test('slowloris: half-sent requests time out, a normal client still gets through
 test('what native does not do yet throws a clear error', () => {
   const make = (o) => () => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'native', ...o });
   assert.throws(make({ perMessageDeflate: true }), /perMessageDeflate is not supported with transport: 'native'/);
-  assert.throws(make({ host: 'example.invalid' }), /host name/);
   assert.throws(
     () => new h.ferrosocket.WebSocketServer({ noServer: true, transport: 'native' }),
     /"server" and "noServer" modes are not supported/
@@ -628,4 +627,84 @@ test('allowSynchronousEvents: false: one message, ping or pong per macrotask; th
     await h.closeServer(wss);
     return log;
   });
+});
+
+test('a host name is resolved as Node resolves it; an unknown one is an error event', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const opts = lib === h.ferrosocket ? NATIVE : {};
+    const wss = await new Promise((resolve, reject) => {
+      const s = new lib.WebSocketServer({ host: 'localhost', port: 0, ...opts }, () => resolve(s));
+      s.on('error', reject);
+    });
+    const { address, family } = wss.address();
+    log.push(['localhost', address, family]);
+    const c = new h.ws.WebSocket(`ws://localhost:${wss.address().port}`);
+    await h.once(c, 'open');
+    c.close();
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    const err = await new Promise((resolve) => {
+      const s = new lib.WebSocketServer({ host: 'no-such-host.invalid', port: 0, ...opts });
+      s.on('error', resolve);
+      s.on('listening', () => resolve(new Error('listening')));
+    });
+    log.push(['unknown host', err.code, err.syscall, err.hostname]);
+    return log;
+  });
+});
+
+test('the transport option and FERROSOCKET_TRANSPORT: validated, auto falls back, native insists', async () => {
+  const { WebSocketServer, WebSocket } = h.ferrosocket;
+  const saved = process.env.FERROSOCKET_TRANSPORT;
+  const chosen = async (options) => {
+    const wss = new WebSocketServer(options);
+    const transport = [wss.options.transport, wss._native !== undefined];
+    if (options.port !== undefined) await h.once(wss, 'listening');
+    await new Promise((r) => wss.close(r));
+    return transport;
+  };
+  try {
+    delete process.env.FERROSOCKET_TRANSPORT;
+    assert.throws(() => new WebSocketServer({ port: 0, transport: 'tcp' }), TypeError);
+    assert.throws(() => new WebSocketServer({ noServer: true, transport: 1 }), TypeError);
+    // The default without the variable: the stream transport.
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0 }), ['stream', false]);
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0, transport: 'auto' }), ['native', true]);
+    // What the native transport cannot serve stays on the stream transport under 'auto'...
+    class Custom extends WebSocket {}
+    const streamOnly = [
+      { noServer: true },
+      { server: require('http').createServer() },
+      { host: '127.0.0.1', port: 0, WebSocket: Custom }
+    ];
+    for (const o of streamOnly) {
+      assert.deepStrictEqual(await chosen({ ...o, transport: 'auto' }), ['stream', false]);
+      // ... and 'native' says why, at construction.
+      assert.throws(
+        () => new WebSocketServer({ ...o, transport: 'native' }),
+        (err) => err instanceof Error && / with transport: 'native' \(use transport: 'auto' or 'stream'\)$/.test(err.message)
+      );
+    }
+    // The variable is the default; the option wins over it; a bad value throws.
+    process.env.FERROSOCKET_TRANSPORT = 'auto';
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0 }), ['native', true]);
+    assert.deepStrictEqual(await chosen({ noServer: true }), ['stream', false]);
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0, transport: 'stream' }), ['stream', false]);
+    process.env.FERROSOCKET_TRANSPORT = 'native';
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0 }), ['native', true]);
+    assert.throws(() => new WebSocketServer({ noServer: true }), /not supported with transport: 'native'/);
+    process.env.FERROSOCKET_TRANSPORT = 'stream';
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0 }), ['stream', false]);
+    process.env.FERROSOCKET_TRANSPORT = 'fast';
+    assert.throws(() => new WebSocketServer({ host: '127.0.0.1', port: 0 }), (err) =>
+      err instanceof TypeError && /FERROSOCKET_TRANSPORT must be 'auto', 'native' or 'stream' \(it is "fast"\)/.test(err.message)
+    );
+    // An empty variable counts as unset.
+    process.env.FERROSOCKET_TRANSPORT = '';
+    assert.deepStrictEqual(await chosen({ host: '127.0.0.1', port: 0 }), ['stream', false]);
+  } finally {
+    if (saved === undefined) delete process.env.FERROSOCKET_TRANSPORT;
+    else process.env.FERROSOCKET_TRANSPORT = saved;
+  }
 });

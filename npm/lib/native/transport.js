@@ -7,6 +7,7 @@
 // The upgrade checks themselves (method, Upgrade, key, version, bounds, 426 for
 // plain HTTP) are the core's, run in Rust before JS sees a request.
 
+const dns = require('dns');
 const http = require('http');
 const net = require('net');
 
@@ -43,9 +44,6 @@ function unsupportedServerOptions(options, DefaultWebSocket) {
   if (options.port == null) return 'The "server" and "noServer" modes are not supported';
   if (options.perMessageDeflate) return 'perMessageDeflate is not supported';
   if (options.WebSocket !== DefaultWebSocket) return 'The "WebSocket" option is not supported';
-  if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
-    return 'A host name other than "localhost" (give an IP address) is not supported';
-  }
   return null;
 }
 
@@ -68,11 +66,33 @@ class NativeTransport {
     this.autoPong = options.autoPong !== false;
     // ws `allowSynchronousEvents: false`: one message, ping or pong per macrotask.
     this.oneAtATime = options.allowSynchronousEvents === false;
+    this.native = null;
+    const host = options.host == null ? undefined : String(options.host);
+    if (host === undefined || net.isIP(host)) {
+      this.listen(options, host, onListening);
+      return;
+    }
+    // A host name: resolved as Node's listen() resolves it (the first address of
+    // dns.lookup), then that address is listened on.
+    dns.lookup(host, (err, address) => {
+      if (this.closing) {
+        this.maybeClosed();
+      } else if (err) {
+        wss.emit('error', err);
+      } else {
+        this.listen(options, address, onListening);
+      }
+    });
+  }
+
+  /** Listens on `host` (an IP address, or every address); 'listening' or 'error' next. @private */
+  listen(options, host, onListening) {
+    const wss = this.wss;
     // The limits as the stream transport reads them (`+value`, as ws).
     const limits = socketOptions(options, null);
     this.native = new NativeServer(
       {
-        host: options.host == null ? undefined : String(options.host),
+        host,
         port: Number(options.port) >>> 0,
         backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
         handshakeTimeout: options.handshakeTimeout,
@@ -104,7 +124,7 @@ class NativeTransport {
   }
 
   address() {
-    return this.native.address();
+    return this.native === null ? null : this.native.address();
   }
 
   /** Writes what was queued outside a batch, once per tick. */
@@ -353,7 +373,7 @@ class NativeTransport {
   /** ws's close(): stop accepting; 'close' once the last connection is gone. */
   close() {
     this.closing = true;
-    this.native.closeListener();
+    if (this.native !== null) this.native.closeListener();
     this.scheduleFlush();
     process.nextTick(() => this.maybeClosed());
   }
@@ -376,7 +396,7 @@ class NativeTransport {
       return true;
     }
     process.nextTick(() => {
-      this.native.destroy();
+      if (this.native !== null) this.native.destroy();
       this.wss._emitClose();
     });
     return true;
