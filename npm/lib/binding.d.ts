@@ -266,6 +266,11 @@ export declare class NativeServer {
   /** An automatic pong sent through `pong()` was written. */
   autoPongWritten(id: number): void
   /**
+   * The socket's byte count once everything queued is written (a send callback's
+   * place: it succeeded if the connection closed past it, as a net.Socket write).
+   */
+  writeEnd(id: number): number
+  /**
    * Holds a connection's output back while JS delivers the events before a close
    * frame or a violation one per macrotask (`allowSynchronousEvents: false`).
    */

@@ -451,7 +451,6 @@ test('the automatic pong follows the replies to messages of the same read; an ov
             ws.send(`pong ${data}`, cb);
           };
         }
-        ws.on('close', (code) => log.push([override, 'server close', code]));
       });
       const raw = await h.rawClient(wss.address().port);
       raw.socket.write(
@@ -707,4 +706,43 @@ test('the transport option and FERROSOCKET_TRANSPORT: validated, auto falls back
     if (saved === undefined) delete process.env.FERROSOCKET_TRANSPORT;
     else process.env.FERROSOCKET_TRANSPORT = saved;
   }
+});
+
+test('pause()/resume() and terminate() during writes: what ws users see', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    let server;
+    wss.on('connection', (ws) => {
+      server = ws;
+      ws.pause();
+      log.push(['paused', ws.isPaused]);
+      ws.on('message', (d) => log.push(['message', String(d), ws.isPaused]));
+      ws.on('close', (code) => log.push(['server close', code, ws.readyState]));
+    });
+    const c = client(wss);
+    await h.once(c, 'open');
+    await waitFor(() => server, 2000, 'connection');
+    c.send('one');
+    c.send('two');
+    await new Promise((r) => setTimeout(r, 100));
+    log.push(['while paused', log.length]);
+    server.resume();
+    log.push(['resumed', server.isPaused]);
+    await waitFor(() => log.some((e) => e[1] === 'two'), 2000, 'messages after resume');
+    const chunk = Buffer.alloc(1 << 20, 1);
+    const cbs = [];
+    for (let i = 0; i < 8; i++) server.send(chunk, (err) => cbs.push(err ? err.message : null));
+    log.push(['buffered', server.bufferedAmount >= 1 << 20]);
+    server.terminate();
+    log.push(['after terminate', server.readyState]);
+    server.send('late', (err) => log.push(['late cb', err && err.message]));
+    server.pause();
+    server.resume();
+    const [code] = await h.within(h.once(c, 'close'), 5000, 'client close');
+    await new Promise((r) => setTimeout(r, 50));
+    log.push(['client close', code, 'callbacks', cbs.length, cbs.every((e) => e !== null)]);
+    await h.closeServer(wss);
+    return log;
+  });
 });

@@ -486,9 +486,17 @@ impl<P: Poller> Server<P> {
     pub fn destroy(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
             if let Phase::Open(conn) = &mut self.slots[i].phase {
+                // Terminated first: a close owed for a violation is not sent. What was
+                // queued is then handed to the kernel, as far as it takes it (ws writes
+                // each frame when it is sent); the rest is dropped with the socket.
                 conn.terminate();
+                if !self.slots[i].want_write {
+                    self.write_slot(i, 0);
+                }
             }
-            self.close_slot(i);
+            if self.index(token) == Some(i) {
+                self.close_slot(i);
+            }
         }
     }
 
@@ -501,6 +509,17 @@ impl<P: Poller> Server<P> {
             bytes_read: slot.bytes_read,
             bytes_written: slot.bytes_written,
         })
+    }
+
+    /// How many bytes the socket will have written once everything queued on it is
+    /// written: a send's place in the output, to tell later whether it left (the
+    /// `bytes_written` of [`Event::Closed`] reached it).
+    pub fn write_end(&self, token: Token) -> Option<u64> {
+        let slot = &self.slots[self.index(token)?];
+        match &slot.phase {
+            Phase::Open(conn) => Some(slot.bytes_written + conn.buffered() as u64),
+            _ => None,
+        }
     }
 
     /// `TCP_NODELAY` on or off.

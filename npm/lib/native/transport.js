@@ -60,6 +60,8 @@ class NativeTransport {
     this.dispatching = false;
     this.batches = 0;
     this.flushScheduled = false;
+    // In a flush JS asked for (flushTick), not in a delivery of socket readiness.
+    this.flushing = false;
     this.closing = false;
     this.destroyed = false;
     // ws `autoPong`: the WebSockets answer pings as they emit them.
@@ -208,11 +210,13 @@ class NativeTransport {
         // A closing server's last connection: as with ws's HTTP server, the server's
         // 'close' comes first (Node's server counts the socket gone at once), the
         // WebSocket's once the socket's handle is closed, a macrotask later.
-        if (this.maybeClosed(true)) {
-          setImmediate(closed, this.wss, ws, nums[i + 2], vals[v]);
+        // A close caused by a call from JS (terminate(), a failed write) is reported
+        // a macrotask later, as Node reports a destroyed socket's 'close'.
+        if (this.maybeClosed(true) || this.flushing) {
+          setImmediate(closed, this.wss, ws, nums[i + 2], vals[v], nums[i + 4]);
           break;
         }
-        closed(this.wss, ws, nums[i + 2], vals[v]);
+        closed(this.wss, ws, nums[i + 2], vals[v], nums[i + 4]);
         break;
     }
   }
@@ -238,7 +242,7 @@ class NativeTransport {
       case EV_CLOSED:
         this.sockets.delete(id);
         ws._socket._onClosed(nums[i + 3], nums[i + 4]);
-        event = [kind, nums[i + 2], vals[v]];
+        event = [kind, nums[i + 2], vals[v], nums[i + 4]];
         break;
       default:
         event = [kind, vals[v]];
@@ -276,8 +280,8 @@ class NativeTransport {
         ws._onError(event[1]);
         return;
       case EV_CLOSED:
-        if (this.maybeClosed(true)) setImmediate(closed, this.wss, ws, event[1], event[2]);
-        else closed(this.wss, ws, event[1], event[2]);
+        if (this.maybeClosed(true)) setImmediate(closed, this.wss, ws, event[1], event[2], event[3]);
+        else closed(this.wss, ws, event[1], event[2], event[3]);
         return;
     }
     if (ws._waiting === null && ws._readyState !== CLOSED_STATE) {
@@ -485,14 +489,20 @@ function deliverWaiting(transport, ws) {
 }
 
 /** A WebSocket's connection closed: it leaves the server's clients, then 'close'. */
-function closed(wss, ws, code, reason) {
+function closed(wss, ws, code, reason, bytesWritten) {
   if (wss.clients) wss.clients.delete(ws);
-  ws._onClosed(code, reason);
+  ws._onClosed(code, reason, bytesWritten);
 }
 
 function flushTick(transport) {
   transport.flushScheduled = false;
-  if (!transport.destroyed) transport.native.flush();
+  if (transport.destroyed) return;
+  transport.flushing = true;
+  try {
+    transport.native.flush();
+  } finally {
+    transport.flushing = false;
+  }
 }
 
 function rethrow(err) {

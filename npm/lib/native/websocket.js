@@ -183,14 +183,21 @@ class NativeWebSocket extends EventEmitter {
     throw misuse(err);
   }
 
-  /** @private */
+  /**
+   * A send was queued: its callback runs once the output is written. Each callback
+   * keeps its place in the output (`writeEnd`): if the connection closes first, those
+   * whose bytes had left get no error, as a net.Socket's write callbacks.
+   *
+   * @private
+   */
   _queued(cb) {
     if (cb) {
+      const end = this._transport.native.writeEnd(this._id);
       if (this._callbacks === null) {
-        this._callbacks = [cb];
+        this._callbacks = [cb, end];
         this._transport.native.notifyDrain(this._id);
       } else {
-        this._callbacks.push(cb);
+        this._callbacks.push(cb, end);
       }
     }
     this._transport.scheduleFlush();
@@ -266,7 +273,7 @@ class NativeWebSocket extends EventEmitter {
   _onDrained() {
     const cbs = this._callbacks;
     this._callbacks = null;
-    if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
+    if (cbs !== null) for (let i = 0; i < cbs.length; i += 2) cbs[i](null);
     if (this._needDrain) {
       this._needDrain = false;
       this.emit('drain');
@@ -274,14 +281,14 @@ class NativeWebSocket extends EventEmitter {
   }
 
   /** @private */
-  _onClosed(code, reason) {
+  _onClosed(code, reason, bytesWritten) {
     this._readyState = CLOSED;
     if (this[kHub] !== undefined) this[kHub].remove(this);
     const cbs = this._callbacks;
     this._callbacks = null;
     if (cbs !== null) {
       const err = new Error('WebSocket is not open: readyState 3 (CLOSED)');
-      for (let i = 0; i < cbs.length; i++) cbs[i](err);
+      for (let i = 0; i < cbs.length; i += 2) cbs[i](cbs[i + 1] <= bytesWritten ? null : err);
     }
     this.emit('close', code, reason);
   }

@@ -630,6 +630,15 @@ impl NativeServer {
         }
     }
 
+    /// The socket's byte count once everything queued is written (a send callback's
+    /// place: it succeeded if the connection closed past it, as a net.Socket write).
+    #[napi]
+    pub fn write_end(&self, id: f64) -> f64 {
+        self.server()
+            .and_then(|s| s.write_end(token(id)))
+            .map_or(0.0, |n| n as f64)
+    }
+
     /// Holds a connection's output back while JS delivers the events before a close
     /// frame or a violation one per macrotask (`allowSynchronousEvents: false`).
     #[napi]
