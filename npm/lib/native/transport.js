@@ -280,8 +280,11 @@ class NativeTransport {
         ws._onError(event[1]);
         return;
       case EV_CLOSED:
-        if (this.maybeClosed(true)) setImmediate(closed, this.wss, ws, event[1], event[2], event[3]);
-        else closed(this.wss, ws, event[1], event[2], event[3]);
+        if (this.maybeClosed(true) || this.flushing) {
+          setImmediate(closed, this.wss, ws, event[1], event[2], event[3]);
+        } else {
+          closed(this.wss, ws, event[1], event[2], event[3]);
+        }
         return;
     }
     if (ws._waiting === null && ws._readyState !== CLOSED_STATE) {
