@@ -42,8 +42,11 @@ run_part core-docs cargo bash -c 'RUSTDOCFLAGS="-D warnings" cargo doc -p ferros
 if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh; fi
 
 # --- Node: ws-compatibility, interop, demo page ---
+# Twice: on the default transport ('auto': Rust-owned sockets wherever they can be) and
+# on Node's sockets (FERROSOCKET_TRANSPORT=stream), so both stay ws-compatible.
 if [ -d tests/node ] && ls tests/node/*.test.* >/dev/null 2>&1; then
   run_part node node node --test --test-timeout=120000 tests/node/ tests/interop/
+  run_part node-stream node env FERROSOCKET_TRANSPORT=stream node --test --test-timeout=120000 tests/node/ tests/interop/
 fi
 # --- Packages as users install them: npm tarballs without Rust, the browser package in Vite and a plain page ---
 if [ -d tests/install ]; then

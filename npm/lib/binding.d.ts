@@ -277,6 +277,35 @@ export declare class NativeServer {
   closeListener(): void
   /** Closes everything and frees the server (after the events it causes). */
   destroy(): void
+  /**
+   * Queues bytes that are whole frames already (ws `_sender.sendFrame`, frames of
+   * `Sender.frame()`, raw writes to `ws._socket`), in order with the other sends.
+   * Answers as `sendBytes`.
+   */
+  sendFrame(id: number, frame: Buffer): number | CoreError | null
+  /**
+   * Answers a ping JS has just delivered (the core's automatic pong is off, so the
+   * pong follows the replies to the messages before it, as in ws). `false`: past
+   * `maxPendingAutoPongs`, the connection is to be destroyed.
+   */
+  answerPing(id: number, data: Buffer): boolean
+  /**
+   * The automatic pong goes through an overridden `pong()`: counts it against the
+   * bound (`false` = over it: terminate); `autoPongWritten` once it was written.
+   */
+  beginAutoPong(id: number): boolean
+  /** An automatic pong sent through `pong()` was written. */
+  autoPongWritten(id: number): void
+  /**
+   * The socket's byte count once everything queued is written (a send callback's
+   * place: it succeeded if the connection closed past it, as a net.Socket write).
+   */
+  writeEnd(id: number): number
+  /**
+   * Holds a connection's output back while JS delivers the events before a close
+   * frame or a violation one per macrotask (`allowSynchronousEvents: false`).
+   */
+  setHeld(id: number, held: boolean): void
 }
 
 /**
@@ -395,8 +424,6 @@ export interface AdoptOptions {
   client: boolean
   /** Its limits when not the server's (a client's own options). */
   connection?: EngineOptions
-  /** ws `autoPong`, with `connection`. */
-  autoPong?: boolean
 }
 
 /**
@@ -523,8 +550,6 @@ export interface NativeOptions {
   backlog?: number
   /** Milliseconds for a request head to arrive (Node's `headersTimeout`). */
   handshakeTimeout?: number
-  /** ws `autoPong`. */
-  autoPong?: boolean
   /** Each connection's limits, as for `Engine`. */
   connection?: EngineOptions
   /** ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off. */

@@ -7,6 +7,8 @@
 //   { canSend(), destroyed(), send(data, opts), sendAfterClose(cb), close(code, reason),
 //     fail(err), done() }
 
+const { checkClose } = require('./binding');
+const { misuse } = require('./errors');
 const { isBlob, byteLength } = require('./data');
 
 /**
@@ -26,8 +28,10 @@ function enqueueBlob(queue, sink, data, opts) {
   return q;
 }
 
-/** Queues a close() behind the pending sends (it was checked already). */
+/** Queues a close() behind the pending sends; a bad code or reason throws now, as ws. */
 function enqueueClose(q, code, reason) {
+  const bad = checkClose(code, reason);
+  if (bad) throw misuse(bad);
   q.items.push({ close: true, code, reason, size: 0, opts: {} });
 }
 

@@ -7,7 +7,7 @@
 // from the FERROSOCKET_TRANSPORT environment variable when it is set.
 
 const TRANSPORTS = ['auto', 'native', 'stream'];
-const DEFAULT_TRANSPORT = 'stream';
+const DEFAULT_TRANSPORT = 'auto';
 
 /**
  * The transport asked for: the option, else the environment, else the default.

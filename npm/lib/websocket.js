@@ -9,7 +9,7 @@
 
 const EventEmitter = require('events');
 
-const { Engine, checkClose } = require('./binding');
+const { Engine } = require('./binding');
 const {
   BINARY_TYPES,
   EMPTY_BUFFER,
@@ -251,10 +251,8 @@ class WebSocket extends EventEmitter {
       }
       if (this._blobQueue !== null) {
         // Sends queued behind a Blob go out first, then the close frame (ws's order).
-        const bad = checkClose(closeCodeArg(code), reason);
-        if (bad) throw misuse(bad);
-        this._readyState = CLOSING;
         enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+        this._readyState = CLOSING;
         return;
       }
       const err = engineOf(this).close(closeCodeArg(code), reason);

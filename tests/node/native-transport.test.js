@@ -392,8 +392,8 @@ test('slowloris: half-sent requests time out, a normal client still gets through
 
 test('what native does not do yet throws a clear error', () => {
   const make = (o) => () => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'native', ...o });
-  assert.throws(make({ allowSynchronousEvents: false }), /not supported with transport: 'native'/);
-  assert.throws(make({ host: 'example.invalid' }), /host name/);
+  class Mine extends h.ferrosocket.WebSocket {}
+  assert.throws(make({ WebSocket: Mine }), /"WebSocket" option is not supported with transport: 'native'/);
   assert.throws(() => new h.ferrosocket.WebSocketServer({ port: 0, transport: 'tcp' }), TypeError);
 });
 
@@ -427,4 +427,309 @@ test('open native sockets keep the process alive; a closed server lets it exit',
   });
   assert.strictEqual(code, 0);
   assert.deepStrictEqual(out.trim().split('\n'), ['alive', 'closed']);
+});
+
+test('the automatic pong follows the replies to messages of the same read; an overridden pong() gets it', async () => {
+  await same(async (lib) => {
+    const log = [];
+    for (const override of [false, true]) {
+      const wss = await listen(lib, { maxPendingAutoPongs: 3 });
+      wss.on('connection', (ws) => {
+        ws.on('message', (d) => ws.send(`re ${d}`));
+        if (override) {
+          ws.pong = (data, mask, cb) => {
+            log.push(['pong()', String(data), mask, typeof cb]);
+            // Written as ws's own would be, then reported: the bound is not reached.
+            ws.send(`pong ${data}`, cb);
+          };
+        }
+      });
+      const raw = await h.rawClient(wss.address().port);
+      raw.socket.write(
+        Buffer.concat([
+          h.frame({ opcode: 1, payload: 'a' }),
+          h.frame({ opcode: 9, payload: 'p1' }),
+          h.frame({ opcode: 1, payload: 'b' }),
+          h.frame({ opcode: 9, payload: 'p2' })
+        ])
+      );
+      await waitFor(() => raw.received.length === 4, 3000, 'replies');
+      log.push([override, raw.received.map((f) => [f.opcode, String(f.payload)])]);
+      raw.socket.destroy();
+      await h.closeServer(wss);
+    }
+    return log;
+  });
+});
+
+test('pings past maxPendingAutoPongs terminate, as ws', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { maxPendingAutoPongs: 2 });
+    wss.on('connection', (ws) => {
+      ws.pong = (data) => log.push(['pong()', String(data)]); // never written
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const raw = await h.rawClient(wss.address().port);
+    for (let i = 0; i < 4; i++) raw.socket.write(h.frame({ opcode: 9, payload: `p${i}` }));
+    await h.within(new Promise((r) => (raw.isClosed() ? r() : raw.socket.on('close', r))), 4000, 'cut');
+    await h.closeServer(wss);
+    log.push(['frames', raw.received.length]);
+    return log;
+  });
+});
+
+test('_sender.sendFrame and ws._socket.write queue whole frames in order with send()', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      const frame = lib.Sender.frame(Buffer.from('made once'), {
+        readOnly: false,
+        mask: false,
+        rsv1: false,
+        opcode: 1,
+        fin: true
+      });
+      ws.send('first');
+      ws._sender.sendFrame(frame, (err) => log.push(['sendFrame cb', err == null]));
+      ws._socket.write(h.frame({ opcode: 2, payload: 'raw', mask: false }), (err) =>
+        log.push(['write cb', err == null])
+      );
+      ws.send('last', () => log.push(['send cb']));
+      log.push(['same _sender', ws._sender === ws._sender]);
+    });
+    const c = client(wss);
+    const got = [];
+    c.on('message', (d, isBinary) => got.push([String(d), isBinary]));
+    await waitFor(() => got.length === 4, 3000, 'messages');
+    log.push(['client got', got]);
+    c.close();
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('Blob sends: order with other sends and close(), callbacks, bufferedAmount', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    let serverClosed;
+    const serverClose = new Promise((r) => (serverClosed = r));
+    wss.on('connection', (ws) => {
+      ws.send('before');
+      ws.send(new Blob(['blob ', 'one']), (err) => log.push(['blob cb', err]));
+      ws.send('after', (err) => log.push(['after cb', err]));
+      log.push(['bufferedAmount counts the Blob', ws.bufferedAmount >= 8]);
+      ws.send(new Blob([new Uint8Array([1, 2, 3])]), { binary: true });
+      ws.close(4001, 'behind the blobs');
+      log.push(['readyState', ws.readyState]);
+      ws.send('too late', (err) => log.push(['late cb', err && err.message]));
+      ws.on('close', (code, reason) => serverClosed(['server close', code, String(reason)]));
+    });
+    const c = client(wss);
+    const got = [];
+    c.on('message', (d, isBinary) => got.push([isBinary ? [...d] : String(d), isBinary]));
+    const [code, reason] = await h.once(c, 'close');
+    log.push(['client got', got, code, String(reason)]);
+    log.push(await serverClose);
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('terminate() while a Blob is read: its callback gets ws\'s error', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      ws.send(new Blob(['x'.repeat(1000)]), (err) => log.push(['blob cb', err && err.message]));
+      ws.send('queued', (err) => log.push(['queued cb', err && err.message]));
+      ws.terminate();
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const c = client(wss);
+    const [code] = await h.once(c, 'close');
+    log.push(['client close', code]);
+    await new Promise((r) => setTimeout(r, 50));
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test("a closing server's 'close' comes before its last connection's, as ws", async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    wss.on('connection', (ws) => {
+      ws.on('close', (code) => log.push(['ws close', code, wss.clients.size]));
+    });
+    const c = client(wss);
+    await h.once(c, 'open');
+    wss.close(() => log.push(['wss close', wss.clients.size]));
+    log.push(['clients while closing', wss.clients.size]);
+    c.close(1000);
+    await h.once(wss, 'close');
+    log.push(['awaited wss close']);
+    await new Promise((r) => setTimeout(r, 50));
+    return log;
+  });
+});
+
+test('allowSynchronousEvents: false: one message, ping or pong per macrotask; the close after the replies', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { allowSynchronousEvents: false });
+    wss.on('connection', (ws) => {
+      const note = (what) => {
+        log.push(what);
+        // Ticks and microtasks queued by a listener run before the next event.
+        process.nextTick(() => log.push(`tick after ${what}`));
+        Promise.resolve().then(() => log.push(`microtask after ${what}`));
+      };
+      ws.on('message', (d) => {
+        note(`message ${d}`);
+        ws.send(`re ${d}`);
+      });
+      ws.on('ping', (d) => note(`ping ${d}`));
+      ws.on('pong', (d) => note(`pong ${d}`));
+      ws.on('error', (err) => log.push(['error', err.code]));
+      ws.on('close', (code) => log.push(['server close', code]));
+    });
+    const round = async (last) => {
+      const raw = await h.rawClient(wss.address().port);
+      raw.socket.write(
+        Buffer.concat([
+          h.frame({ opcode: 1, payload: 'a' }),
+          h.frame({ opcode: 9, payload: 'b' }),
+          h.frame({ opcode: 10, payload: 'c' }),
+          h.frame({ opcode: 1, payload: 'd' }),
+          last
+        ])
+      );
+      await h.within(new Promise((r) => (raw.isClosed() ? r() : raw.socket.on('close', r))), 4000, 'close');
+      log.push(['frames', raw.received.map((f) => [f.opcode, f.opcode === 8 ? f.payload.readUInt16BE(0) : String(f.payload)])]);
+    };
+    // The peer's close frame, then a violation, behind four events of the same read.
+    await round(h.frame({ opcode: 8, payload: Buffer.from([0x0f, 0xa0]) }));
+    await round(h.frame({ opcode: 1, payload: 'x', mask: false }));
+    await new Promise((r) => setTimeout(r, 50));
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
+test('a host name is resolved as Node resolves it; an unknown one is an error event', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const opts = lib === h.ferrosocket ? NATIVE : {};
+    const wss = await new Promise((resolve, reject) => {
+      const s = new lib.WebSocketServer({ host: 'localhost', port: 0, ...opts }, () => resolve(s));
+      s.on('error', reject);
+    });
+    const { address, family } = wss.address();
+    log.push(['localhost', address, family]);
+    const c = new h.ws.WebSocket(`ws://localhost:${wss.address().port}`);
+    await h.once(c, 'open');
+    c.close();
+    await h.once(c, 'close');
+    await h.closeServer(wss);
+    const err = await new Promise((resolve) => {
+      const s = new lib.WebSocketServer({ host: 'no-such-host.invalid', port: 0, ...opts });
+      s.on('error', resolve);
+      s.on('listening', () => resolve(new Error('listening')));
+    });
+    log.push(['unknown host', err.code, err.syscall, err.hostname]);
+    return log;
+  });
+});
+
+test('the transport option and FERROSOCKET_TRANSPORT: validated, auto falls back, native insists', async () => {
+  const { WebSocketServer, WebSocket } = h.ferrosocket;
+  const saved = process.env.FERROSOCKET_TRANSPORT;
+  const chosen = async (options) => {
+    const wss = new WebSocketServer(options);
+    const transport = wss.options.transport;
+    if (options.port !== undefined) await h.once(wss, 'listening');
+    await new Promise((r) => wss.close(r));
+    return transport;
+  };
+  try {
+    delete process.env.FERROSOCKET_TRANSPORT;
+    assert.throws(() => new WebSocketServer({ port: 0, transport: 'tcp' }), TypeError);
+    assert.throws(() => new WebSocketServer({ noServer: true, transport: 1 }), TypeError);
+    // The default without the variable: 'auto', the native transport in every mode
+    // (in the server and noServer modes each plain TCP socket is taken over).
+    assert.strictEqual(await chosen({ host: '127.0.0.1', port: 0 }), 'native');
+    assert.strictEqual(await chosen({ noServer: true }), 'native');
+    assert.strictEqual(await chosen({ server: require('http').createServer() }), 'native');
+    // What the native transport cannot serve stays on the stream transport under 'auto'...
+    class Custom extends WebSocket {}
+    for (const o of [{ host: '127.0.0.1', port: 0, WebSocket: Custom }, { noServer: true, WebSocket: Custom }]) {
+      assert.strictEqual(await chosen({ ...o, transport: 'auto' }), 'stream');
+      // ... and 'native' says why, at construction.
+      assert.throws(
+        () => new WebSocketServer({ ...o, transport: 'native' }),
+        (err) => err instanceof Error && / with transport: 'native' \(use transport: 'auto' or 'stream'\)$/.test(err.message)
+      );
+    }
+    // The variable is the default; the option wins over it; a bad value throws.
+    process.env.FERROSOCKET_TRANSPORT = 'stream';
+    assert.strictEqual(await chosen({ host: '127.0.0.1', port: 0 }), 'stream');
+    assert.strictEqual(await chosen({ noServer: true }), 'stream');
+    assert.strictEqual(await chosen({ host: '127.0.0.1', port: 0, transport: 'auto' }), 'native');
+    process.env.FERROSOCKET_TRANSPORT = 'native';
+    assert.strictEqual(await chosen({ host: '127.0.0.1', port: 0 }), 'native');
+    assert.throws(() => new WebSocketServer({ noServer: true, WebSocket: Custom }), /not supported with transport: 'native'/);
+    process.env.FERROSOCKET_TRANSPORT = 'fast';
+    assert.throws(() => new WebSocketServer({ host: '127.0.0.1', port: 0 }), (err) =>
+      err instanceof TypeError && /FERROSOCKET_TRANSPORT must be 'auto', 'native' or 'stream' \(it is "fast"\)/.test(err.message)
+    );
+    // An empty variable counts as unset.
+    process.env.FERROSOCKET_TRANSPORT = '';
+    assert.strictEqual(await chosen({ host: '127.0.0.1', port: 0 }), 'native');
+  } finally {
+    if (saved === undefined) delete process.env.FERROSOCKET_TRANSPORT;
+    else process.env.FERROSOCKET_TRANSPORT = saved;
+  }
+});
+
+test('pause()/resume() and terminate() during writes: what ws users see', async () => {
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib);
+    let server;
+    wss.on('connection', (ws) => {
+      server = ws;
+      ws.pause();
+      log.push(['paused', ws.isPaused]);
+      ws.on('message', (d) => log.push(['message', String(d), ws.isPaused]));
+      ws.on('close', (code) => log.push(['server close', code, ws.readyState]));
+    });
+    const c = client(wss);
+    await h.once(c, 'open');
+    await waitFor(() => server, 2000, 'connection');
+    c.send('one');
+    c.send('two');
+    await new Promise((r) => setTimeout(r, 100));
+    log.push(['while paused', log.length]);
+    server.resume();
+    log.push(['resumed', server.isPaused]);
+    await waitFor(() => log.some((e) => e[1] === 'two'), 2000, 'messages after resume');
+    const chunk = Buffer.alloc(1 << 20, 1);
+    const cbs = [];
+    for (let i = 0; i < 8; i++) server.send(chunk, (err) => cbs.push(err ? err.message : null));
+    log.push(['buffered', server.bufferedAmount >= 1 << 20]);
+    server.terminate();
+    log.push(['after terminate', server.readyState]);
+    server.send('late', (err) => log.push(['late cb', err && err.message]));
+    server.pause();
+    server.resume();
+    const [code] = await h.within(h.once(c, 'close'), 5000, 'client close');
+    await new Promise((r) => setTimeout(r, 50));
+    log.push(['client close', code, 'callbacks', cbs.length, cbs.every((e) => e !== null)]);
+    await h.closeServer(wss);
+    return log;
+  });
 });

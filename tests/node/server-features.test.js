@@ -287,11 +287,15 @@ test('publish reaches every subscriber once, framed once, in order with send()',
     assert.deepStrictEqual(got[2], ['flash']);
     assert.deepStrictEqual(got[3], ['flash', 'second']);
     // Corked per tick: subscribers that took the same published frames got the very
-    // same Buffer (framed and joined once), not a copy each.
-    const firstFrames = writes.map((w) => w.find((b) => b.includes('flash')));
-    assert.ok(firstFrames[1] === firstFrames[2], 'flash alone: one Buffer');
-    assert.ok(firstFrames[3] === firstFrames[4], 'flash + second: one joined Buffer');
-    assert.ok(firstFrames[3].includes('second') && !firstFrames[1].includes('second'));
+    // same Buffer (framed and joined once), not a copy each. The stream transport's
+    // writes only: on the native transport a published frame never reaches
+    // `ws._socket.write` (Rust queues it; what the clients got is checked above).
+    if (wss._native === undefined) {
+      const firstFrames = writes.map((w) => w.find((b) => b.includes('flash')));
+      assert.ok(firstFrames[1] === firstFrames[2], 'flash alone: one Buffer');
+      assert.ok(firstFrames[3] === firstFrames[4], 'flash + second: one joined Buffer');
+      assert.ok(firstFrames[3].includes('second') && !firstFrames[1].includes('second'));
+    }
     assert.strictEqual(wss.subscribers('news').length, 4);
     assert.ok(servers[3].isSubscribed('news') && !servers[1].isSubscribed('news'));
     assert.deepStrictEqual(servers[3].topics, ['news']);

@@ -508,6 +508,18 @@ impl<P: Poller> Server<P> {
         }
     }
 
+    /// Holds (`true`) or releases a connection's output. An application that delivers
+    /// the events of a read one at a time (ws's `allowSynchronousEvents: false`) holds
+    /// it while events before the peer's close frame or a violation wait: the close the
+    /// core owes goes out after the replies to them, as from ws, which sends it only
+    /// once it has parsed that far.
+    pub fn set_held(&mut self, token: Token, held: bool) {
+        if let Some(i) = self.index(token) {
+            self.slots[i].flags.set(Flag::HELD, held);
+            self.mark_dirty(i);
+        }
+    }
+
     /// Ends our write side once the output is written (`net.Socket#end`).
     pub fn end(&mut self, token: Token) {
         if let Some(i) = self.index(token) {
@@ -519,22 +531,31 @@ impl<P: Poller> Server<P> {
     /// Closes a connection now, whatever it is doing ([`Event::Closed`] follows for a
     /// WebSocket).
     pub fn destroy(&mut self, token: Token) {
-        if let Some(i) = self.index(token) {
-            if let Phase::Open(conn) = &mut self.slots[i].phase {
-                conn.terminate();
+        let Some(i) = self.index(token) else { return };
+        if let Phase::Open(conn) = &mut self.slots[i].phase {
+            // Terminated first: a close owed for a violation is not sent. What was
+            // queued is then handed to the kernel, as far as it takes it (ws writes
+            // each frame when it is sent); the rest is dropped with the socket.
+            conn.terminate();
+            if !self.slots[i].flags.is(Flag::WANT_WRITE) {
+                self.write_slot(i, 0);
             }
-            let slot = &mut self.slots[i];
-            if slot.flags.is(Flag::INFLATING) {
-                // The message being inflated and what came after it were received
-                // before: delivered when the job is back (as in `ws`), then closed.
-                let _ = slot.stream.shutdown(Shutdown::Both);
-                slot.flags.set(Flag::DESTROY_AFTER_JOB, true);
-                slot.deadline = None;
-                self.update_interest(i);
-                return;
-            }
-            self.close_slot(i);
         }
+        if self.index(token) != Some(i) {
+            // The write failed: already closed.
+            return;
+        }
+        let slot = &mut self.slots[i];
+        if slot.flags.is(Flag::INFLATING) {
+            // The message being inflated and what came after it were received
+            // before: delivered when the job is back (as in `ws`), then closed.
+            let _ = slot.stream.shutdown(Shutdown::Both);
+            slot.flags.set(Flag::DESTROY_AFTER_JOB, true);
+            slot.deadline = None;
+            self.update_interest(i);
+            return;
+        }
+        self.close_slot(i);
     }
 
     /// Addresses and byte counts of a connection.
@@ -546,6 +567,17 @@ impl<P: Poller> Server<P> {
             bytes_read: slot.bytes_read,
             bytes_written: slot.bytes_written,
         })
+    }
+
+    /// How many bytes the socket will have written once everything queued on it is
+    /// written: a send's place in the output, to tell later whether it left (the
+    /// `bytes_written` of [`Event::Closed`] reached it).
+    pub fn write_end(&self, token: Token) -> Option<u64> {
+        let slot = &self.slots[self.index(token)?];
+        match &slot.phase {
+            Phase::Open(conn) => Some(slot.bytes_written + conn.buffered() as u64),
+            _ => None,
+        }
     }
 
     /// `TCP_NODELAY` on or off.
@@ -659,6 +691,9 @@ impl<P: Poller> Server<P> {
 
     fn write_slot(&mut self, i: usize, _now: u64) {
         let slot = &mut self.slots[i];
+        if slot.flags.is(Flag::HELD) {
+            return;
+        }
         let result = match &mut slot.phase {
             Phase::Open(conn) => write_connection(&mut slot.stream, conn),
             Phase::Rejecting(r) => {

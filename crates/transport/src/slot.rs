@@ -58,6 +58,10 @@ impl Flag {
     /// closed once the job is back and its message delivered (as `ws` delivers what
     /// was received before `terminate()`).
     pub(crate) const DESTROY_AFTER_JOB: Flag = Flag(1 << 8);
+    /// The application holds the output back (see [`Server::set_held`]).
+    ///
+    /// [`Server::set_held`]: crate::Server::set_held
+    pub(crate) const HELD: Flag = Flag(1 << 9);
 }
 
 #[derive(Debug)]

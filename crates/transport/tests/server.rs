@@ -410,3 +410,34 @@ fn reads_of_several_readinesses_accumulate_until_their_events_are_taken() {
         .collect();
     assert_eq!(texts, [b"aaa", b"bbb"]);
 }
+
+#[test]
+fn held_output_leaves_only_once_released() {
+    let held = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = held.clone();
+    let server = start(
+        TransportConfig::default(),
+        on_message(move |s, t| {
+            s.set_held(t, true);
+            s.with_connection(t, |c| c.send_text("reply").unwrap());
+            *seen.lock().unwrap() = Some(t);
+        }),
+    );
+    let mut ws = connect(server.addr, "/");
+    ws.send(Message::text("x")).unwrap();
+    assert!(eventually(Duration::from_secs(5), || held
+        .lock()
+        .unwrap()
+        .is_some()));
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(ws.read().is_err(), "nothing is written while held");
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let token = held.lock().unwrap().unwrap();
+    server.command(move |s, _| s.set_held(token, false));
+    assert_eq!(ws.read().unwrap(), Message::text("reply"));
+    server.stop();
+}

@@ -97,6 +97,32 @@ class NativeSocket extends EventEmitter {
     return this;
   }
 
+  /**
+   * `socket.write()`: the bytes go out as they are (whole frames: what code writing
+   * to `ws._socket` sends), in order with the WebSocket's own sends.
+   */
+  write(data, encoding, cb) {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : data;
+    const ws = this._transport.sockets.get(this._id);
+    const answer =
+      ws === undefined
+        ? { message: 'write after end' }
+        : this._transport.native.sendFrame(this._id, bytes);
+    if (answer === null || typeof answer === 'number') {
+      ws._queued(cb);
+      return answer === null;
+    }
+    // Not open any more (closed, or our close frame is queued): as a destroyed socket.
+    const err = new Error(answer.message);
+    err.code = 'ERR_STREAM_DESTROYED';
+    if (cb) process.nextTick(cb, err);
+    return false;
+  }
+
   destroy() {
     this._transport.native.destroyConnection(this._id);
     this._transport.scheduleFlush();

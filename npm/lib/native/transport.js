@@ -7,6 +7,7 @@
 // The upgrade checks themselves (method, Upgrade, key, version, bounds, 426 for
 // plain HTTP) are the core's, run in Rust before JS sees a request.
 
+const dns = require('dns');
 const http = require('http');
 const net = require('net');
 
@@ -30,6 +31,7 @@ const EV_DRAINED = 9;
 const EV_CLOSED = 10;
 
 const RUNNING = 0;
+const CLOSED_STATE = 3;
 
 /**
  * What the native transport cannot do for a server with these options, as the start
@@ -40,13 +42,7 @@ const RUNNING = 0;
  * @return {string|null}
  */
 function unsupportedServerOptions(options, DefaultWebSocket) {
-  if (options.allowSynchronousEvents === false) {
-    return 'allowSynchronousEvents: false is not supported';
-  }
   if (options.WebSocket !== DefaultWebSocket) return 'The "WebSocket" option is not supported';
-  if (options.host != null && options.host !== 'localhost' && !net.isIP(options.host)) {
-    return 'A host name other than "localhost" (give an IP address) is not supported';
-  }
   return null;
 }
 
@@ -68,20 +64,53 @@ class NativeTransport {
     this.sockets = new SocketTable();
     this.pending = new Map();
     this.dispatching = false;
+    this.batches = 0;
     this.flushScheduled = false;
+    // In a flush JS asked for (flushTick), not in a delivery of socket readiness.
+    this.flushing = false;
     this.closing = false;
     this.destroyed = false;
+    // ws `autoPong`: the WebSockets answer pings as they emit them.
+    this.autoPong = options.autoPong !== false;
+    // ws `allowSynchronousEvents: false`: one message, ping or pong per macrotask.
+    this.oneAtATime = options.allowSynchronousEvents === false;
+    this.native = null;
+    const host = listen && options.host != null ? String(options.host) : undefined;
+    if (host === undefined || net.isIP(host)) {
+      this.listen(options, host, listen, onListening);
+      return;
+    }
+    // A host name: resolved as Node's listen() resolves it (the first address of
+    // dns.lookup), then that address is listened on.
+    dns.lookup(host, (err, address) => {
+      if (this.closing) {
+        this.maybeClosed();
+      } else if (err) {
+        wss.emit('error', err);
+      } else {
+        this.listen(options, address, true, onListening);
+      }
+    });
+  }
+
+  /**
+   * Makes the native server: listening on `host` (an IP address, or every address;
+   * 'listening' or 'error' next) or, with `listen` false, for adopted connections.
+   * @private
+   */
+  listen(options, host, listen, onListening) {
+    const wss = this.wss;
     // ws's `perMessageDeflate`: `true` is `{}`; negotiated in Rust with the core's
     // rules (the stream transport's), once per request (`negotiate`).
     const pmd = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
     this.deflate = pmd !== null && typeof pmd === 'object';
     this.native = new NativeServer(
       {
-        host: listen && options.host != null ? String(options.host) : undefined,
+        host,
         port: listen ? Number(options.port) >>> 0 : undefined,
         backlog: options.backlog == null ? undefined : Number(options.backlog) | 0,
         handshakeTimeout: options.handshakeTimeout,
-        autoPong: options.autoPong !== false,
+        // The limits as the stream transport reads them (`+value`, as ws).
         connection: connectionOptions(options),
         perMessageDeflate: this.deflate ? deflateOptions(pmd) : undefined,
         deflateConcurrency: this.deflate ? concurrency(pmd.concurrencyLimit) : undefined
@@ -119,11 +148,10 @@ class NativeTransport {
    * @param {boolean} how.client
    * @param {string} how.protocol
    * @param {Object} [how.connection] the connection's own limits (clients)
-   * @param {boolean} [how.autoPong]
    * @param {Object} [how.deflate] the permessage-deflate agreed on (a DeflateHandle)
    * @return {number|null} the connection's id (null: the peer already left)
    */
-  adopt(socket, head, { preface, client, connection, autoPong, deflate }) {
+  adopt(socket, head, { preface, client, connection, deflate }) {
     const fd = adoptableFd(socket);
     // Read what Node buffered past the head; then Node's handle goes.
     const chunks = head && head.length ? [head] : [];
@@ -133,7 +161,7 @@ class NativeTransport {
       fd,
       chunks.length ? Buffer.concat(chunks) : undefined,
       preface == null ? undefined : Buffer.from(preface),
-      { client, connection, autoPong },
+      { client, connection },
       deflate || undefined
     );
     socket.destroy();
@@ -153,7 +181,6 @@ class NativeTransport {
       preface: null,
       client: true,
       connection: connectionOptions(options),
-      autoPong: options.autoPong !== false,
       deflate
     });
     if (id === null) return false;
@@ -179,7 +206,7 @@ class NativeTransport {
   }
 
   address() {
-    return this.native.address();
+    return this.native === null ? null : this.native.address();
   }
 
   /** Writes what was queued outside a batch, once per tick. */
@@ -198,6 +225,7 @@ class NativeTransport {
    */
   dispatch(nums, vals, batch) {
     this.dispatching = true;
+    this.batches++;
     let failure = null;
     try {
       for (let i = 0, v = 0; i < nums.length; ) {
@@ -230,6 +258,10 @@ class NativeTransport {
     }
     const ws = this.sockets.get(id);
     if (ws === undefined) return;
+    if (this.oneAtATime && kind !== EV_DRAINED) {
+      this.handleOneAtATime(ws, kind, id, nums, i, vals, v, batch);
+      return;
+    }
     switch (kind) {
       case EV_MESSAGE:
         ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1);
@@ -238,7 +270,7 @@ class NativeTransport {
         ws._onMessage(vals[v], nums[i + 2] === 1);
         break;
       case EV_PING:
-        ws.emit('ping', vals[v]);
+        ws._onPing(vals[v]);
         break;
       case EV_PONG:
         ws.emit('pong', vals[v]);
@@ -254,16 +286,95 @@ class NativeTransport {
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
-        if (this.wss !== null && this.wss.clients) this.wss.clients.delete(ws);
         try {
           // A `ws._socket` nobody asked for is not made now (see the getter).
           if (ws._sock !== undefined) ws._sock._onClosed(nums[i + 3], nums[i + 4]);
         } finally {
           // A throwing 'finish'/'close' listener of ws._socket loses no close.
-          ws._onClosed(nums[i + 2], vals[v], nums[i + 5] === 1);
+          // A closing server's last connection: as with ws's HTTP server, the server's
+          // 'close' comes first (Node's server counts the socket gone at once), the
+          // WebSocket's once the socket's handle is closed, a macrotask later.
+          // A close caused by a call from JS (terminate(), a failed write) is reported
+          // a macrotask later, as Node reports a destroyed socket's 'close'.
+          const args = [this.wss, ws, nums[i + 2], vals[v], nums[i + 5] === 1, nums[i + 4]];
+          if (this.maybeClosed(true) || this.flushing) setImmediate(closed, ...args);
+          else closed(...args);
         }
-        this.maybeClosed();
         break;
+    }
+  }
+
+  /**
+   * `allowSynchronousEvents: false`: a connection's first event of a batch is handled
+   * now; after a message, ping or pong the ones behind it wait and come one per
+   * macrotask (as ws's receiver defers them), reading paused meanwhile (ws stops
+   * reading its socket too). Output is held while a close frame or a violation waits,
+   * so the close the core owes follows the replies to the events before it.
+   *
+   * @private
+   */
+  handleOneAtATime(ws, kind, id, nums, i, vals, v, batch) {
+    let event;
+    switch (kind) {
+      case EV_MESSAGE:
+        event = [kind, batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1];
+        break;
+      case EV_MESSAGE_COPY:
+        event = [kind, vals[v], nums[i + 2] === 1];
+        break;
+      case EV_CLOSED:
+        this.sockets.delete(id);
+        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        event = [kind, nums[i + 2], vals[v], nums[i + 4]];
+        break;
+      default:
+        event = [kind, vals[v]];
+    }
+    const waiting = ws._waiting;
+    // What is not a message, ping or pong comes in the same macrotask as the event
+    // before it (ws's receiver parses on after the deferred event).
+    const follows = !deferredKind(kind) && waiting !== null && waiting.length === 0;
+    if (waiting !== null && !(follows && waiting.batch === this.batches)) {
+      waiting.push(event);
+      if (kind === EV_CLOSE_FRAME || kind === EV_ERROR) this.native.setHeld(id, true);
+      return;
+    }
+    this.deliver(ws, event);
+  }
+
+  /** One event of `handleOneAtATime`; what follows a message, ping or pong waits. @private */
+  deliver(ws, event) {
+    const kind = event[0];
+    switch (kind) {
+      case EV_MESSAGE:
+      case EV_MESSAGE_COPY:
+        ws._onMessage(event[1], event[2]);
+        break;
+      case EV_PING:
+        ws._onPing(event[1]);
+        break;
+      case EV_PONG:
+        ws.emit('pong', event[1]);
+        break;
+      case EV_CLOSE_FRAME:
+        ws._onCloseFrame();
+        return;
+      case EV_ERROR:
+        ws._onError(event[1]);
+        return;
+      case EV_CLOSED:
+        if (this.maybeClosed(true) || this.flushing) {
+          setImmediate(closed, this.wss, ws, event[1], event[2], event[3]);
+        } else {
+          closed(this.wss, ws, event[1], event[2], event[3]);
+        }
+        return;
+    }
+    if (ws._waiting === null && ws._readyState !== CLOSED_STATE) {
+      ws._waiting = [];
+      ws._waiting.batch = this.batches;
+      this.native.setPaused(ws._id, true);
+      setImmediate(deliverWaiting, this, ws);
     }
   }
 
@@ -362,21 +473,33 @@ class NativeTransport {
   /** ws's close(): stop accepting; `onEmpty` once the last connection is gone. */
   close() {
     this.closing = true;
-    if (this.listens) this.native.closeListener();
+    if (this.listens && this.native !== null) this.native.closeListener();
     this.scheduleFlush();
     process.nextTick(() => this.maybeClosed());
   }
 
-  /** @private */
-  maybeClosed() {
-    if (!this.closing || this.sockets.size || this.pending.size || this.destroyed) return;
+  /**
+   * Emits the server's 'close' once it is closing and nothing is left: on the next
+   * tick, or now (`now`) when the last connection has just closed — ws's HTTP server
+   * reports its 'close' before that socket's, so the server's comes first there.
+   *
+   * @private
+   */
+  maybeClosed(now = false) {
+    if (!this.closing || this.sockets.size || this.pending.size || this.destroyed) return false;
     // The native server's methods do nothing once destroyed: `ws._socket` of a closed
     // connection still answers.
     this.destroyed = true;
+    if (now) {
+      process.nextTick(() => this.native !== null && this.native.destroy());
+      if (this.onEmpty) this.onEmpty();
+      return true;
+    }
     process.nextTick(() => {
-      this.native.destroy();
+      if (this.native !== null) this.native.destroy();
       if (this.onEmpty) this.onEmpty();
     });
+    return true;
   }
 }
 
@@ -523,9 +646,48 @@ class SocketTable {
 
 const SLOT_MASK = 0xffffff;
 
+/** Whether an event of this kind makes the ones behind it wait for a macrotask. */
+function deferredKind(kind) {
+  return kind === EV_MESSAGE || kind === EV_MESSAGE_COPY || kind === EV_PING || kind === EV_PONG;
+}
+
+/** The next waiting event of `ws` (allowSynchronousEvents: false), one per macrotask. */
+function deliverWaiting(transport, ws) {
+  const waiting = ws._waiting;
+  while (waiting.length) {
+    const event = waiting.shift();
+    const kind = event[0];
+    if (kind === EV_CLOSE_FRAME || kind === EV_ERROR) transport.native.setHeld(ws._id, false);
+    try {
+      transport.deliver(ws, event);
+    } finally {
+      transport.scheduleFlush();
+    }
+    if (deferredKind(kind) && waiting.length && deferredKind(waiting[0][0])) {
+      setImmediate(deliverWaiting, transport, ws);
+      return;
+    }
+  }
+  ws._waiting = null;
+  if (!ws._paused && ws._readyState !== CLOSED_STATE) transport.native.setPaused(ws._id, false);
+  transport.scheduleFlush();
+}
+
+/** A WebSocket's connection closed: it leaves the server's clients, then 'close'. */
+function closed(wss, ws, code, reason, clean, bytesWritten) {
+  if (wss !== null && wss.clients) wss.clients.delete(ws);
+  ws._onClosed(code, reason, clean, bytesWritten);
+}
+
 function flushTick(transport) {
   transport.flushScheduled = false;
-  if (!transport.destroyed) transport.native.flush();
+  if (transport.destroyed) return;
+  transport.flushing = true;
+  try {
+    transport.native.flush();
+  } finally {
+    transport.flushing = false;
+  }
 }
 
 function rethrow(err) {

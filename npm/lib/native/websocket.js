@@ -21,6 +21,7 @@ const {
 } = require('../constants');
 const { misuse, fromCore, droppedError, BACKPRESSURE_LIMIT } = require('../errors');
 const { toSendable, isBlob, closeCodeArg } = require('../data');
+const { enqueueBlob, enqueueClose } = require('../blob-queue');
 const { toBinaryType } = require('../binary-type');
 const NativeSocket = require('./socket');
 
@@ -79,16 +80,23 @@ class NativeWebSocket {
     // Frames leave once per tick; asked now, the socket takes what it can first, so
     // the figure is what ws reports (its writes are not corked).
     if (queued > 0) queued = native.writeNow(this._id);
-    return queued + this._closedBytes;
+    return queued + this._closedBytes + (this._blobQueue !== null ? this._blobQueue.bytes : 0);
   }
 
   get readyState() {
     return this._readyState;
   }
 
-  /** ws's internal sender is not there on the native transport (yet). */
+  /**
+   * ws's `_sender`, as far as packages use it: engine.io queues frames made once
+   * with `Sender.frame()` through `_sender.sendFrame(list, cb)`.
+   */
   get _sender() {
-    return undefined;
+    // Made on first use, then kept: engine.io reads it for every packet.
+    if (this._senderFacade === undefined) {
+      this._senderFacade = { sendFrame: (list, cb) => sendFrames(this, list, cb) };
+    }
+    return this._senderFacade;
   }
 
   send(data, options, cb) {
@@ -113,10 +121,21 @@ class NativeWebSocket {
     }
     // ws sends `data || EMPTY_BUFFER`: every falsy value is an empty message.
     if (!data) data = EMPTY_BUFFER;
-    if (isBlob(data)) {
-      throw new Error("Sending a Blob is not supported on transport: 'native' yet");
+    if (this._blobQueue !== null || isBlob(data)) {
+      // A Blob's bytes are read asynchronously: it and what follows wait in order.
+      this._blobQueue = enqueueBlob(this._blobQueue, blobSink(this), data, {
+        binary,
+        compress,
+        fin,
+        cb
+      });
+      return true;
     }
-    const payload = toSendable(data);
+    return this._sendNow(toSendable(data), binary, fin, compress, cb, noMask);
+  }
+
+  /** @private */
+  _sendNow(payload, binary, fin, compress, cb, noMask) {
     const answer = queueMessage(this, payload, binary, fin, compress, noMask);
     if (answer === null) {
       this._queued(cb);
@@ -140,7 +159,7 @@ class NativeWebSocket {
       this._dropped(answer, payload, binary, cb);
       return false;
     }
-    this._refused(answer, data, cb);
+    this._refused(answer, payload, cb);
     return false;
   }
 
@@ -207,14 +226,23 @@ class NativeWebSocket {
     throw misuse(err);
   }
 
-  /** @private */
+  /**
+   * A send was queued: its callback runs once the output is written. Each callback
+   * keeps its place in the output (`writeEnd`): if the connection closes first, those
+   * whose bytes had left get no error, as a net.Socket's write callbacks.
+   *
+   * @private
+   */
   _queued(cb) {
     if (cb) {
+      // Where its bytes end in the output; a send behind a compression job has no
+      // place yet (it fails if the connection closes first, as in ws).
+      const end = this._behind ? Infinity : this._transport.native.writeEnd(this._id);
       if (this._callbacks === null) {
-        this._callbacks = [cb];
+        this._callbacks = [cb, end];
         this._transport.native.notifyDrain(this._id);
       } else {
-        this._callbacks.push(cb);
+        this._callbacks.push(cb, end);
       }
     }
     this._transport.scheduleFlush();
@@ -226,6 +254,12 @@ class NativeWebSocket {
     // ws ignores the reason when no code is given (an empty close payload).
     if (data !== undefined && code !== undefined) {
       reason = typeof data === 'string' ? data : Buffer.from(data).toString();
+    }
+    if (this._blobQueue !== null) {
+      // Sends queued behind a Blob go out first, then the close frame (ws's order).
+      enqueueClose(this._blobQueue, closeCodeArg(code), reason);
+      this._readyState = CLOSING;
+      return;
     }
     const err = this._transport.native.close(this._id, closeCodeArg(code), reason);
     if (err) throw misuse(err);
@@ -255,6 +289,14 @@ class NativeWebSocket {
   // ---- events from the transport ---------------------------------------------------
 
   /** @private */
+  _onPing(data) {
+    // A client's own `autoPong` (its option), else its server's.
+    const answer = this._autoPong === undefined ? this._transport.autoPong : this._autoPong;
+    if (this._readyState === OPEN && answer) autoPong(this, data);
+    this.emit('ping', data);
+  }
+
+  /** @private */
   _onMessage(data, isBinary) {
     // Frame boundaries are not reported by the transport (yet): 'fragments' gives
     // one Buffer per message.
@@ -281,7 +323,7 @@ class NativeWebSocket {
     this._behind = false;
     const cbs = this._callbacks;
     this._callbacks = null;
-    if (cbs !== null) for (let i = 0; i < cbs.length; i++) cbs[i](null);
+    if (cbs !== null) for (let i = 0; i < cbs.length; i += 2) cbs[i](null);
     if (this._needDrain) {
       this._needDrain = false;
       this.emit('drain');
@@ -289,7 +331,7 @@ class NativeWebSocket {
   }
 
   /** @private */
-  _onClosed(code, reason, clean) {
+  _onClosed(code, reason, clean, bytesWritten) {
     this._readyState = CLOSED;
     this._wasClean = clean;
     if (this[kHub] !== undefined) this[kHub].remove(this);
@@ -297,12 +339,14 @@ class NativeWebSocket {
     this._callbacks = null;
     if (cbs !== null) {
       // ws's errors: sends still waiting for a compression job, or for the socket.
+      // A send whose bytes left before the close (its place in the output is at most
+      // what was written) succeeded.
       const err = new Error(
         this._behind
           ? 'The socket was closed while data was being compressed'
           : 'WebSocket is not open: readyState 3 (CLOSED)'
       );
-      for (let i = 0; i < cbs.length; i++) cbs[i](err);
+      for (let i = 0; i < cbs.length; i += 2) cbs[i](cbs[i + 1] <= bytesWritten ? null : err);
     }
     this.emit('close', code, reason);
   }
@@ -319,6 +363,80 @@ function queueMessage(ws, payload, binary, fin, compress, noMask) {
   return typeof payload === 'string'
     ? transport.sendText(ws._id, payload, flags)
     : transport.sendBytes(ws._id, payload, flags);
+}
+
+const protoPong = NativeWebSocket.prototype.pong;
+
+/**
+ * Answers a ping as it is emitted, so the pong follows the replies to earlier
+ * messages (as ../websocket.js does). An overridden `pong()` is called as ws calls
+ * it; the core counts the pongs either way and says when a peer pings past the bound.
+ */
+function autoPong(ws, data) {
+  const native = ws._transport.native;
+  if (ws.pong === protoPong) {
+    if (!native.answerPing(ws._id, data)) ws.terminate();
+    else ws._transport.scheduleFlush();
+    return;
+  }
+  if (!native.beginAutoPong(ws._id)) {
+    ws.terminate();
+    return;
+  }
+  ws.pong(data, false, () => native.autoPongWritten(ws._id));
+}
+
+/** `_sender.sendFrame(list, cb)`: whole frames queued in order with the sends. */
+function sendFrames(ws, list, cb) {
+  if (ws._readyState !== OPEN) {
+    ws._sendAfterClose(undefined, cb);
+    return;
+  }
+  const native = ws._transport.native;
+  for (let i = 0; i < list.length; i++) {
+    const answer = native.sendFrame(ws._id, list[i]);
+    // A number: queued (over the high-water mark, which a raw frame does not report).
+    if (answer === null || typeof answer === 'number') continue;
+    if (answer.code === BACKPRESSURE_LIMIT) {
+      ws._dropped(answer, list[i], true, cb);
+      return;
+    }
+    ws._refused(answer, list[i], cb);
+    return;
+  }
+  ws._queued(cb);
+}
+
+/** What the Blob queue needs from its WebSocket (../blob-queue.js). */
+function blobSink(ws) {
+  const native = ws._transport.native;
+  return {
+    // The core decides (a close queued behind the Blob has not reached it yet).
+    canSend: () => ws._readyState !== CLOSED && native.state(ws._id) === 0,
+    destroyed: () => ws._readyState === CLOSED || native.state(ws._id) === 2,
+    send: (data, o) => ws._sendNow(toSendable(data), o.binary, o.fin, o.compress, o.cb),
+    sendAfterClose: (cb) => ws._sendAfterClose(undefined, cb),
+    close: (code, reason) => {
+      if (ws._readyState === CLOSED) return;
+      const err = native.close(ws._id, code, reason);
+      if (err) throw misuse(err);
+      ws._readyState = CLOSING;
+      ws._transport.scheduleFlush();
+    },
+    fail: (err) => {
+      if (ws._readyState === CLOSED) return;
+      if (!ws._errorEmitted) {
+        ws._errorEmitted = true;
+        ws.emit('error', err);
+      }
+      ws._readyState = CLOSING;
+      native.destroyConnection(ws._id);
+      ws._transport.scheduleFlush();
+    },
+    done: () => {
+      ws._blobQueue = null;
+    }
+  };
 }
 
 // `instanceof WebSocket` holds, and what is not overridden here (binaryType,
@@ -343,6 +461,10 @@ Object.assign(NativeWebSocket.prototype, {
   _needDrain: false,
   // Sends wait behind a message being compressed on libuv's pool (until DRAINED).
   _behind: false,
+  _autoPong: undefined,
+  _blobQueue: null,
+  // allowSynchronousEvents: false — events waiting for their macrotask (transport.js).
+  _waiting: null,
   _sock: undefined,
   [kShared]: null // published frames are sent, not shared, here (see kPublish)
 });

@@ -60,8 +60,6 @@ pub struct NativeOptions {
     pub backlog: Option<i32>,
     /// Milliseconds for a request head to arrive (Node's `headersTimeout`).
     pub handshake_timeout: Option<f64>,
-    /// ws `autoPong`.
-    pub auto_pong: Option<bool>,
     /// Each connection's limits, as for `Engine`.
     pub connection: Option<EngineOptions>,
     /// ws `perMessageDeflate`, normalised (`deflate-options.js`); absent = off.
@@ -78,8 +76,6 @@ pub struct AdoptOptions {
     pub client: bool,
     /// Its limits when not the server's (a client's own options).
     pub connection: Option<EngineOptions>,
-    /// ws `autoPong`, with `connection`.
-    pub auto_pong: Option<bool>,
 }
 
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
@@ -267,8 +263,10 @@ impl NativeServer {
             )?;
         }
         let defaults = TransportConfig::default();
-        let mut connection = connection_config(&options.connection.unwrap_or_default());
-        connection.auto_pong = options.auto_pong.unwrap_or(true);
+        // The core's automatic pong stays off (as for `Engine`): JS answers pings while
+        // it delivers them (`answerPing`), so a pong follows the replies to earlier
+        // messages of the same read and an overridden `pong()` is called, as in ws.
+        let connection = connection_config(&options.connection.unwrap_or_default());
         let config = TransportConfig {
             connection,
             handshake_timeout: options
@@ -483,17 +481,10 @@ impl NativeServer {
         let Some(inner) = self.inner() else {
             return Ok(None);
         };
-        let AdoptOptions {
-            client,
-            connection,
-            auto_pong,
-        } = how;
+        let AdoptOptions { client, connection } = how;
+        // Pings are answered from JS (ws's autoPong), as on accepted connections.
         let config = match connection {
-            Some(options) => {
-                let mut config = connection_config(&options);
-                config.auto_pong = auto_pong.unwrap_or(true);
-                Arc::new(config)
-            }
+            Some(options) => Arc::new(connection_config(&options)),
             None => Arc::clone(&inner.adopted_config),
         };
         // SAFETY: F_DUPFD_CLOEXEC reads no memory; an `fd` that is not open gives -1.
@@ -749,6 +740,72 @@ impl NativeServer {
             Inner::kill(self.inner);
         }
         self.inner = ptr::null_mut();
+    }
+}
+
+/// The calls through which JS answers pings and queues frames made elsewhere, as the
+/// stream transport's `Engine` does (`answerPing`, `sendFrame`...).
+#[napi]
+impl NativeServer {
+    /// Queues bytes that are whole frames already (ws `_sender.sendFrame`, frames of
+    /// `Sender.frame()`, raw writes to `ws._socket`), in order with the other sends.
+    /// Answers as `sendBytes`.
+    #[napi]
+    pub fn send_frame(&self, id: f64, frame: BufferSlice) -> Option<Either<u32, CoreError>> {
+        match self.server().and_then(|s| {
+            s.with_connection(token(id), |c| {
+                let res = c.send_frame(frame.to_vec());
+                send_answer(c, res)
+            })
+        }) {
+            Some(answer) => answer,
+            None => Some(Either::B(not_open())),
+        }
+    }
+
+    /// Answers a ping JS has just delivered (the core's automatic pong is off, so the
+    /// pong follows the replies to the messages before it, as in ws). `false`: past
+    /// `maxPendingAutoPongs`, the connection is to be destroyed.
+    #[napi]
+    pub fn answer_ping(&self, id: f64, data: BufferSlice) -> bool {
+        self.server()
+            .and_then(|s| s.with_connection(token(id), |c| c.answer_ping(&data)))
+            .unwrap_or(true)
+    }
+
+    /// The automatic pong goes through an overridden `pong()`: counts it against the
+    /// bound (`false` = over it: terminate); `autoPongWritten` once it was written.
+    #[napi]
+    pub fn begin_auto_pong(&self, id: f64) -> bool {
+        self.server()
+            .and_then(|s| s.with_connection(token(id), |c| c.begin_auto_pong()))
+            .unwrap_or(true)
+    }
+
+    /// An automatic pong sent through `pong()` was written.
+    #[napi]
+    pub fn auto_pong_written(&self, id: f64) {
+        if let Some(s) = self.server() {
+            s.with_connection(token(id), |c| c.auto_pong_written());
+        }
+    }
+
+    /// The socket's byte count once everything queued is written (a send callback's
+    /// place: it succeeded if the connection closed past it, as a net.Socket write).
+    #[napi]
+    pub fn write_end(&self, id: f64) -> f64 {
+        self.server()
+            .and_then(|s| s.write_end(token(id)))
+            .map_or(0.0, |n| n as f64)
+    }
+
+    /// Holds a connection's output back while JS delivers the events before a close
+    /// frame or a violation one per macrotask (`allowSynchronousEvents: false`).
+    #[napi]
+    pub fn set_held(&self, id: f64, held: bool) {
+        if let Some(s) = self.server() {
+            s.set_held(token(id), held);
+        }
     }
 }
 
