@@ -234,7 +234,8 @@ test('zlibDeflateOptions.level is honoured (level 0 stores, as in ws)', async ()
 
 test('concurrencyLimit bounds the (de)compressions in flight in the process', async () => {
   // The limiter is per process and sized by the first connection that needs it (as
-  // ws's), so this runs in a fresh process.
+  // ws's), so this runs in a fresh process. The stream transport's: the native one
+  // bounds its jobs per server (README).
   const { execFileSync } = require('child_process');
   const most = (limit) => {
     const script = `
@@ -246,7 +247,7 @@ test('concurrencyLimit bounds the (de)compressions in flight in the process', as
     const { WebSocketServer } = require(${JSON.stringify(require.resolve('../../npm'))});
     const WS = require(${JSON.stringify(require.resolve('../../npm/node_modules/ws'))});
     const payload = require('crypto').randomBytes(1500000).toString('base64');
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { concurrencyLimit: ${limit} } }, () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, transport: 'stream', perMessageDeflate: { concurrencyLimit: ${limit} } }, () => {
       const url = 'ws://127.0.0.1:' + wss.address().port;
       let got = 0;
       for (let i = 0; i < 4; i++) {

@@ -18,6 +18,7 @@ class NativeSocket extends EventEmitter {
     this._id = id;
     this._peer = undefined;
     this._final = null;
+    this._userDestroyed = false;
   }
 
   get remoteAddress() {
@@ -124,8 +125,22 @@ class NativeSocket extends EventEmitter {
   }
 
   destroy() {
+    // Sends after this fail as writes to a destroyed net.Socket do (ws's sends do).
+    this._userDestroyed = true;
     this._transport.native.destroyConnection(this._id);
     this._transport.scheduleFlush();
+    return this;
+  }
+
+  /** Stops reading (the kernel buffers meanwhile), as `net.Socket#pause`. */
+  pause() {
+    this._transport.native.setPaused(this._id, true);
+    return this;
+  }
+
+  /** Reads again, as `net.Socket#resume`. */
+  resume() {
+    this._transport.native.setPaused(this._id, false);
     return this;
   }
 

@@ -102,8 +102,9 @@ class NativeTransport {
     const wss = this.wss;
     // ws's `perMessageDeflate`: `true` is `{}`; negotiated in Rust with the core's
     // rules (the stream transport's), once per request (`negotiate`).
-    const pmd = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
-    this.deflate = pmd !== null && typeof pmd === 'object';
+    // Any truthy value turns it on, as in ws (an object also sets it up).
+    const pmd = options.perMessageDeflate ? options.perMessageDeflate : null;
+    this.deflate = pmd !== null;
     this.native = new NativeServer(
       {
         host,

@@ -218,6 +218,12 @@ class NativeWebSocket {
    * @private
    */
   _refused(err, data, cb) {
+    if (this._sock !== undefined && this._sock._userDestroyed && this._readyState === OPEN) {
+      // `ws._socket.destroy()` then a send: ws writes to the destroyed socket, and
+      // Node's stream answers the callback (ws's readyState changes on 'close').
+      if (cb) process.nextTick(cb, streamDestroyed());
+      return;
+    }
     if (this._transport.native.state(this._id) !== 0) {
       this._readyState = CLOSING;
       this._sendAfterClose(data, cb);
@@ -514,6 +520,13 @@ function openOn(ws, transport, id, protocol, socket) {
   // until they are: an idle connection holds only these.
   if (protocol !== '') ws._protocol = protocol;
   if (socket !== undefined) ws._sock = socket;
+}
+
+/** Node's error for a write to a destroyed stream. */
+function streamDestroyed() {
+  const err = new Error('Cannot call write after a stream was destroyed');
+  err.code = 'ERR_STREAM_DESTROYED';
+  return err;
 }
 
 function emitError(ws, err) {
