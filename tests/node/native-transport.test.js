@@ -254,6 +254,44 @@ test("the opening handshake: ws's answers and decisions", async () => {
   });
 });
 
+test('req.socket is ws._socket whenever either is first read, and keeps its counts after close', async () => {
+  await same(async (lib) => {
+    const log = [];
+    let early = null;
+    const wss = await listen(lib, {
+      verifyClient: (info) => {
+        // Read before the WebSocket exists (the first connection only).
+        if (info.req.url === '/early') early = info.req.socket;
+        return true;
+      }
+    });
+    const closed = [];
+    wss.on('connection', (ws, req) => {
+      if (req.url === '/early') log.push(['early is ws._socket', early === ws._socket, req.socket === ws._socket]);
+      if (req.url === '/late') {
+        // Nothing read until the connection closed.
+        ws.on('close', () => {
+          const s = ws._socket;
+          log.push(['late', req.socket === s, s.bytesRead > 0, s.bytesWritten > 0]);
+        });
+      }
+      ws.on('message', (d) => ws.send(d));
+      closed.push(h.once(ws, 'close'));
+    });
+    for (const p of ['/early', '/late']) {
+      const c = client(wss, p);
+      await h.once(c, 'open');
+      c.send('x');
+      await h.once(c, 'message');
+      c.close();
+      await h.once(c, 'close');
+    }
+    await Promise.all(closed);
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
 test('HTTP answers before any JS: 426 for a plain request, 400 for a bad version', async () => {
   await same(async (lib) => {
     const wss = await listen(lib);
