@@ -288,8 +288,10 @@ class NativeTransport {
       case EV_CLOSED:
         this.sockets.delete(id);
         try {
-          // A `ws._socket` nobody asked for is not made now (see the getter).
+          // A `ws._socket` nobody asked for is not made now: the getter makes it
+          // with these counts if it is read later.
           if (ws._sock !== undefined) ws._sock._onClosed(nums[i + 3], nums[i + 4]);
+          else ws._finalCounts = { bytesRead: nums[i + 3], bytesWritten: nums[i + 4] };
         } finally {
           // A throwing 'finish'/'close' listener of ws._socket loses no close.
           // A closing server's last connection: as with ws's HTTP server, the server's

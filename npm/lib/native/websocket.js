@@ -67,8 +67,8 @@ class NativeWebSocket {
     let socket = this._sock;
     if (socket === undefined) {
       socket = new NativeSocket(this._transport, this._id);
-      // Asked for after the close: it is finished (its counts are gone with it).
-      if (this._readyState === CLOSED) socket._final = { bytesRead: 0, bytesWritten: 0 };
+      // Asked for after the close: it is finished, with the connection's last counts.
+      if (this._finalCounts !== undefined) socket._final = this._finalCounts;
       this._sock = socket;
     }
     return socket;
@@ -468,6 +468,7 @@ Object.assign(NativeWebSocket.prototype, {
   // Sends wait behind a message being compressed on libuv's pool (until DRAINED).
   _behind: false,
   _autoPong: undefined,
+  _finalCounts: undefined,
   _blobQueue: null,
   // allowSynchronousEvents: false — events waiting for their macrotask (transport.js).
   _waiting: null,
