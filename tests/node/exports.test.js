@@ -292,10 +292,8 @@ test('Receiver with an accepted PerMessageDeflate inflates as ws', async () => {
 
 test("binaryType 'fragments' on a WebSocket: one Buffer per non-empty frame, as ws", async () => {
   const observe = async (lib) => {
-    // Frame boundaries are the stream transport's (README: one Buffer per message on
-    // the native one).
-    const wss = await listen(lib, { transport: 'stream' });
-    const client = new lib.WebSocket(url(wss), { transport: 'stream' });
+    const wss = await listen(lib);
+    const client = new lib.WebSocket(url(wss));
     client.binaryType = 'fragments';
     const [server] = await once(wss, 'connection');
     const got = [];

@@ -41,6 +41,9 @@ pub enum Event {
     Ping(Token, Payload),
     /// A pong.
     Pong(Token, Payload),
+    /// The next event is a binary message that came in more than one non-empty frame:
+    /// each frame's end offset in it (ws's `binaryType = 'fragments'`).
+    FrameEnds(Token, Vec<usize>),
     /// The peer's close frame; the echo is queued with the next output.
     CloseFrame(Token),
     /// The peer broke the protocol: the close frame with the error's code is queued.

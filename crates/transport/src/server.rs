@@ -952,6 +952,7 @@ fn event_of(
         CoreEvent::Ping(b) => Event::Ping(token, payload(b)),
         CoreEvent::Pong(b) => Event::Pong(token, payload(b)),
         CoreEvent::Close { .. } => Event::CloseFrame(token),
+        CoreEvent::FrameEnds(ends) => Event::FrameEnds(token, ends.to_vec()),
         // An event kind this transport does not know yet.
         _ => return None,
     })

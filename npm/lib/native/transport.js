@@ -29,6 +29,7 @@ const EV_CLOSE_FRAME = 7;
 const EV_ERROR = 8;
 const EV_DRAINED = 9;
 const EV_CLOSED = 10;
+const EV_FRAME_ENDS = 11;
 
 const RUNNING = 0;
 const CLOSED_STATE = 3;
@@ -265,10 +266,14 @@ class NativeTransport {
     }
     switch (kind) {
       case EV_MESSAGE:
-        ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1);
+        ws._onMessage(batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1, takeEnds(ws));
         break;
       case EV_MESSAGE_COPY:
-        ws._onMessage(vals[v], nums[i + 2] === 1);
+        ws._onMessage(vals[v], nums[i + 2] === 1, takeEnds(ws));
+        break;
+      case EV_FRAME_ENDS:
+        // The next message's frame boundaries, for binaryType 'fragments'.
+        ws._frameEnds = vals[v];
         break;
       case EV_PING:
         ws._onPing(vals[v]);
@@ -319,16 +324,20 @@ class NativeTransport {
   handleOneAtATime(ws, kind, id, nums, i, vals, v, batch) {
     let event;
     switch (kind) {
+      case EV_FRAME_ENDS:
+        // Kept with the message it describes.
+        ws._frameEnds = vals[v];
+        return;
       case EV_MESSAGE:
-        event = [kind, batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1];
+        event = [kind, batch.subarray(nums[i + 3], nums[i + 4]), nums[i + 2] === 1, takeEnds(ws)];
         break;
       case EV_MESSAGE_COPY:
-        event = [kind, vals[v], nums[i + 2] === 1];
+        event = [kind, vals[v], nums[i + 2] === 1, takeEnds(ws)];
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
         ws._socket._onClosed(nums[i + 3], nums[i + 4]);
-        event = [kind, nums[i + 2], vals[v], nums[i + 4]];
+        event = [kind, nums[i + 2], vals[v], nums[i + 5] === 1, nums[i + 4]];
         break;
       default:
         event = [kind, vals[v]];
@@ -351,7 +360,7 @@ class NativeTransport {
     switch (kind) {
       case EV_MESSAGE:
       case EV_MESSAGE_COPY:
-        ws._onMessage(event[1], event[2]);
+        ws._onMessage(event[1], event[2], event[3]);
         break;
       case EV_PING:
         ws._onPing(event[1]);
@@ -367,9 +376,9 @@ class NativeTransport {
         return;
       case EV_CLOSED:
         if (this.maybeClosed(true) || this.flushing) {
-          setImmediate(closed, this.wss, ws, event[1], event[2], event[3]);
+          setImmediate(closed, this.wss, ws, event[1], event[2], event[3], event[4]);
         } else {
-          closed(this.wss, ws, event[1], event[2], event[3]);
+          closed(this.wss, ws, event[1], event[2], event[3], event[4]);
         }
         return;
     }
@@ -537,6 +546,7 @@ function valueCount(kind) {
   switch (kind) {
     case EV_REQUEST:
       return 2;
+    case EV_FRAME_ENDS:
     case EV_MESSAGE_COPY:
     case EV_PING:
     case EV_PONG:
@@ -648,6 +658,14 @@ class SocketTable {
 }
 
 const SLOT_MASK = 0xffffff;
+
+/** The frame boundaries reported for the message about to be delivered (or null). */
+function takeEnds(ws) {
+  const ends = ws._frameEnds;
+  if (ends === null) return null;
+  ws._frameEnds = null;
+  return ends;
+}
 
 /** Whether an event of this kind makes the ones behind it wait for a macrotask. */
 function deferredKind(kind) {

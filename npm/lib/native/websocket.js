@@ -303,10 +303,9 @@ class NativeWebSocket {
   }
 
   /** @private */
-  _onMessage(data, isBinary) {
-    // Frame boundaries are not reported by the transport (yet): 'fragments' gives
-    // one Buffer per message.
-    this.emit('message', isBinary ? toBinaryType(data, this._binaryType, null) : data, isBinary);
+  /** `ends`: the frame boundaries of a binary message that came in several frames. */
+  _onMessage(data, isBinary, ends = null) {
+    this.emit('message', isBinary ? toBinaryType(data, this._binaryType, ends) : data, isBinary);
   }
 
   /** The peer's close frame: the core echoes it; reading goes on to see the end. */
@@ -469,6 +468,8 @@ Object.assign(NativeWebSocket.prototype, {
   _behind: false,
   _autoPong: undefined,
   _finalCounts: undefined,
+  // The next message's frame boundaries (EV_FRAME_ENDS), until it is delivered.
+  _frameEnds: null,
   _blobQueue: null,
   // allowSynchronousEvents: false — events waiting for their macrotask (transport.js).
   _waiting: null,

@@ -49,6 +49,8 @@ const EV_ERROR: u32 = 8;
 const EV_DRAINED: u32 = 9;
 /// `CLOSED, id, code, bytesRead, bytesWritten, clean [reason]` — the socket is closed.
 const EV_CLOSED: u32 = 10;
+/// `FRAME_ENDS, id [offsets[]]` — the next message's frame boundaries ('fragments').
+const EV_FRAME_ENDS: u32 = 11;
 
 /// What `new NativeServer(...)` takes (JS has validated and defaulted it).
 #[napi(object)]
@@ -1137,6 +1139,11 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                     value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
                 }
                 Event::CloseFrame(t) => nums.extend([kind(EV_CLOSE_FRAME), t.0 as f64]),
+                Event::FrameEnds(t, ref ends) => {
+                    nums.extend([kind(EV_FRAME_ENDS), t.0 as f64]);
+                    let offsets: Vec<f64> = ends.iter().map(|&e| e as f64).collect();
+                    value(&mut vals, ToNapiValue::to_napi_value(raw, offsets)?)?;
+                }
                 Event::Error(t, err) => {
                     nums.extend([kind(EV_ERROR), t.0 as f64]);
                     value(
