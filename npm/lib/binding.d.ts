@@ -284,6 +284,12 @@ export declare class NativeServer {
    */
   sendFrame(id: number, frame: Buffer): number | CoreError | null
   /**
+   * Queues a published frame (ws's framing, made once by pubsub.js) on a subscriber.
+   * Calls with the same `seq` (one publish) share one copy of the bytes: the frame is
+   * copied once per publish, not once per subscriber. Answers as `sendFrame`.
+   */
+  sendShared(id: number, frame: Buffer, seq: number): number | CoreError | null
+  /**
    * Answers a ping JS has just delivered (the core's automatic pong is off, so the
    * pong follows the replies to the messages before it, as in ws). `false`: past
    * `maxPendingAutoPongs`, the connection is to be destroyed.

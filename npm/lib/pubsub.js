@@ -33,6 +33,7 @@ const {
 } = require('./constants');
 
 const kTopicId = Symbol('topic-id');
+let publishSeq = 0;
 
 function checkTopic(topic) {
   if (typeof topic !== 'string') {
@@ -158,11 +159,14 @@ class TopicHub {
     }
     const index = tick.frames.length;
     tick.frames.push(frame);
+    // Names this publish for transports that share one copy of the frame among its
+    // subscribers (the native one).
+    const seq = ++publishSeq;
     for (let i = 0; i < ids.length; i++) {
       const ws = this._members[ids[i]];
       if (ws === null || ws === except) continue;
       const pending = ws[kShared];
-      const result = ws[kPublish](frame, pending === null ? 0 : pending.bytes, payload, binary, compress);
+      const result = ws[kPublish](frame, pending === null ? 0 : pending.bytes, payload, binary, compress, seq);
       if (result === PUBLISH_REACHED) {
         counts.reached++;
         take(ws, tick, index, frame);

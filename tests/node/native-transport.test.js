@@ -771,3 +771,34 @@ test('pause()/resume() and terminate() during writes: what ws users see', async 
     return log;
   });
 });
+
+test('publish on the native transport: one shared copy per publish, every message intact', async () => {
+  const wss = await listen(h.ferrosocket);
+  const N = 5;
+  wss.on('connection', (ws) => {
+    ws.subscribe('t');
+    ws.send('ready');
+  });
+  const got = Array.from({ length: N }, () => []);
+  const clients = [];
+  for (let i = 0; i < N; i++) {
+    const c = client(wss);
+    clients.push(c);
+    await new Promise((r) => c.once('message', r));
+    c.on('message', (d) => got[i].push(String(d)));
+  }
+  // Same length, different bytes, back to back (and a send in between): each publish
+  // is its own frame even when the previous one's is still queued.
+  const sent = [];
+  for (let k = 0; k < 50; k++) {
+    // Past the size from which subscribers share the frame.
+    const m = `m${String(k).padStart(3, '0')}`.padEnd(2000, String.fromCharCode(97 + (k % 26)));
+    sent.push(m);
+    const r = wss.publish('t', m);
+    assert.strictEqual(r.reached, N);
+  }
+  await waitFor(() => got.every((g) => g.length === sent.length), 5000, 'deliveries');
+  for (const g of got) assert.deepStrictEqual(g, sent);
+  for (const c of clients) c.close();
+  await h.closeServer(wss);
+});

@@ -26,6 +26,8 @@ const { toBinaryType } = require('../binary-type');
 const NativeSocket = require('./socket');
 
 const OPEN = 1;
+// Published frames from this size on are shared among subscribers (see kPublish).
+const SHARED_FRAME_MIN = 1024;
 const CLOSING = 2;
 const CLOSED = 3;
 
@@ -478,13 +480,21 @@ Object.assign(NativeWebSocket.prototype, {
 });
 
 /**
- * A published message (pubsub.js): sent to this socket on its own for now — framed
- * per subscriber, not shared (frame-once fan-out in Rust is the next step of the native
- * transport; see docs/native-transport.md); compressed for it when asked and agreed.
+ * A published message (pubsub.js): the frame pubsub.js made once goes into this
+ * socket's queue as bytes shared with the other subscribers (`sendShared`); compressed
+ * for it when asked and agreed.
  */
-NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress) {
+NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress, seq) {
   if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
-  const answer = queueMessage(this, data, binary, true, !!compress && this._extensions !== '');
+  // Large and uncompressed: the frame made once, one copy shared by every subscriber
+  // of this publish. Small ones are copied into each queue, where they join the other
+  // small frames in one buffer (a shared segment each would split the writev).
+  // Compressed: framed per subscriber (its own compression context).
+  const deflate = compress && this._extensions !== '';
+  const answer =
+    deflate || frame.length < SHARED_FRAME_MIN
+      ? queueMessage(this, data, binary, true, deflate)
+      : this._transport.native.sendShared(this._id, frame, seq);
   if (answer === null) {
     this._transport.scheduleFlush();
     return PUBLISH_SENT;

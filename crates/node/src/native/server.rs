@@ -151,6 +151,9 @@ struct Inner {
     listen_error: Option<ListenFailure>,
     /// The limits of adopted connections that bring none of their own.
     adopted_config: Arc<Config>,
+    /// The frame of the publish being fanned out (`sendShared`), by its sequence number:
+    /// every subscriber's queue holds the same bytes.
+    shared: Option<(f64, bytes::Bytes)>,
     /// What `sendFunctions()` are bound to (nulled when this is freed).
     cell: sends::ServerCell,
     /// zlib jobs taken from the transport and waiting for a place on the pool.
@@ -296,6 +299,7 @@ impl NativeServer {
             dead: false,
             listen_error: None,
             adopted_config: Arc::new(config.connection.clone()),
+            shared: None,
             cell: Default::default(),
             waiting: VecDeque::new(),
             taken: Vec::new(),
@@ -757,6 +761,38 @@ impl NativeServer {
         match self.server().and_then(|s| {
             s.with_connection(token(id), |c| {
                 let res = c.send_frame(frame.to_vec());
+                send_answer(c, res)
+            })
+        }) {
+            Some(answer) => answer,
+            None => Some(Either::B(not_open())),
+        }
+    }
+
+    /// Queues a published frame (ws's framing, made once by pubsub.js) on a subscriber.
+    /// Calls with the same `seq` (one publish) share one copy of the bytes: the frame is
+    /// copied once per publish, not once per subscriber. Answers as `sendFrame`.
+    #[napi]
+    pub fn send_shared(
+        &self,
+        id: f64,
+        frame: BufferSlice,
+        seq: f64,
+    ) -> Option<Either<u32, CoreError>> {
+        let Some(inner) = self.inner() else {
+            return Some(Either::B(not_open()));
+        };
+        let bytes = match &inner.shared {
+            Some((s, b)) if *s == seq && b.len() == frame.len() => b.clone(),
+            _ => {
+                let b = bytes::Bytes::copy_from_slice(&frame);
+                inner.shared = Some((seq, b.clone()));
+                b
+            }
+        };
+        match inner.server.as_mut().and_then(|s| {
+            s.with_connection(token(id), |c| {
+                let res = c.send_frame(bytes);
                 send_answer(c, res)
             })
         }) {
