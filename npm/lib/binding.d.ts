@@ -222,19 +222,12 @@ export declare class NativeServer {
   /** Refuses a waiting request with an HTTP error (`headers` flat). */
   reject(id: number, status: number, message: string, headers: Array<string>): boolean
   /**
-   * Queues a message of bytes (or a fragment); `flags`: `SEND_*`. An error object
-   * on misuse. One method per data type, with the switches in one integer: the
-   * hot path of an echo server converts three arguments, not six.
-   */
-  sendBytes(id: number, data: Buffer, flags: number): number | CoreError | null
-  /**
-   * `[sendBytes, sendText]` as plain functions bound to this server (same
-   * arguments and answers as the methods, a fraction of their call cost): the
-   * transport's send path.
+   * `[sendBytes, sendText]`: the transport's send path, as plain functions bound to
+   * this server (`sends.rs`; a fraction of a napi-rs method's call cost). Each
+   * queues a message (or a fragment) with the `SEND_*` switches in one integer, and
+   * answers null, over the high-water mark, or an error object (as `Engine#send`).
    */
   sendFunctions(): [(id: number, data: Uint8Array, flags: number) => null | number | CoreError, (id: number, data: string, flags: number) => null | number | CoreError]
-  /** Queues a message of text (UTF-8 encoded here); as `sendBytes`. */
-  sendText(id: number, data: string, flags: number): number | CoreError | null
   /** Queues a ping (`pong` false) or a pong; an error object on misuse. */
   control(id: number, pong: boolean, data: string | Buffer, mask?: boolean | undefined | null): CoreError | null
   /** Starts the close handshake; validates code and reason as ws does. */

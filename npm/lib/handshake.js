@@ -93,4 +93,20 @@ function engineOptions(o) {
   };
 }
 
-module.exports = { engineOptions, flatHeaders, socketOptions, stringOr };
+/**
+ * ws's `'headers'` event: its listeners may edit the lines of the `101`; returns the
+ * response to write.
+ *
+ * @param {import('events').EventEmitter} wss
+ * @param {string} head101 the response head, ending with an empty line
+ * @param {Object} req
+ * @return {string}
+ */
+function emitHeaders(wss, head101, req) {
+  const lines = head101.split('\r\n');
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  wss.emit('headers', lines, req);
+  return lines.concat('\r\n').join('\r\n');
+}
+
+module.exports = { emitHeaders, engineOptions, flatHeaders, socketOptions, stringOr };

@@ -12,7 +12,7 @@ const { kWebSocket, kFeatures, kHub } = require('./constants');
 const { featureOptions } = require('./features');
 const { TopicHub } = require('./pubsub');
 const { deflateOptions } = require('./deflate-options');
-const { flatHeaders, socketOptions, stringOr } = require('./handshake');
+const { emitHeaders, flatHeaders, socketOptions, stringOr } = require('./handshake');
 const WebSocket = require('./websocket');
 const native = require('./native/transport');
 const { wantedTransport, chooseTransport } = require('./transport-choice');
@@ -283,14 +283,8 @@ class WebSocketServer extends EventEmitter {
 
     const deflate = handshake.takeDeflate();
 
-    let response = head101;
-    if (this.listenerCount('headers') > 0) {
-      // 'headers' listeners may edit the lines: hand them out as ws does.
-      const lines = head101.split('\r\n');
-      while (lines.length && lines[lines.length - 1] === '') lines.pop();
-      this.emit('headers', lines, req);
-      response = lines.concat('\r\n').join('\r\n');
-    }
+    const response =
+      this.listenerCount('headers') > 0 ? emitHeaders(this, head101, req) : head101;
     socket.removeListener('error', socketOnError);
 
     let ws;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ferrosocket_core::handshake::Acceptor;
 use ferrosocket_core::{ws, Config, Connection, DataKind, Role};
 use ferrosocket_transport::{Event, TransportConfig};
-use support::{echo, eventually, open_fds, start_detached, App};
+use support::{echo, eventually, open_fds, start_detached, App, UPGRADE_REQUEST};
 use tungstenite::Message;
 
 /// Accepts one TCP connection and reads its upgrade request with the core's acceptor,
@@ -75,10 +75,7 @@ fn frames_that_came_with_the_request_are_fed_first() {
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         // The request and a masked text frame "hi" (key 0) in one write.
-        let mut bytes =
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                .to_vec();
+        let mut bytes = UPGRADE_REQUEST.to_vec();
         bytes.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
         s.write_all(&bytes).unwrap();
         let mut got = Vec::new();
@@ -144,12 +141,7 @@ fn an_adopted_client_connection_masks_what_it_sends() {
 
     // The client's upgrade, done by hand as Node's HTTP client would.
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
+    stream.write_all(UPGRADE_REQUEST).unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -193,11 +185,7 @@ fn adopted_connections_that_reset_leave_no_descriptor_behind() {
     let before = open_fds();
     for _ in 0..50 {
         let mut c = TcpStream::connect(addr).unwrap();
-        c.write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
+        c.write_all(UPGRADE_REQUEST).unwrap();
         let (stream, response, leftover) = upgraded_elsewhere(&listener);
         server.command(move |s, now| {
             let conn = Box::new(Connection::new(Role::Server, ws::config()));

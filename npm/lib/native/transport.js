@@ -15,7 +15,7 @@ const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
 const { kHub } = require('../constants');
-const { engineOptions, socketOptions } = require('../handshake');
+const { emitHeaders, engineOptions, socketOptions } = require('../handshake');
 const { deflateOptions } = require('../deflate-options');
 
 // Event kinds of NativeServer's batches (crates/node/src/native/server.rs).
@@ -292,22 +292,8 @@ class NativeTransport {
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
-        try {
-          // A `ws._socket` nobody asked for is not made now: the getter makes it
-          // with these counts if it is read later.
-          if (ws._sock !== undefined) ws._sock._onClosed(nums[i + 3], nums[i + 4]);
-          else ws._finalCounts = { bytesRead: nums[i + 3], bytesWritten: nums[i + 4] };
-        } finally {
-          // A throwing 'finish'/'close' listener of ws._socket loses no close.
-          // A closing server's last connection: as with ws's HTTP server, the server's
-          // 'close' comes first (Node's server counts the socket gone at once), the
-          // WebSocket's once the socket's handle is closed, a macrotask later.
-          // A close caused by a call from JS (terminate(), a failed write) is reported
-          // a macrotask later, as Node reports a destroyed socket's 'close'.
-          const args = [this.wss, ws, nums[i + 2], vals[v], nums[i + 5] === 1, nums[i + 4]];
-          if (this.maybeClosed(true) || this.flushing) setImmediate(closed, ...args);
-          else closed(...args);
-        }
+        socketClosed(ws, nums[i + 3], nums[i + 4]);
+        this.reportClosed(ws, nums[i + 2], vals[v], nums[i + 5] === 1, nums[i + 4]);
         break;
     }
   }
@@ -336,7 +322,7 @@ class NativeTransport {
         break;
       case EV_CLOSED:
         this.sockets.delete(id);
-        ws._socket._onClosed(nums[i + 3], nums[i + 4]);
+        socketClosed(ws, nums[i + 3], nums[i + 4]);
         event = [kind, nums[i + 2], vals[v], nums[i + 5] === 1, nums[i + 4]];
         break;
       default:
@@ -352,6 +338,22 @@ class NativeTransport {
       return;
     }
     this.deliver(ws, event);
+  }
+
+  /**
+   * A connection closed: its WebSocket's 'close'. A closing server's last connection:
+   * as with ws's HTTP server, the server's 'close' comes first (Node's server counts
+   * the socket gone at once), the WebSocket's once the socket's handle is closed, a
+   * macrotask later. A close caused by a call from JS (terminate(), a failed write) is
+   * reported a macrotask later, as Node reports a destroyed socket's 'close'.
+   * @private
+   */
+  reportClosed(ws, code, reason, clean, bytesWritten) {
+    if (this.maybeClosed(true) || this.flushing) {
+      setImmediate(closed, this.wss, ws, code, reason, clean, bytesWritten);
+    } else {
+      closed(this.wss, ws, code, reason, clean, bytesWritten);
+    }
   }
 
   /** One event of `handleOneAtATime`; what follows a message, ping or pong waits. @private */
@@ -375,11 +377,7 @@ class NativeTransport {
         ws._onError(event[1]);
         return;
       case EV_CLOSED:
-        if (this.maybeClosed(true) || this.flushing) {
-          setImmediate(closed, this.wss, ws, event[1], event[2], event[3], event[4]);
-        } else {
-          closed(this.wss, ws, event[1], event[2], event[3], event[4]);
-        }
+        this.reportClosed(ws, event[1], event[2], event[3], event[4]);
         return;
     }
     if (ws._waiting === null && ws._readyState !== CLOSED_STATE) {
@@ -446,11 +444,7 @@ class NativeTransport {
     let accepted;
     try {
       if (wss.listenerCount('headers') > 0) {
-        // 'headers' listeners may edit the lines: hand them out as ws does.
-        const lines = this.native.preview(id, protocol).split('\r\n');
-        while (lines.length && lines[lines.length - 1] === '') lines.pop();
-        wss.emit('headers', lines, req);
-        response = lines.concat('\r\n').join('\r\n');
+        response = emitHeaders(wss, this.native.preview(id, protocol), req);
       }
       accepted = this.native.accept(id, protocol, response);
     } catch (err) {
@@ -692,6 +686,23 @@ function deliverWaiting(transport, ws) {
   ws._waiting = null;
   if (!ws._paused && ws._readyState !== CLOSED_STATE) transport.native.setPaused(ws._id, false);
   transport.scheduleFlush();
+}
+
+/**
+ * `ws._socket`'s side of a close: its final counts and events. One nobody asked for is
+ * not made now: the getter makes it with these counts if it is read later. A throwing
+ * 'finish'/'close' listener loses no close (the WebSocket's comes after this anyway).
+ */
+function socketClosed(ws, bytesRead, bytesWritten) {
+  if (ws._sock === undefined) {
+    ws._finalCounts = { bytesRead, bytesWritten };
+    return;
+  }
+  try {
+    ws._sock._onClosed(bytesRead, bytesWritten);
+  } catch (err) {
+    process.nextTick(rethrow, err);
+  }
 }
 
 /** A WebSocket's connection closed: it leaves the server's clients, then 'close'. */

@@ -536,22 +536,10 @@ impl NativeServer {
         s.reject(token(id), &err, now)
     }
 
-    /// Queues a message of bytes (or a fragment); `flags`: `SEND_*`. An error object
-    /// on misuse. One method per data type, with the switches in one integer: the
-    /// hot path of an echo server converts three arguments, not six.
-    #[napi]
-    pub fn send_bytes(
-        &self,
-        id: f64,
-        data: BufferSlice,
-        flags: u32,
-    ) -> Option<Either<u32, CoreError>> {
-        self.queue_message(id, &data, flags)
-    }
-
-    /// `[sendBytes, sendText]` as plain functions bound to this server (same
-    /// arguments and answers as the methods, a fraction of their call cost): the
-    /// transport's send path.
+    /// `[sendBytes, sendText]`: the transport's send path, as plain functions bound to
+    /// this server (`sends.rs`; a fraction of a napi-rs method's call cost). Each
+    /// queues a message (or a fragment) with the `SEND_*` switches in one integer, and
+    /// answers null, over the high-water mark, or an error object (as `Engine#send`).
     #[napi(
         ts_return_type = "[(id: number, data: Uint8Array, flags: number) => null | number | CoreError, (id: number, data: string, flags: number) => null | number | CoreError]"
     )]
@@ -564,12 +552,6 @@ impl NativeServer {
             let array = sends::make(env.raw(), &inner.cell)?;
             Ok(Unknown::from_raw_unchecked(env.raw(), array))
         }
-    }
-
-    /// Queues a message of text (UTF-8 encoded here); as `sendBytes`.
-    #[napi]
-    pub fn send_text(&self, id: f64, data: String, flags: u32) -> Option<Either<u32, CoreError>> {
-        self.queue_message(id, data.as_bytes(), flags)
     }
 
     /// Queues a ping (`pong` false) or a pong; an error object on misuse.
@@ -758,13 +740,8 @@ impl NativeServer {
     /// Answers as `sendBytes`.
     #[napi]
     pub fn send_frame(&self, id: f64, frame: BufferSlice) -> Option<Either<u32, CoreError>> {
-        match self.server().and_then(|s| {
-            s.with_connection(token(id), |c| {
-                let res = c.send_frame(frame.to_vec());
-                send_answer(c, res)
-            })
-        }) {
-            Some(answer) => answer,
+        match self.inner() {
+            Some(inner) => queue_frame(inner, id, bytes::Bytes::copy_from_slice(&frame)),
             None => Some(Either::B(not_open())),
         }
     }
@@ -790,15 +767,7 @@ impl NativeServer {
                 b
             }
         };
-        match inner.server.as_mut().and_then(|s| {
-            s.with_connection(token(id), |c| {
-                let res = c.send_frame(bytes);
-                send_answer(c, res)
-            })
-        }) {
-            Some(answer) => answer,
-            None => Some(Either::B(not_open())),
-        }
+        queue_frame(inner, id, bytes)
     }
 
     /// Answers a ping JS has just delivered (the core's automatic pong is off, so the
@@ -854,13 +823,16 @@ const SEND_COMPRESS: u32 = 4;
 /// A client's frame leaves unmasked (ws's `mask: false`).
 const SEND_NO_MASK: u32 = 8;
 
-impl NativeServer {
-    /// Answers as `Engine#send`: null, over the high-water mark, or an error object.
-    fn queue_message(&self, id: f64, bytes: &[u8], flags: u32) -> Option<Either<u32, CoreError>> {
-        match self.inner() {
-            Some(inner) => queue_on(inner, id, bytes, flags),
-            None => Some(Either::B(not_open())),
-        }
+/// Queues whole frames on a connection of `inner` (`sendFrame`, `sendShared`).
+fn queue_frame(inner: &mut Inner, id: f64, frame: bytes::Bytes) -> Option<Either<u32, CoreError>> {
+    match inner.server.as_mut().and_then(|s| {
+        s.with_connection(token(id), |c| {
+            let res = c.send_frame(frame);
+            send_answer(c, res)
+        })
+    }) {
+        Some(answer) => answer,
+        None => Some(Either::B(not_open())),
     }
 }
 

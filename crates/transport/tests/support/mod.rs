@@ -252,6 +252,11 @@ impl Running {
     }
 }
 
+/// A valid upgrade request head (RFC 6455 §1.3's sample key).
+pub const UPGRADE_REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
 /// The echo application with every upgrade accepted, `/reject` refused with 403.
 pub fn echo() -> App {
     Box::new(|server, seen, now| match &seen.event {
