@@ -63,8 +63,9 @@ class NativeSocket extends EventEmitter {
     return this._final !== null;
   }
 
+  /** `destroy()` was called, or the connection is closed (as `net.Socket#destroyed`). */
   get destroyed() {
-    return this._final !== null;
+    return this._userDestroyed || this._final !== null;
   }
 
   /** @private */
