@@ -423,6 +423,9 @@ export interface AdoptOptions {
   client: boolean
   /** Its limits when not the server's (a client's own options). */
   connection?: EngineOptions
+  /** What Node's socket read and wrote before (its `bytesRead`/`bytesWritten`). */
+  bytesRead?: number
+  bytesWritten?: number
 }
 
 /**

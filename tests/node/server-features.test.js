@@ -422,12 +422,14 @@ test('native transport: heartbeat, maxBackpressure and publish', async () => {
     ws.on('dropped', () => droppedEvents++);
     let refused = 0;
     const errors = [];
-    for (let i = 0; i < 400; i++) {
+    // Until 100 are refused: what the kernel's buffers take first (16 KiB messages
+    // are written at once, as ws writes each send) depends on the machine.
+    for (let i = 0; i < 5000 && refused < 100; i++) {
       if (ws.send(Buffer.alloc(16 * 1024), (e) => e && errors.push(e.code)) === false) refused++;
       if (i % 20 === 19) await new Promise((r) => setImmediate(r));
     }
     await new Promise((r) => setTimeout(r, 50));
-    assert.ok(refused > 300, `refused ${refused}`);
+    assert.ok(refused >= 100, `refused ${refused}`);
     assert.ok(ws.bufferedAmount <= 256 * 1024, `bufferedAmount ${ws.bufferedAmount}`);
     assert.ok(droppedEvents > 0 && errors.includes('ERR_WS_BACKPRESSURE_LIMIT'));
     slow.socket.destroy();

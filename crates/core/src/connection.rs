@@ -3,6 +3,7 @@
 //! bytes in → events out; calls in → frames queued for the transport.
 
 use std::io::IoSlice;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,12 +13,15 @@ use crate::config::{Config, Role};
 use crate::deferred::{Deferred, FrameInfo, Waiting};
 use crate::error::{ProtocolError, UsageError};
 use crate::event::{DataKind, Event, OwnedEvent};
-use crate::frame::{write_frame, OpCode};
+use crate::frame::{write_frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::lifecycle::{DestroyReason, Lifecycle, TransportAction};
 use crate::recv::{Codec, Incoming, Input, ReadLimits, Reader};
 use crate::rng;
 use crate::send_queue::SendQueue;
+
+/// Most slices `send_writing` hands to one write: the queue's segments, header, payload.
+const WRITE_THROUGH_IOV: usize = 64;
 #[cfg(feature = "deflate")]
 use crate::send_queue::RETAIN_CAPACITY;
 
@@ -59,6 +63,37 @@ impl Default for SendOptions {
             compress: true,
             mask: true,
             mask_key: None,
+        }
+    }
+}
+
+/// What [`Connection::feed_delivering`] hands out: an event, or a whole message whose
+/// buffer moves to the caller.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Delivery<'a> {
+    /// An event, payloads borrowed (from the input or the connection).
+    Event(Event<'a>),
+    /// A whole message assembled by the connection (text UTF-8 checked when
+    /// `validate_utf8` is on).
+    Message(DataKind, Vec<u8>),
+}
+
+/// A `Delivery` callback for a caller that takes events only (every message borrowed):
+/// with no hand-off asked for, `Delivery::Message` never comes; were it to, it is
+/// passed on borrowed all the same.
+fn events_only<F: FnMut(Event<'_>)>(mut on_event: F) -> impl FnMut(Delivery<'_>) {
+    move |d| match d {
+        Delivery::Event(e) => on_event(e),
+        Delivery::Message(kind, data) => {
+            let event = match kind {
+                DataKind::Binary => Event::Binary(&data),
+                DataKind::Text => match std::str::from_utf8(&data) {
+                    Ok(text) => Event::Text(text),
+                    Err(_) => Event::UncheckedText(&data),
+                },
+            };
+            on_event(event)
         }
     }
 }
@@ -240,7 +275,7 @@ impl Connection {
         data: &[u8],
         on_event: F,
     ) -> Result<(), ProtocolError> {
-        self.drive(data, on_event)
+        self.drive(data, usize::MAX, events_only(on_event))
     }
 
     /// Like [`feed`](Self::feed), but may unmask frames inside `data` and hand out
@@ -251,7 +286,22 @@ impl Connection {
         data: &mut [u8],
         on_event: F,
     ) -> Result<(), ProtocolError> {
-        self.drive(data, on_event)
+        self.drive(data, usize::MAX, events_only(on_event))
+    }
+
+    /// Like [`feed_mut`](Self::feed_mut), but a message of `hand_off_min` bytes or more
+    /// that was assembled by the connection (it came in several reads or frames, or
+    /// was inflated) is handed out as [`Delivery::Message`], its buffer moved to the
+    /// caller: a transport that gives the bytes to an application keeps them without
+    /// a copy. Text in it is UTF-8 checked as for [`Event::Text`] (unless
+    /// `validate_utf8` is off). Messages that lie whole in `data` are slices of it.
+    pub fn feed_delivering<F: FnMut(Delivery<'_>)>(
+        &mut self,
+        data: &mut [u8],
+        hand_off_min: usize,
+        on: F,
+    ) -> Result<(), ProtocolError> {
+        self.drive(data, hand_off_min, on)
     }
 
     /// Like [`feed`](Self::feed), collecting owned events into `out`.
@@ -263,9 +313,10 @@ impl Connection {
         self.feed(data, |e| out.push(e.to_owned()))
     }
 
-    fn drive<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
+    fn drive<'a, I: Input<'a>, F: FnMut(Delivery<'_>)>(
         &mut self,
         data: I,
+        hand_off_min: usize,
         on_event: F,
     ) -> Result<(), ProtocolError> {
         if self.reader.paused() && !self.life.failed() && self.life.close_received().is_none() {
@@ -278,17 +329,11 @@ impl Connection {
         if !self.life.can_receive() {
             return Ok(());
         }
-        self.parse(data, on_event)
+        self.parse(data, hand_off_min, on_event)
     }
 
-    /// Parses input that is to be parsed (see `drive`; `finish_inflate` also parses
-    /// input received before a `terminate`, as `ws` does).
-    fn parse<'a, I: Input<'a>, F: FnMut(Event<'_>)>(
-        &mut self,
-        data: I,
-        mut on_event: F,
-    ) -> Result<(), ProtocolError> {
-        let limits = ReadLimits {
+    fn read_limits(&self, hand_off_min: usize) -> ReadLimits {
+        ReadLimits {
             role: self.role,
             max_message_size: self.config.max_message_size,
             max_frame_size: self.config.max_frame_size,
@@ -297,7 +342,64 @@ impl Connection {
             report_fragments: self.config.report_fragments,
             validate_utf8: self.config.validate_utf8,
             offload_inflate_min: self.config.offload_inflate_min,
+            hand_off_min,
+        }
+    }
+
+    /// Room for the next payload bytes of a large data frame being received, where
+    /// they will stay (the message being assembled): a transport reads into it instead
+    /// of its own buffer and then calls [`received_in_room`](Self::received_in_room),
+    /// and the bytes are copied by nobody. `Some` only while a data frame with `min`
+    /// or more payload bytes still to come is in progress and input is being parsed;
+    /// at most `max` bytes, never past the frame.
+    pub fn payload_room(&mut self, min: usize, max: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        if !self.life.can_receive() || self.reader.paused() {
+            return None;
+        }
+        let limits = self.read_limits(usize::MAX);
+        self.reader.payload_room(min, max, &limits)
+    }
+
+    /// `n` bytes were received into the room [`payload_room`](Self::payload_room) gave
+    /// (at its start): parsed as by [`feed_delivering`](Self::feed_delivering). A call
+    /// that does not follow `payload_room`, or an `n` past the room, does nothing.
+    ///
+    /// # Safety
+    /// The first `n` bytes of the room were written (e.g. by `recv(2)` returning `n`).
+    pub unsafe fn received_in_room<F: FnMut(Delivery<'_>)>(
+        &mut self,
+        n: usize,
+        hand_off_min: usize,
+        mut on: F,
+    ) -> Result<(), ProtocolError> {
+        let limits = self.read_limits(hand_off_min);
+        #[cfg(feature = "deflate")]
+        let codec = self.codec.as_deref_mut();
+        #[cfg(not(feature = "deflate"))]
+        let codec: Option<&mut Codec> = None;
+        // SAFETY: the caller wrote the room's first `n` bytes; the reader checks the rest.
+        let result = unsafe {
+            self.reader
+                .received_in_room(n, limits, codec, |incoming| match incoming {
+                    Incoming::Event(e) => on(Delivery::Event(e)),
+                    Incoming::Message(kind, data) => on(Delivery::Message(kind, data)),
+                    // A data frame's payload completes no close frame.
+                    Incoming::Close { .. } => {}
+                })
         };
+        self.traffic |= TRAFFIC_RX;
+        result.inspect_err(|e| self.life.on_failed(e.close_code()))
+    }
+
+    /// Parses input that is to be parsed (see `drive`; `finish_inflate` also parses
+    /// input received before a `terminate`, as `ws` does).
+    fn parse<'a, I: Input<'a>, F: FnMut(Delivery<'_>)>(
+        &mut self,
+        data: I,
+        hand_off_min: usize,
+        mut on_event: F,
+    ) -> Result<(), ProtocolError> {
+        let limits = self.read_limits(hand_off_min);
         let auto_pong = self.config.auto_pong;
         let max_pongs = self.config.max_pending_pongs;
         let mask_pongs = self.role == Role::Client;
@@ -319,15 +421,16 @@ impl Connection {
                             queue_pong(queue, deferred, life, mask_pongs, payload);
                         }
                     }
-                    on_event(event);
+                    on_event(Delivery::Event(event));
                 }
+                Incoming::Message(kind, data) => on_event(Delivery::Message(kind, data)),
                 Incoming::Close {
                     code,
                     reason,
                     payload,
                 } => {
                     life.on_close_received(code, reason, payload);
-                    on_event(Event::Close { code, reason });
+                    on_event(Delivery::Event(Event::Close { code, reason }));
                 }
             });
         self.traffic |= traffic;
@@ -386,7 +489,7 @@ impl Connection {
         if self.life.failed() || self.life.close_received().is_some() {
             return Ok(());
         }
-        self.parse(&mut held[..], on_event)
+        self.parse(&mut held[..], usize::MAX, events_only(on_event))
     }
 
     // ---- sending ---------------------------------------------------------------------
@@ -445,10 +548,68 @@ impl Connection {
         data: &[u8],
         opts: SendOptions,
     ) -> Result<SendStatus, UsageError> {
+        let info = self.begin_send(kind, data.len(), opts)?;
+        self.queue_data(info, data)
+    }
+
+    /// Like [`send`](Self::send), for a transport that can write at once: when the
+    /// frame is sent as it is (not compressed, not masked) and no compression job holds
+    /// later sends back, `write` gets everything queued, then the frame's header and
+    /// `data`, as slices for one vectored write, and answers how many bytes it wrote
+    /// (0 when the kernel took nothing). Only what it did not write is copied into the
+    /// queue, so a large payload the kernel takes is never copied in user space.
+    /// Otherwise the message is queued as by `send` and `write` is not called.
+    pub fn send_writing(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        opts: SendOptions,
+        write: impl FnOnce(&[IoSlice<'_>]) -> usize,
+    ) -> Result<SendStatus, UsageError> {
+        let info = self.begin_send(kind, data.len(), opts)?;
+        if info.compress || info.mask.is_some() || self.deferred.is_active() {
+            return self.queue_data(info, data);
+        }
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let header_len = FrameHeader {
+            fin: info.fin,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode: info.op.as_u8(),
+            mask: None,
+            payload_len: data.len() as u64,
+        }
+        .encode_into(&mut header);
+        let header = &header[..header_len];
+        let queued = self.queue.buffered();
+        let mut iov = [IoSlice::new(&[]); WRITE_THROUGH_IOV];
+        let n = self.queue.io_slices(&mut iov[..WRITE_THROUGH_IOV - 2]);
+        if iov[..n].iter().map(|s| s.len()).sum::<usize>() != queued {
+            // More segments than one write takes: the frame waits its turn.
+            return self.queue_data(info, data);
+        }
+        iov[n] = IoSlice::new(header);
+        iov[n + 1] = IoSlice::new(data);
+        let written = write(&iov[..n + 2]).min(queued + header_len + data.len());
+        self.queue.consume(written.min(queued));
+        self.queue
+            .append_written_through([header, data], written.saturating_sub(queued));
+        self.life.on_written(self.queue.written_position());
+        Ok(self.status())
+    }
+
+    /// Checks a send and works out its frame; what follows frames it.
+    fn begin_send(
+        &mut self,
+        kind: DataKind,
+        len: usize,
+        opts: SendOptions,
+    ) -> Result<FrameInfo, UsageError> {
         self.check_open()?;
         if self.sending_fragmented.is_none() {
             // A message is refused whole: its later fragments follow the first.
-            self.admit(data.len())?;
+            self.admit(len)?;
         }
         let mask = self.mask_key(opts.mask, opts.mask_key);
         let (opcode, compressed) = match self.sending_fragmented {
@@ -458,21 +619,22 @@ impl Connection {
                     DataKind::Text => OpCode::Text,
                     DataKind::Binary => OpCode::Binary,
                 };
-                (
-                    op,
-                    opts.compress && self.should_compress(data.len(), opts.fin),
-                )
+                (op, opts.compress && self.should_compress(len, opts.fin))
             }
         };
         let first = self.sending_fragmented.is_none();
         self.sending_fragmented = if opts.fin { None } else { Some(compressed) };
-        let info = FrameInfo {
+        Ok(FrameInfo {
             op: opcode,
             first,
             fin: opts.fin,
             compress: compressed,
             mask,
-        };
+        })
+    }
+
+    /// Frames a checked send into the queue, or behind the compression job.
+    fn queue_data(&mut self, info: FrameInfo, data: &[u8]) -> Result<SendStatus, UsageError> {
         if self.deferred.is_active() || self.offloads(&info, data.len()) {
             let data = data.to_vec();
             self.deferred.push(Waiting::Data { info, data }, true);

@@ -115,6 +115,14 @@ impl FrameHeader {
     /// Appends the encoded header to `out` (the shortest length form, §5.2).
     #[inline]
     pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut hdr = [0u8; MAX_HEADER_LEN];
+        let n = self.encode_into(&mut hdr);
+        out.extend_from_slice(&hdr[..n]);
+    }
+
+    /// Writes the encoded header at the start of `hdr`; returns its length.
+    #[inline]
+    pub fn encode_into(&self, hdr: &mut [u8; MAX_HEADER_LEN]) -> usize {
         let mut b0 = self.opcode & 0x0f;
         if self.fin {
             b0 |= 0x80;
@@ -129,7 +137,6 @@ impl FrameHeader {
             b0 |= 0x10;
         }
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        let mut hdr = [0u8; MAX_HEADER_LEN];
         hdr[0] = b0;
         let mut n = 2;
         match self.payload_len {
@@ -149,7 +156,7 @@ impl FrameHeader {
             hdr[n..n + 4].copy_from_slice(&m);
             n += 4;
         }
-        out.extend_from_slice(&hdr[..n]);
+        n
     }
 }
 

@@ -34,7 +34,9 @@ pub mod ws;
 #[cfg(feature = "deflate")]
 pub use codec::{DeflateJob, InflateJob};
 pub use config::{Config, Role, BACKPRESSURE_CLOSE_CODE};
-pub use connection::{Connection, FrameSpec, PreparedMessage, SendOptions, SendStatus, State};
+pub use connection::{
+    Connection, Delivery, FrameSpec, PreparedMessage, SendOptions, SendStatus, State,
+};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{DataKind, Event, OwnedEvent};
 pub use lifecycle::{DestroyReason, TransportAction};

@@ -4,6 +4,8 @@
 //! from the input. It decides framing questions only: what a ping or a close frame
 //! means for the connection is the caller's (`connection.rs`, `lifecycle.rs`).
 
+use std::mem::MaybeUninit;
+
 use crate::close;
 use crate::config::Role;
 use crate::error::ProtocolError as Error;
@@ -32,12 +34,18 @@ pub(crate) struct ReadLimits {
     /// Compressed messages from this size on wait for an inflate job.
     #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
     pub(crate) offload_inflate_min: usize,
+    /// Assembled messages from this size on are moved out (`Incoming::Message`).
+    pub(crate) hand_off_min: usize,
 }
 
 /// What `Reader::read` found: an [`Event`], plus the raw payload of a close frame (for
 /// its echo, RFC 6455 §5.5.1).
 pub(crate) enum Incoming<'a> {
     Event(Event<'a>),
+    /// A whole message of at least `ReadLimits::hand_off_min` bytes that was
+    /// assembled (or inflated) here, its buffer moved out (text checked as for
+    /// `Event::Text` when validating).
+    Message(DataKind, Vec<u8>),
     Close {
         code: Option<u16>,
         reason: &'a str,
@@ -139,6 +147,8 @@ pub(crate) struct Reader {
     pending_chunks: usize,
     /// A whole compressed message (in `msg`) waits to be inflated by a job.
     inflate: InflateWait,
+    /// Length of the room `payload_room` handed out; 0 once anything else happened.
+    room: usize,
 }
 
 /// Where a compressed message left to a job stands (never left without `deflate`).
@@ -211,6 +221,7 @@ impl Reader {
             return None;
         };
         self.inflate = InflateWait::Out(kind);
+        self.room = 0;
         Some(std::mem::take(&mut self.msg))
     }
 
@@ -289,6 +300,7 @@ impl Reader {
         codec: Option<&mut Codec>,
         on: F,
     ) -> (Result<(), Error>, I) {
+        self.room = 0;
         let len = data.bytes().len();
         if self.closed || len == 0 {
             return (Ok(()), data);
@@ -539,6 +551,19 @@ impl Reader {
         }
         let start = self.msg.len();
         self.msg.extend_from_slice(chunk);
+        self.appended(start, kind, cx)
+    }
+
+    /// Payload bytes of the current data frame were appended to `msg` from `start`:
+    /// unmasks and checks them, and ends the frame when they were its last.
+    fn appended<F: FnMut(Incoming<'_>)>(
+        &mut self,
+        start: usize,
+        kind: DataKind,
+        cx: &mut Ctx<'_, F>,
+    ) -> Result<(), Error> {
+        let f = self.frame.as_mut().expect("a frame is being read");
+        let added = self.msg.len() - start;
         if let Some(k) = f.mask {
             apply_mask(&mut self.msg[start..], k, f.done as usize);
         }
@@ -547,12 +572,73 @@ impl Reader {
                 .feed(&self.msg[start..])
                 .map_err(|_| Error::InvalidUtf8)?;
         }
-        f.remaining -= chunk.len() as u64;
-        f.done += chunk.len() as u64;
+        f.remaining -= added as u64;
+        f.done += added as u64;
         if f.remaining == 0 {
             self.end_frame(cx)?;
         }
         Ok(())
+    }
+
+    /// Room at the end of the message being assembled for the current data frame's
+    /// next payload bytes, when `min` or more are still to come: a transport reads
+    /// them there instead of into its own buffer (one copy fewer for large messages).
+    /// At most `max` bytes, never past the frame. Reserves as `copy_payload` does: at
+    /// most `MAX_RESERVE` ahead of what arrived.
+    pub(crate) fn payload_room(
+        &mut self,
+        min: usize,
+        max: usize,
+        limits: &ReadLimits,
+    ) -> Option<&mut [MaybeUninit<u8>]> {
+        if self.closed || self.paused() || self.pending_chunks >= limits.max_buffered_chunks {
+            return None;
+        }
+        let f = self.frame.as_ref()?;
+        if f.op.is_control() || f.remaining < min.max(1) as u64 {
+            return None;
+        }
+        let want = f.remaining.min(max.max(1) as u64) as usize;
+        if self.msg.capacity() - self.msg.len() < want {
+            self.msg
+                .reserve(want.max(f.remaining.min(MAX_RESERVE) as usize));
+        }
+        self.room = want;
+        Some(&mut self.msg.spare_capacity_mut()[..want])
+    }
+
+    /// The first `n` bytes of the room last returned by `payload_room` were received:
+    /// parsed as if they had come through `read`.
+    ///
+    /// # Safety
+    /// Those `n` bytes were written (initialized). `n` past the room's length, or a
+    /// call after anything else was done to the reader, is ignored.
+    pub(crate) unsafe fn received_in_room<F: FnMut(Incoming<'_>)>(
+        &mut self,
+        n: usize,
+        limits: ReadLimits,
+        codec: Option<&mut Codec>,
+        on: F,
+    ) -> Result<(), Error> {
+        let room = std::mem::take(&mut self.room);
+        if n == 0 || n > room || self.msg.capacity() - self.msg.len() < n {
+            return Ok(());
+        }
+        let Some(kind) = self.msg_kind else {
+            return Ok(());
+        };
+        let start = self.msg.len();
+        // SAFETY: `n` ≤ the spare capacity reserved by `payload_room` (checked above,
+        // and nothing touched `msg` since: any other call clears `room`), and the
+        // caller wrote those bytes.
+        unsafe { self.msg.set_len(start + n) };
+        let mut cx = Ctx { limits, codec, on };
+        let result = self.appended(start, kind, &mut cx);
+        self.release_buffers();
+        if result.is_ok() {
+            self.count_pending_chunks(n);
+        }
+        result
     }
 
     fn end_frame<F: FnMut(Incoming<'_>)>(&mut self, cx: &mut Ctx<'_, F>) -> Result<(), Error> {
@@ -604,6 +690,10 @@ impl Reader {
         }
         if kind == DataKind::Text && validate {
             self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+        }
+        if self.msg.len() >= cx.limits.hand_off_min {
+            (cx.on)(Incoming::Message(kind, std::mem::take(&mut self.msg)));
+        } else if kind == DataKind::Text && validate {
             (cx.on)(Incoming::Event(Event::Text(checked_text(&self.msg))));
         } else {
             emit(kind, &self.msg, validate, &mut cx.on)?;
@@ -629,6 +719,14 @@ impl Reader {
         self.inflated.clear();
         codec.decompress(&self.msg, &mut self.inflated, cx.limits.max_message_size)?;
         self.msg.clear();
+        if self.inflated.len() >= cx.limits.hand_off_min {
+            let text = kind == DataKind::Text && cx.limits.validate_utf8;
+            if text && utf8::validate(&self.inflated).is_err() {
+                return Err(Error::InvalidUtf8);
+            }
+            (cx.on)(Incoming::Message(kind, std::mem::take(&mut self.inflated)));
+            return Ok(());
+        }
         let result = emit(kind, &self.inflated, cx.limits.validate_utf8, &mut cx.on);
         self.inflated.clear();
         result

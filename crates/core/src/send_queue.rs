@@ -83,6 +83,31 @@ impl SendQueue {
         self.queued_total += added as u64;
     }
 
+    /// A frame (its `parts` in order) of which the caller wrote the first `written`
+    /// bytes itself, right after everything that was queued: counted as queued and
+    /// written, and the rest appended (copied) to go out next.
+    pub(crate) fn append_written_through(&mut self, parts: [&[u8]; 2], written: usize) {
+        debug_assert!(written == 0 || self.is_empty(), "written after the queue");
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let written = written.min(total);
+        self.queued_total += written as u64;
+        self.written_total += written as u64;
+        if written == total {
+            return;
+        }
+        let mut skip = written;
+        self.append_with(|out| {
+            for part in parts {
+                if skip >= part.len() {
+                    skip -= part.len();
+                    continue;
+                }
+                out.extend_from_slice(&part[skip..]);
+                skip = 0;
+            }
+        });
+    }
+
     /// Queues an already-encoded frame shared with other queues.
     pub(crate) fn push_shared(&mut self, frame: Bytes) {
         if frame.is_empty() {

@@ -27,6 +27,15 @@ pub struct TransportConfig {
     /// Payload bytes of pending events past which a caller that lets readinesses
     /// accumulate should take them (bounds the shared buffer).
     pub batch_limit: usize,
+    /// Payload bytes from which [`Server::send`](crate::Server::send) writes a message
+    /// at once instead of queuing it for the batch's one write: a copy of a large
+    /// payload costs more than a system call of its own (uWebSockets' cork buffer is
+    /// 16 KiB for the same reason).
+    pub write_through_min: usize,
+    /// Payload bytes still to come of a frame from which the socket is read straight
+    /// into the message the core assembles, not into the shared buffer (which would
+    /// cost a copy of every byte of a large message).
+    pub read_into_message_min: usize,
     /// Connections accepted per listener readiness before others get their turn.
     pub accept_batch: usize,
     /// Listen backlog (Node's default).
@@ -42,6 +51,8 @@ impl Default for TransportConfig {
             handshake_timeout: 60_000,
             read_buffer: 256 * 1024,
             batch_limit: 1024 * 1024,
+            write_through_min: 16 * 1024,
+            read_into_message_min: 64 * 1024,
             accept_batch: 128,
             backlog: 511,
         }

@@ -1,7 +1,7 @@
 //! The listener, the connection table and everything done to a socket: accept, read
 //! into the shared buffer, the handshake, the core, corked writes, deadlines, close.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrosocket_core::handshake::{Acceptor, HandshakeError, HeaderError, Request};
-use ferrosocket_core::{Config, Connection, DataKind, Event as CoreEvent, TransportAction};
+use ferrosocket_core::{
+    Config, Connection, DataKind, Delivery, Event as CoreEvent, SendOptions, SendStatus,
+    TransportAction, UsageError,
+};
 use slab::Slab;
 use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
 
@@ -48,7 +51,7 @@ pub struct Server<P: Poller> {
     /// took the events append to it (`batch_len` bytes are in use), so the payloads of
     /// several readinesses can be handed over together; it is reused from the start
     /// once no taken-over range can be in use (the next read after `take_events`).
-    /// Its zeroed length only grows to the largest batch, so reads never memset.
+    /// Reads go into its spare capacity, so a new buffer is never zeroed.
     batch: Vec<u8>,
     batch_len: usize,
     events: Vec<Event>,
@@ -139,6 +142,17 @@ impl<P: Poller> Server<P> {
         Ok(token)
     }
 
+    /// Adds what an adopted socket carried before it was adopted (the upgrade's
+    /// request and response, and what was read past them) to its byte counts, so they
+    /// count from the socket's start as `net.Socket`'s do.
+    pub fn count_earlier(&mut self, token: Token, bytes_read: u64, bytes_written: u64) {
+        if let Some(i) = self.index(token) {
+            let slot = &mut self.slots[i];
+            slot.bytes_read += bytes_read;
+            slot.bytes_written += bytes_written;
+        }
+    }
+
     /// The listener's address (`None` once it is closed).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listener.as_ref().and_then(|l| l.local_addr().ok())
@@ -163,6 +177,18 @@ impl<P: Poller> Server<P> {
     /// They stay valid after [`take_events`](Self::take_events) until the next read.
     pub fn batch_data(&self) -> &[u8] {
         &self.batch[..self.batch_len]
+    }
+
+    /// Takes the read buffer, with the payloads of the events just taken in it (the
+    /// ranges of [`batch_data`](Self::batch_data)), and reads on into `replacement`: a
+    /// caller hands the payloads over where they lie instead of copying them. Call
+    /// after [`take_events`](Self::take_events).
+    pub fn swap_batch(&mut self, mut replacement: Vec<u8>) -> Vec<u8> {
+        self.batch_len = 0;
+        // As large as the batches grew: reads that accumulate never move the bytes.
+        replacement.clear();
+        replacement.reserve(self.batch.capacity());
+        std::mem::replace(&mut self.batch, replacement)
     }
 
     /// Bytes the pending events' payloads take in the read buffer. A caller that lets
@@ -260,32 +286,22 @@ impl<P: Poller> Server<P> {
             // Every range handed out before was taken and its reader is done.
             self.batch_len = 0;
         }
-        let start = self.batch_len;
         let size = self.config.read_buffer.max(4096);
-        if self.batch.len() < start + size {
-            self.batch.resize(start + size, 0);
+        if self.read_into_message(i, size) {
+            return;
         }
+        let start = self.batch_len;
+        // Read into the buffer's spare room: a new buffer (one handed back by
+        // `swap_batch`'s caller may be) is never zeroed first.
+        self.batch.truncate(start);
+        self.batch.reserve(size);
+        let room = &mut self.batch.spare_capacity_mut()[..size];
+        let r = SockRef::from(&self.slots[i].stream).recv(room);
+        let Some(n) = self.received(i, r) else { return };
+        // SAFETY: `recv` wrote `n` ≤ `size` bytes at the start of the spare room,
+        // which is at least `size` bytes (reserved above): they are initialized.
+        unsafe { self.batch.set_len(start + n) };
         let slot = &mut self.slots[i];
-        let n = match slot.stream.read(&mut self.batch[start..start + size]) {
-            Ok(0) => {
-                self.on_eof(i);
-                return;
-            }
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                return
-            }
-            Err(_) => {
-                self.close_slot(i);
-                return;
-            }
-        };
-        slot.bytes_read += n as u64;
         let token = slot.token;
         match &mut slot.phase {
             // The acceptor keeps what it needs: the bytes are not part of the batch.
@@ -308,6 +324,68 @@ impl<P: Poller> Server<P> {
             }
             // Not read in these phases (interest is off); a stray readiness is dropped.
             Phase::Deciding(_) | Phase::Rejecting(_) => {}
+        }
+    }
+
+    /// Reads the next payload bytes of a large frame straight into the message the
+    /// core is assembling (see `Connection::payload_room`); `false` when the slot is
+    /// not in one.
+    fn read_into_message(&mut self, i: usize, size: usize) -> bool {
+        let min = self.config.read_into_message_min;
+        let slot = &mut self.slots[i];
+        let Phase::Open(conn) = &mut slot.phase else {
+            return false;
+        };
+        let Some(room) = conn.payload_room(min, size) else {
+            return false;
+        };
+        let r = SockRef::from(&slot.stream).recv(room);
+        let Some(n) = self.received(i, r) else {
+            return true;
+        };
+        let slot = &mut self.slots[i];
+        let Phase::Open(conn) = &mut slot.phase else {
+            return true;
+        };
+        let token = slot.token;
+        let events = &mut self.events;
+        // SAFETY: `recv` wrote the first `n` bytes of the room it was given.
+        let result = unsafe {
+            conn.received_in_room(n, 0, |delivery| {
+                push_delivery(events, token, delivery, |b| Payload::Owned(b.to_vec()))
+            })
+        };
+        if let Err(e) = result {
+            events.push(Event::Error(token, e));
+        }
+        self.mark_dirty(i);
+        true
+    }
+
+    /// What a read of slot `i` gave: the bytes to parse (counted), or `None` once the
+    /// rest is handled (nothing to read now, the peer's end, an error: closed).
+    fn received(&mut self, i: usize, read: io::Result<usize>) -> Option<usize> {
+        match read {
+            Ok(0) => {
+                self.on_eof(i);
+                None
+            }
+            Ok(n) => {
+                self.slots[i].bytes_read += n as u64;
+                Some(n)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                None
+            }
+            Err(_) => {
+                self.close_slot(i);
+                None
+            }
         }
     }
 
@@ -468,6 +546,44 @@ impl<P: Poller> Server<P> {
             return None;
         };
         let r = f(conn);
+        self.mark_dirty(i);
+        Some(r)
+    }
+
+    /// Sends a message on an open connection (as [`Connection::send`]); `answer` reads
+    /// the result with the connection. A payload of `TransportConfig::write_through_min`
+    /// bytes or more is written at once, behind what the connection queued, when the
+    /// socket can take it (the kernel reads it from `data`: no copy into the queue); a
+    /// smaller one is queued for the next [`flush`](Self::flush) with the batch's other
+    /// replies. `None`: no such open connection.
+    pub fn send<R>(
+        &mut self,
+        token: Token,
+        kind: DataKind,
+        data: &[u8],
+        opts: SendOptions,
+        answer: impl FnOnce(&Connection, Result<SendStatus, UsageError>) -> R,
+    ) -> Option<R> {
+        let i = self.index(token)?;
+        let through = data.len() >= self.config.write_through_min;
+        let slot = &mut self.slots[i];
+        let Phase::Open(conn) = &mut slot.phase else {
+            return None;
+        };
+        let r = if through && !slot.flags.is(Flag::WANT_WRITE) && !slot.flags.is(Flag::HELD) {
+            let stream = &mut slot.stream;
+            let mut wrote = 0;
+            let res = conn.send_writing(kind, data, opts, |iov| {
+                // An error is met again by the flush's write, which closes the socket.
+                wrote = write_vectored_nonblocking(stream, iov).unwrap_or(0);
+                wrote
+            });
+            slot.bytes_written += wrote as u64;
+            answer(conn, res)
+        } else {
+            let res = conn.send(kind, data, opts);
+            answer(conn, res)
+        };
         self.mark_dirty(i);
         Some(r)
     }
@@ -895,8 +1011,9 @@ impl<P: Poller> Drop for Server<P> {
 
 /// Feeds received bytes to the core. `data` lies in the read buffer, which starts at
 /// address `base` (0: `data` is elsewhere) and whose first `limit` bytes are valid:
-/// payloads inside become ranges of it, others are copied. Returns whether a range
-/// was handed out.
+/// payloads inside become ranges of it; messages the core assembled come with their
+/// buffer; the rest (control payloads) are copied. Returns whether a range was
+/// handed out.
 fn feed(
     conn: &mut Connection,
     token: Token,
@@ -916,15 +1033,38 @@ fn feed(
             Payload::Owned(part.to_vec())
         }
     };
-    let result = conn.feed_mut(data, |event| {
-        if let Some(e) = event_of(token, event, |b| payload(b)) {
-            events.push(e);
-        }
+    // Every message the core assembled comes with its buffer: no copy of its own.
+    let result = conn.feed_delivering(data, 0, |delivery| {
+        push_delivery(events, token, delivery, payload)
     });
     if let Err(e) = result {
         events.push(Event::Error(token, e));
     }
     in_batch.get()
+}
+
+/// The transport's event for what the core delivered: a message the core assembled
+/// comes with its buffer (no copy of its own); other payloads are placed by `payload`.
+fn push_delivery(
+    events: &mut Vec<Event>,
+    token: Token,
+    delivery: Delivery<'_>,
+    payload: impl Fn(&[u8]) -> Payload,
+) {
+    match delivery {
+        Delivery::Message(kind, data) => events.push(Event::Message {
+            token,
+            kind,
+            data: Payload::Owned(data),
+        }),
+        Delivery::Event(event) => {
+            if let Some(e) = event_of(token, event, payload) {
+                events.push(e);
+            }
+        }
+        // A delivery kind this transport does not know yet.
+        _ => {}
+    }
 }
 
 /// The transport's event for one of the core's, payloads placed by `payload`.
@@ -1003,6 +1143,19 @@ fn write_connection(stream: &mut impl Write, conn: &mut Connection) -> io::Resul
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((total, true)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One vectored write of `iov`, as much as the kernel takes now (0 when it takes
+/// nothing).
+fn write_vectored_nonblocking(stream: &mut impl Write, iov: &[IoSlice<'_>]) -> io::Result<usize> {
+    loop {
+        match stream.write_vectored(iov) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

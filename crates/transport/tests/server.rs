@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use ferrosocket_core::{DataKind, SendOptions};
 use ferrosocket_transport::{Event, TransportConfig};
 use support::{echo, eventually, on_message, open_fds, start};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -308,6 +309,47 @@ fn terminate_during_a_large_write_closes_at_once() {
     let report = server.stop();
     assert!(report.saw(|e| matches!(e, Event::Closed { code: 1006, .. })));
     assert_eq!(report.open_at_end, 0);
+}
+
+#[test]
+fn written_through_and_corked_sends_leave_in_order_to_a_slow_reader() {
+    let sizes = [
+        10usize,
+        20_000,
+        5,
+        1 << 20,
+        3,
+        300_000,
+        16 * 1024,
+        1,
+        2 << 20,
+        7,
+    ];
+    let app = on_message(move |server, token| {
+        for (i, &len) in sizes.iter().enumerate() {
+            let data = vec![i as u8; len];
+            let status = server
+                .send(
+                    token,
+                    DataKind::Binary,
+                    &data,
+                    SendOptions::default(),
+                    |_, r| r,
+                )
+                .unwrap();
+            assert!(status.is_ok());
+        }
+    });
+    let server = start(TransportConfig::default(), app);
+    let mut ws = connect(server.addr, "/");
+    ws.send(Message::text("go")).unwrap();
+    // The kernel refuses most of the 3.3 MiB until we read: the rest waits queued.
+    std::thread::sleep(Duration::from_millis(200));
+    for (i, &len) in sizes.iter().enumerate() {
+        assert_eq!(ws.read().unwrap(), Message::binary(vec![i as u8; len]));
+    }
+    drop(ws);
+    server.stop();
 }
 
 #[test]

@@ -163,7 +163,8 @@ class NativeTransport {
       fd,
       chunks.length ? Buffer.concat(chunks) : undefined,
       preface == null ? undefined : Buffer.from(preface),
-      { client, connection },
+      // Node's counts so far: ws._socket's count from the socket's start.
+      { client, connection, bytesRead: socket.bytesRead, bytesWritten: socket.bytesWritten },
       deflate || undefined
     );
     socket.destroy();

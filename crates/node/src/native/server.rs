@@ -19,6 +19,7 @@ use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
+mod read_pool;
 mod sends;
 
 use super::poller::UvPoller;
@@ -78,6 +79,9 @@ pub struct AdoptOptions {
     pub client: bool,
     /// Its limits when not the server's (a client's own options).
     pub connection: Option<EngineOptions>,
+    /// What Node's socket read and wrote before (its `bytesRead`/`bytesWritten`).
+    pub bytes_read: Option<f64>,
+    pub bytes_written: Option<f64>,
 }
 
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
@@ -144,6 +148,8 @@ struct Inner {
     events: Vec<Event>,
     /// The numbers of the batch being built (reused).
     numbers: Vec<f64>,
+    /// Read buffers handed to JS with a batch's payloads, once given back.
+    read_pool: read_pool::ReadPool,
     /// Deliveries in progress (JS may call in and cause another).
     depth: u32,
     /// `destroy()` was called: free once no delivery is in progress.
@@ -295,6 +301,7 @@ impl NativeServer {
             check_started: false,
             events: Vec::new(),
             numbers: Vec::new(),
+            read_pool: read_pool::ReadPool::default(),
             depth: 0,
             dead: false,
             listen_error: None,
@@ -487,7 +494,12 @@ impl NativeServer {
         let Some(inner) = self.inner() else {
             return Ok(None);
         };
-        let AdoptOptions { client, connection } = how;
+        let AdoptOptions {
+            client,
+            connection,
+            bytes_read,
+            bytes_written,
+        } = how;
         // Pings are answered from JS (ws's autoPong), as on accepted connections.
         let config = match connection {
             Some(options) => Arc::new(connection_config(&options)),
@@ -516,10 +528,15 @@ impl NativeServer {
         let preface = preface.map(|b| b.to_vec());
         // An error (the peer left, not a TCP socket) drops `stream`: the duplicate
         // is closed and Node's own descriptor is Node's to close.
-        Ok(server
-            .adopt(stream, conn, preface, leftover, now)
-            .ok()
-            .map(|t| t.0 as f64))
+        let Ok(t) = server.adopt(stream, conn, preface, leftover, now) else {
+            return Ok(None);
+        };
+        let count = |n: Option<f64>| {
+            n.filter(|n| n.is_finite() && *n > 0.0)
+                .map_or(0, |n| n as u64)
+        };
+        server.count_earlier(t, count(bytes_read), count(bytes_written));
+        Ok(Some(t.0 as f64))
     }
 
     /// Refuses a waiting request with an HTTP error (`headers` flat).
@@ -854,12 +871,11 @@ fn queue_on(
         mask: flags & SEND_NO_MASK == 0,
         ..SendOptions::default()
     };
-    match inner.server.as_mut().and_then(|s| {
-        s.with_connection(token(id), |c| {
-            let res = c.send(kind, bytes, opts);
-            send_answer(c, res)
-        })
-    }) {
+    match inner
+        .server
+        .as_mut()
+        .and_then(|s| s.send(token(id), kind, bytes, opts, send_answer))
+    {
         Some(answer) => answer,
         None => Some(Either::B(not_open())),
     }
@@ -1056,7 +1072,14 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
         return Err(napi::Error::from_reason("closed"));
     };
     server.take_events(&mut inner.events);
-    let data = server.batch_data();
+    for e in &mut inner.events {
+        // Control payloads (≤ 125 bytes) are copied each: only messages are views.
+        if let Event::Ping(_, p) | Event::Pong(_, p) = e {
+            if let Payload::Read(r) = p {
+                *p = Payload::Owned(server.batch_data()[r.clone()].to_vec());
+            }
+        }
+    }
     let (lo, hi) = inner
         .events
         .iter()
@@ -1074,9 +1097,16 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
     };
     // SAFETY: (each to_napi_value below) values created in the current handle scope.
     let batch = unsafe {
-        if hi > lo {
+        if hi >= lo + read_pool::HAND_OVER_MIN {
+            // The read buffer itself: every message of the batch is a view of the
+            // bytes where they were read. The transport reads on into another.
+            let read = server.swap_batch(inner.read_pool.take());
+            let b = inner.read_pool.hand_over(env, read, lo..hi)?;
+            ToNapiValue::to_napi_value(raw, b)?
+        } else if hi > lo {
             // One copy per batch: every message of it is a view of this Buffer.
-            ToNapiValue::to_napi_value(raw, BufferSlice::copy_from(env, &data[lo..hi])?)?
+            let data = &server.batch_data()[lo..hi];
+            ToNapiValue::to_napi_value(raw, BufferSlice::copy_from(env, data)?)?
         } else {
             ToNapiValue::to_napi_value(raw, ())?
         }
@@ -1139,8 +1169,8 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                         EV_PONG
                     };
                     let bytes = match p {
-                        Payload::Read(r) => &data[r.clone()],
                         Payload::Owned(v) => v.as_slice(),
+                        Payload::Read(_) => unreachable!("copied above"),
                     };
                     nums.extend([kind(k), t.0 as f64]);
                     let b = BufferSlice::copy_from(env, bytes)?;

@@ -279,10 +279,9 @@ pub fn echo() -> App {
         }
         Event::Message { token, kind, .. } => {
             let (kind, bytes) = (*kind, seen.bytes.clone());
+            // `Server::send`: large echoes are written through, small ones corked.
             server
-                .with_connection(*token, |c| {
-                    c.send(kind, &bytes, Default::default()).unwrap();
-                })
+                .send(*token, kind, &bytes, Default::default(), |_, r| r.unwrap())
                 .unwrap();
         }
         _ => {}
