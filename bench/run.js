@@ -11,7 +11,7 @@
 // connections (no deflate scenarios). Bounded in time (about 2
 // minutes per server; --quick about 40 s). Not part of the test run.
 
-const { fork } = require('child_process');
+const { execFileSync, fork } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -50,6 +50,19 @@ function hasUws() {
   }
 }
 
+// The server on CPU 0, the load generator on CPU 1 (the issue's set-up): neither
+// steals the other's core. Without taskset (not Linux) both float.
+function pin(child, cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
+  } catch {}
+  return child;
+}
+
+function forkLoad() {
+  return pin(fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 1);
+}
+
 function request(child, msg, timeoutMs) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timeout: ${JSON.stringify(msg)}`)), timeoutMs);
@@ -72,6 +85,7 @@ function startServer(impl, perMessageDeflate) {
     const t = setTimeout(() => reject(new Error('server did not start')), 10000);
     child.once('message', (m) => {
       clearTimeout(t);
+      pin(child, 0);
       resolve({ child, port: m.port });
     });
   });
@@ -88,7 +102,7 @@ function kill(child) {
 async function measure(impl) {
   if (idleOnly) return { impl, idle: await measureIdle(impl) };
   const server = await startServer(impl);
-  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const load = forkLoad();
   const port = server.port;
   const r = { impl };
   try {
@@ -113,7 +127,7 @@ async function measure(impl) {
 const IDLE_SETTLE_MS = 15000;
 async function measureIdle(impl) {
   const server = await startServer(impl);
-  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const load = forkLoad();
   const port = server.port;
   try {
     await request(load, { scenario: 'openIdle', port, count: 200, concurrency: 50 }, 60000);
@@ -146,7 +160,7 @@ async function measureIdle(impl) {
 // echoed in it.
 async function measureDeflate(impl, perMessageDeflate) {
   const server = await startServer(impl, perMessageDeflate);
-  const load = fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const load = forkLoad();
   const port = server.port;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const busy = async (seconds) => {

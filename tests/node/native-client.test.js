@@ -139,3 +139,29 @@ test('clients that cannot be native stay on Node sockets (TLS, Unix, generateMas
   await new Promise((res) => redirect.close(res));
   await new Promise((res) => wss.close(res));
 });
+
+test('a native client counts its bytes from the socket start, as the server does', async () => {
+  await same(async (lib) => {
+    const wss = await wsServer();
+    const accepted = h.once(wss, 'connection');
+    const client = connect(lib, `ws://127.0.0.1:${wss.address().port}`);
+    await h.once(client, 'open');
+    const [sock] = await accepted;
+    const got = h.once(sock, 'message');
+    client.send(Buffer.alloc(1000, 1));
+    await got;
+    const echoed = h.once(client, 'message');
+    sock.send('back');
+    await echoed;
+    // The request and the 101 are counted on both ends, then the frames.
+    const counts = [
+      client._socket.bytesWritten === sock._socket.bytesRead,
+      client._socket.bytesRead === sock._socket.bytesWritten,
+      client._socket.bytesWritten > 1000
+    ];
+    client.close();
+    await h.once(client, 'close');
+    await new Promise((r) => wss.close(r));
+    return counts;
+  });
+});
