@@ -543,6 +543,13 @@ export interface ListenFailure {
   syscall: string
 }
 
+/**
+ * The most zlib jobs this thread's native servers and clients had on libuv's pool at
+ * once so far: they share one limiter, sized by the first `concurrencyLimit`, as ws's
+ * (a diagnostic, for tests).
+ */
+export declare function nativeJobsPeak(): number
+
 /** What `new NativeServer(...)` takes (JS has validated and defaulted it). */
 export interface NativeOptions {
   /** An IP address literal; absent = every address (IPv6 and IPv4, as Node). */

@@ -382,3 +382,36 @@ test('terminate() while a received message is being inflated: it is delivered, t
     return seen;
   });
 });
+
+test('concurrencyLimit bounds the zlib jobs of every native server of the process, as ws', async () => {
+  // ws's limiter is one per process, sized by the first connection that needs it: two
+  // servers with 2 clients each, 4 large sends at once. A fresh process each time.
+  const { execFileSync } = require('child_process');
+  const peak = (limit) => {
+    const script = `
+    const { WebSocketServer } = require(${JSON.stringify(require.resolve('../../npm'))});
+    const binding = require(${JSON.stringify(require.resolve('../../npm/lib/binding'))});
+    const WS = require(${JSON.stringify(require.resolve('../../npm/node_modules/ws'))});
+    const payload = require('crypto').randomBytes(1500000).toString('base64');
+    let got = 0;
+    const start = (done) => {
+      const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, transport: 'native', perMessageDeflate: { concurrencyLimit: ${limit} } }, () => {
+        for (let i = 0; i < 2; i++) {
+          const c = new WS('ws://127.0.0.1:' + wss.address().port, { perMessageDeflate: true });
+          c.on('message', (d) => { if (d.length === payload.length && ++got === 4) { console.log(binding.nativeJobsPeak()); process.exit(0); } });
+        }
+      });
+      const conns = [];
+      wss.on('connection', (s) => { conns.push(s); if (conns.length === 2) done(conns); });
+    };
+    let ready = [];
+    const both = (conns) => { ready.push(...conns); if (ready.length === 4) for (const s of ready) s.send(payload); };
+    start(both);
+    start(both);
+    setTimeout(() => process.exit(2), 20000);
+  `;
+    return Number(execFileSync(process.execPath, ['-e', script], { timeout: 30000 }).toString());
+  };
+  assert.strictEqual(peak(1), 1);
+  assert.strictEqual(peak(2), 2);
+});

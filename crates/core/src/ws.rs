@@ -2,11 +2,14 @@
 //! one place. The Node binding exports these to JS, so the façade never retypes them;
 //! error codes and messages live with the errors ([`crate::ProtocolError::ws_code`]).
 
-use crate::handshake::{AcceptorConfig, HandshakeError};
+use crate::handshake::{AcceptorConfig, HandshakeError, Limits};
 use crate::Config;
 
 /// ws `maxPayload`: 100 MiB.
 pub const MAX_PAYLOAD: usize = 100 * 1024 * 1024;
+/// Node's HTTP server's `maxHeadersCount`: request heads with this many fields are read
+/// (within its 16 KiB `maxHeaderSize`, the default bound on the head's bytes).
+pub const MAX_HEADERS: usize = 2000;
 /// ws `maxFragments` (8.21+).
 pub const MAX_FRAGMENTS: usize = 16 * 1024;
 /// ws `maxBufferedChunks` (8.21+).
@@ -52,6 +55,10 @@ pub fn acceptor_config() -> AcceptorConfig {
         allow_version_8: true,
         bad_version_status: 400,
         reject_unacceptable_deflate: true,
+        limits: Limits {
+            max_headers: MAX_HEADERS,
+            ..Limits::default()
+        },
         ..AcceptorConfig::default()
     }
 }

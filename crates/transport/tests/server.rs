@@ -191,6 +191,31 @@ fn plain_http_gets_426_and_bad_upgrades_get_ws_answers() {
 }
 
 #[test]
+fn heads_of_up_to_2000_fields_are_read_as_node_reads_them() {
+    let server = start(TransportConfig::default(), echo());
+    // Fields `a:1` (5 bytes each): 2,100 of them stay under the 16 KiB bound.
+    let upgrade = |fields: usize| {
+        let extra = "a:1\r\n".repeat(fields);
+        format!(
+            "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+        )
+    };
+    // 1,000 fields: upgraded. The answer's first line is enough.
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(upgrade(1000).as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 101");
+    drop(s);
+    // Past Node's maxHeadersCount (2,000) but within 16 KiB: 431.
+    let r = http(server.addr, &upgrade(2100));
+    assert!(r.starts_with("HTTP/1.1 431 "), "{r}");
+    server.stop();
+}
+
+#[test]
 fn frames_sent_with_the_request_are_delivered_after_the_accept() {
     let server = start(TransportConfig::default(), echo());
     let mut s = TcpStream::connect(server.addr).unwrap();

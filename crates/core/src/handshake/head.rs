@@ -93,16 +93,22 @@ pub(crate) enum Parsed<T> {
     Complete(T, usize),
 }
 
-/// Headers to parse into: on the stack for the usual bound; otherwise as many as the
-/// size bound leaves room for (a field takes at least 4 bytes: `a:` CRLF), so a huge
-/// `max_headers` cannot allocate more than the head could ever fill.
-fn with_headers<'b, R>(limits: &Limits, f: impl FnOnce(&mut [httparse::Header<'b>]) -> R) -> R {
+/// Parses with headers to parse into: 64 on the stack first; a head with more fields
+/// (`too_many` tells from the error) is parsed again with as many as the bounds allow,
+/// at most what the size bound leaves room for (a field takes at least 4 bytes: `a:`
+/// CRLF), so a huge `max_headers` cannot allocate more than the head could ever fill,
+/// and a usual head allocates none.
+fn with_headers<'b, R, E>(
+    limits: &Limits,
+    mut f: impl FnMut(&mut [httparse::Header<'b>]) -> Result<R, E>,
+    too_many: impl Fn(&E) -> bool,
+) -> Result<R, E> {
+    const ON_STACK: usize = 64;
     let n = limits.max_headers.min(limits.max_header_bytes / 4 + 1);
-    if n <= 64 {
-        let mut hs: [httparse::Header<'b>; 64] = [httparse::EMPTY_HEADER; 64];
-        f(&mut hs[..n])
-    } else {
-        f(&mut vec![httparse::EMPTY_HEADER; n])
+    let mut hs: [httparse::Header<'b>; ON_STACK] = [httparse::EMPTY_HEADER; ON_STACK];
+    match f(&mut hs[..n.min(ON_STACK)]) {
+        Err(e) if n > ON_STACK && too_many(&e) => f(&mut vec![httparse::EMPTY_HEADER; n]),
+        parsed => parsed,
     }
 }
 
@@ -139,22 +145,26 @@ fn keep(buf: &[u8], n: usize, hs: &[httparse::Header<'_>]) -> Head {
 
 /// Reads a request head from the start of `buf`.
 pub(crate) fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, HeadError> {
-    with_headers(limits, |hs| {
-        let mut req = httparse::Request::new(hs);
-        match req.parse(buf).map_err(head_error)? {
-            httparse::Status::Partial => check_size(buf.len(), limits).map(|_| Parsed::Partial),
-            httparse::Status::Complete(n) => {
-                check_size(n, limits)?;
-                if req.version != Some(1) {
-                    return Err(HeadError::NotHttp11);
+    with_headers(
+        limits,
+        |hs| {
+            let mut req = httparse::Request::new(hs);
+            match req.parse(buf).map_err(head_error)? {
+                httparse::Status::Partial => check_size(buf.len(), limits).map(|_| Parsed::Partial),
+                httparse::Status::Complete(n) => {
+                    check_size(n, limits)?;
+                    if req.version != Some(1) {
+                        return Err(HeadError::NotHttp11);
+                    }
+                    let method = span(buf, req.method.unwrap_or_default().as_bytes());
+                    let path = span(buf, req.path.unwrap_or_default().as_bytes());
+                    let head = keep(buf, n, req.headers);
+                    Ok(Parsed::Complete(RequestHead { head, method, path }, n))
                 }
-                let method = span(buf, req.method.unwrap_or_default().as_bytes());
-                let path = span(buf, req.path.unwrap_or_default().as_bytes());
-                let head = keep(buf, n, req.headers);
-                Ok(Parsed::Complete(RequestHead { head, method, path }, n))
             }
-        }
-    })
+        },
+        |e| *e == HeadError::TooManyFields,
+    )
 }
 
 /// Reads a response head from the start of `buf`. On failure, also returns the status
@@ -163,21 +173,25 @@ pub(crate) fn parse_response(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Parsed<ResponseHead>, (HeadError, u16)> {
-    with_headers(limits, |hs| {
-        let mut res = httparse::Response::new(hs);
-        let parsed = res.parse(buf);
-        let status = res.code.unwrap_or(0);
-        match parsed.map_err(|e| (head_error(e), status))? {
-            httparse::Status::Partial => check_size(buf.len(), limits)
-                .map(|_| Parsed::Partial)
-                .map_err(|e| (e, status)),
-            httparse::Status::Complete(n) => {
-                check_size(n, limits).map_err(|e| (e, status))?;
-                let head = keep(buf, n, res.headers);
-                Ok(Parsed::Complete(ResponseHead { head, status }, n))
+    with_headers(
+        limits,
+        |hs| {
+            let mut res = httparse::Response::new(hs);
+            let parsed = res.parse(buf);
+            let status = res.code.unwrap_or(0);
+            match parsed.map_err(|e| (head_error(e), status))? {
+                httparse::Status::Partial => check_size(buf.len(), limits)
+                    .map(|_| Parsed::Partial)
+                    .map_err(|e| (e, status)),
+                httparse::Status::Complete(n) => {
+                    check_size(n, limits).map_err(|e| (e, status))?;
+                    let head = keep(buf, n, res.headers);
+                    Ok(Parsed::Complete(ResponseHead { head, status }, n))
+                }
             }
-        }
-    })
+        },
+        |(e, _)| *e == HeadError::TooManyFields,
+    )
 }
 
 /// Bytes of a head that arrive in pieces: kept only while the head is incomplete, and

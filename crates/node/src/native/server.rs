@@ -19,6 +19,7 @@ use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
+mod job_slots;
 mod read_pool;
 mod sends;
 
@@ -171,6 +172,14 @@ struct Inner {
     job_limit: usize,
     /// Everything but this struct is released (`free`); it goes with the last job.
     freed: bool,
+}
+
+/// The most zlib jobs this thread's native servers and clients had on libuv's pool at
+/// once so far: they share one limiter, sized by the first `concurrencyLimit`, as ws's
+/// (a diagnostic, for tests).
+#[napi]
+pub fn native_jobs_peak() -> u32 {
+    u32::try_from(job_slots::peak()).unwrap_or(u32::MAX)
 }
 
 /// A `port`-mode server on the native transport.
@@ -971,8 +980,9 @@ impl Inner {
         }
     }
 
-    /// Sends the zlib jobs the transport handed out to libuv's pool, at most
-    /// `job_limit` at once; the others wait their turn in order.
+    /// Sends the zlib jobs the transport handed out to libuv's pool while the thread's
+    /// limiter has places (`job_limit` sizes it if this is its first use, as ws's
+    /// `concurrencyLimit`); the others wait their turn in order.
     fn start_jobs(&mut self) {
         if let Some(s) = self.server.as_mut() {
             if s.has_jobs() {
@@ -980,17 +990,24 @@ impl Inner {
                 self.waiting.extend(self.taken.drain(..));
             }
         }
-        while self.jobs_out < self.job_limit {
+        let owner = (self as *mut Inner).cast::<c_void>();
+        while !self.waiting.is_empty() {
+            if !job_slots::acquire(self.job_limit) {
+                // Every place of the thread's limiter is taken: woken when one is back.
+                job_slots::wait(owner);
+                break;
+            }
             let Some((token, job)) = self.waiting.pop_front() else {
+                job_slots::release();
                 break;
             };
-            let owner = (self as *mut Inner).cast::<c_void>();
             // SAFETY: the loop is Node's, running; `self` stays allocated until its
             // last job is back (`jobs_out`, `freed`).
             match unsafe { work::queue(self.uv, self.loop_, owner, token, job, on_job_done) } {
                 Ok(()) => self.jobs_out += 1,
                 Err(mut job) => {
                     // The pool refused it: inline, so nothing waits forever.
+                    job_slots::release();
                     job.run();
                     let now = self.now();
                     if let Some(s) = self.server.as_mut() {
@@ -1044,6 +1061,7 @@ impl Inner {
             // Dropping the server deregisters (uv_close) every socket first.
             drop(inner.server.take());
             inner.waiting.clear();
+            job_slots::forget(this.cast());
             for h in [inner.timer, inner.check] {
                 (inner.uv.close)(HandleCtx::handle(h), Some(on_handle_closed));
             }
@@ -1317,6 +1335,8 @@ unsafe fn on_job_done(owner: *mut c_void, token: Token, job: Job) {
     // job); no other reference to it is held while libuv runs this callback.
     unsafe {
         (*this).jobs_out -= 1;
+        job_slots::release();
+        wake_waiting_servers(this);
         if (*this).freed {
             if (*this).jobs_out == 0 {
                 drop(Box::from_raw(this));
@@ -1333,6 +1353,25 @@ unsafe fn on_job_done(owner: *mut c_void, token: Token, job: Job) {
         // Delivers what the job caused (the inflated message, a drain) and sends
         // the next jobs.
         Inner::deliver(this);
+    }
+}
+
+/// A place of the thread's job limiter is free: the servers waiting for one send their
+/// next jobs, in turn, while places last (`this`, whose job is back, sends its own
+/// after handling it).
+///
+/// # Safety
+/// On the loop thread, from a libuv callback: no delivery of any server is running.
+unsafe fn wake_waiting_servers(this: *mut Inner) {
+    while let Some(next) = job_slots::next_woken() {
+        let next = next.cast::<Inner>();
+        if next == this {
+            // It sends its jobs when its own delivery ends (it queues itself again
+            // if the others took every place meanwhile).
+            continue;
+        }
+        // SAFETY: a server in the waiters is live: `free` forgets it first.
+        unsafe { Inner::deliver(next) };
     }
 }
 
