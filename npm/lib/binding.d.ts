@@ -277,11 +277,14 @@ export declare class NativeServer {
    */
   sendFrame(id: number, frame: Buffer): number | CoreError | null
   /**
-   * Queues a published frame (ws's framing, made once by pubsub.js) on a subscriber.
-   * Calls with the same `seq` (one publish) share one copy of the bytes: the frame is
-   * copied once per publish, not once per subscriber. Answers as `sendFrame`.
+   * Queues a published frame (ws's framing, made once by pubsub.js) on every
+   * subscriber of one publish on this server, in one call: the bytes are copied
+   * once and every queue holds them (a frame under 1 KiB is copied into each queue,
+   * where it joins the other small frames of the write). `null` when every one took
+   * it; otherwise the subscribers that answered otherwise, each as `sendFrame`
+   * answers (`status`: over the high-water mark / deferred; `error`: refused).
    */
-  sendShared(id: number, frame: Buffer, seq: number): number | CoreError | null
+  publishTo(ids: Float64Array, frame: Buffer): Array<PublishAnswer> | null
   /**
    * Answers a ping JS has just delivered (the core's automatic pong is off, so the
    * pong follows the replies to the messages before it, as in ws). `false`: past
@@ -626,6 +629,16 @@ export interface PmdParam {
 export interface PmdRawParam {
   key: string
   values: Array<string | undefined | null>
+}
+
+/** A subscriber of `publishTo` that did not simply take the frame. */
+export interface PublishAnswer {
+  /** Its place in the ids given. */
+  index: number
+  /** Queued, and over the high-water mark or behind a compression job (`SEND_*`). */
+  status?: number
+  /** Refused (not open, the backpressure limit). */
+  error?: CoreError
 }
 
 /**

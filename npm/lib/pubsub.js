@@ -162,6 +162,9 @@ class TopicHub {
     // Names this publish for transports that share one copy of the frame among its
     // subscribers (the native one).
     const seq = ++publishSeq;
+    // Transports that queue a publish's subscribers together (the native one: its
+    // kPublish answers with the batch, ended once every subscriber was handed over).
+    let batches = null;
     for (let i = 0; i < ids.length; i++) {
       const ws = this._members[ids[i]];
       if (ws === null || ws === except) continue;
@@ -175,8 +178,14 @@ class TopicHub {
       else if (result === PUBLISH_CLOSED) {
         counts.dropped++;
         counts.closed++;
+      } else if (result !== null && typeof result === 'object') {
+        // Counted as reached; the batch's end corrects the counts of refusals.
+        counts.reached++;
+        if (batches === null) batches = [result];
+        else if (!batches.includes(result)) batches.push(result);
       }
     }
+    if (batches !== null) for (let i = 0; i < batches.length; i++) batches[i].end(counts);
     return counts;
   }
 

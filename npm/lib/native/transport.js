@@ -14,6 +14,7 @@ const net = require('net');
 const { NativeServer } = require('../binding');
 const NativeWebSocket = require('./websocket');
 const NativeSocket = require('./socket');
+const PublishBatch = require('./publish-batch');
 const { kHub } = require('../constants');
 const { emitHeaders, engineOptions, socketOptions } = require('../handshake');
 const { deflateOptions } = require('../deflate-options');
@@ -76,6 +77,8 @@ class NativeTransport {
     // ws `allowSynchronousEvents: false`: one message, ping or pong per macrotask.
     this.oneAtATime = options.allowSynchronousEvents === false;
     this.native = null;
+    // The publish whose subscribers are being collected (publish-batch.js).
+    this.publishing = null;
     const host = listen && options.host != null ? String(options.host) : undefined;
     if (host === undefined || net.isIP(host)) {
       this.listen(options, host, listen, onListening);
@@ -210,6 +213,24 @@ class NativeTransport {
 
   address() {
     return this.native === null ? null : this.native.address();
+  }
+
+  /**
+   * A subscriber of publish `seq` (NativeWebSocket's kPublish): collected with the
+   * others of that publish on this transport, queued when pubsub.js ends it. A
+   * publish started meanwhile (from a listener) queues the one before first, so the
+   * frames keep their order.
+   *
+   * @return {PublishBatch} what pubsub.js ends (`end(counts)`)
+   */
+  collectPublish(seq, frame, data, binary, ws) {
+    let batch = this.publishing;
+    if (batch === null || batch.seq !== seq) {
+      if (batch !== null) batch.queue();
+      batch = this.publishing = new PublishBatch(this, seq, frame, data, binary, NativeWebSocket.publishAnswer);
+    }
+    batch.collect(ws);
+    return batch;
   }
 
   /** Writes what was queued outside a batch, once per tick. */

@@ -26,8 +26,6 @@ const { toBinaryType } = require('../binary-type');
 const NativeSocket = require('./socket');
 
 const OPEN = 1;
-// Published frames from this size on are shared among subscribers (see kPublish).
-const SHARED_FRAME_MIN = 1024;
 const CLOSING = 2;
 const CLOSED = 3;
 
@@ -480,43 +478,49 @@ Object.assign(NativeWebSocket.prototype, {
 });
 
 /**
- * A published message (pubsub.js): the frame pubsub.js made once goes into this
- * socket's queue as bytes shared with the other subscribers (`sendShared`); compressed
- * for it when asked and agreed.
+ * A published message (pubsub.js). Uncompressed: the frame pubsub.js made once joins
+ * the other subscribers of this publish on this transport, all queued by one native
+ * call when pubsub.js ends the publish (transport.js `collectPublish`; the answer is
+ * that batch). Compressed when asked and agreed: framed for this socket (its own
+ * compression context).
  */
 NativeWebSocket.prototype[kPublish] = function publish(frame, pendingBytes, data, binary, compress, seq) {
   if (this._readyState !== OPEN) return PUBLISH_SKIPPED;
-  // Large and uncompressed: the frame made once, one copy shared by every subscriber
-  // of this publish. Small ones are copied into each queue, where they join the other
-  // small frames in one buffer (a shared segment each would split the writev).
-  // Compressed: framed per subscriber (its own compression context).
-  const deflate = compress && this._extensions !== '';
-  const answer =
-    deflate || frame.length < SHARED_FRAME_MIN
-      ? queueMessage(this, data, binary, true, deflate)
-      : this._transport.native.sendShared(this._id, frame, seq);
+  if (compress && this._extensions !== '') {
+    return publishAnswer(this, queueMessage(this, data, binary, true, true), data, binary);
+  }
+  return this._transport.collectPublish(seq, frame, data, binary, this);
+};
+
+/**
+ * What a queued publish means for `ws` and for the publish's counts (a PUBLISH_* code):
+ * a drain to wait for, a compression job, or a message dropped at the backpressure
+ * limit, as for `send()`.
+ */
+function publishAnswer(ws, answer, data, binary) {
   if (answer === null) {
-    this._transport.scheduleFlush();
+    ws._transport.scheduleFlush();
     return PUBLISH_SENT;
   }
   if (answer === SEND_DEFERRED) {
-    this._deferred();
-    this._transport.scheduleFlush();
+    ws._deferred();
+    ws._transport.scheduleFlush();
     return PUBLISH_SENT;
   }
   if (answer === SEND_OVER_HIGH_WATER_MARK || answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) {
-    if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) this._deferred();
-    this._needDrain = true;
-    this._transport.native.notifyDrain(this._id);
-    this._transport.scheduleFlush();
+    if (answer === SEND_DEFERRED_OVER_HIGH_WATER_MARK) ws._deferred();
+    ws._needDrain = true;
+    ws._transport.native.notifyDrain(ws._id);
+    ws._transport.scheduleFlush();
     return PUBLISH_SENT;
   }
   if (answer.code === BACKPRESSURE_LIMIT) {
-    this._dropped(answer, data, binary);
-    return this._readyState === OPEN ? PUBLISH_DROPPED : PUBLISH_CLOSED;
+    ws._dropped(answer, data, binary);
+    return ws._readyState === OPEN ? PUBLISH_DROPPED : PUBLISH_CLOSED;
   }
   return PUBLISH_SKIPPED;
-};
+}
+NativeWebSocket.publishAnswer = publishAnswer;
 
 /** Whether both close frames were exchanged (the CloseEvent's `wasClean`). */
 NativeWebSocket.prototype[kWasClean] = function wasClean() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use ferrosocket_core::handshake::HandshakeError;
 use ferrosocket_core::{Config, Connection, DataKind, Role, SendOptions, State, UsageError};
 use ferrosocket_transport::{Event, Job, Payload, Server, Token, TransportConfig};
-use napi::bindgen_prelude::{BufferSlice, Either, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{BufferSlice, Either, Float64Array, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
@@ -83,6 +83,17 @@ pub struct AdoptOptions {
     /// What Node's socket read and wrote before (its `bytesRead`/`bytesWritten`).
     pub bytes_read: Option<f64>,
     pub bytes_written: Option<f64>,
+}
+
+/// A subscriber of `publishTo` that did not simply take the frame.
+#[napi(object)]
+pub struct PublishAnswer {
+    /// Its place in the ids given.
+    pub index: u32,
+    /// Queued, and over the high-water mark or behind a compression job (`SEND_*`).
+    pub status: Option<u32>,
+    /// Refused (not open, the backpressure limit).
+    pub error: Option<CoreError>,
 }
 
 /// Why listening failed, as Node names it (`EADDRINUSE`, ...).
@@ -158,9 +169,6 @@ struct Inner {
     listen_error: Option<ListenFailure>,
     /// The limits of adopted connections that bring none of their own.
     adopted_config: Arc<Config>,
-    /// The frame of the publish being fanned out (`sendShared`), by its sequence number:
-    /// every subscriber's queue holds the same bytes.
-    shared: Option<(f64, bytes::Bytes)>,
     /// What `sendFunctions()` are bound to (nulled when this is freed).
     cell: sends::ServerCell,
     /// zlib jobs taken from the transport and waiting for a place on the pool.
@@ -315,7 +323,6 @@ impl NativeServer {
             dead: false,
             listen_error: None,
             adopted_config: Arc::new(config.connection.clone()),
-            shared: None,
             cell: Default::default(),
             waiting: VecDeque::new(),
             taken: Vec::new(),
@@ -772,28 +779,35 @@ impl NativeServer {
         }
     }
 
-    /// Queues a published frame (ws's framing, made once by pubsub.js) on a subscriber.
-    /// Calls with the same `seq` (one publish) share one copy of the bytes: the frame is
-    /// copied once per publish, not once per subscriber. Answers as `sendFrame`.
+    /// Queues a published frame (ws's framing, made once by pubsub.js) on every
+    /// subscriber of one publish on this server, in one call: the bytes are copied
+    /// once and every queue holds them (a frame under 1 KiB is copied into each queue,
+    /// where it joins the other small frames of the write). `null` when every one took
+    /// it; otherwise the subscribers that answered otherwise, each as `sendFrame`
+    /// answers (`status`: over the high-water mark / deferred; `error`: refused).
     #[napi]
-    pub fn send_shared(
-        &self,
-        id: f64,
-        frame: BufferSlice,
-        seq: f64,
-    ) -> Option<Either<u32, CoreError>> {
-        let Some(inner) = self.inner() else {
-            return Some(Either::B(not_open()));
-        };
-        let bytes = match &inner.shared {
-            Some((s, b)) if *s == seq && b.len() == frame.len() => b.clone(),
-            _ => {
-                let b = bytes::Bytes::copy_from_slice(&frame);
-                inner.shared = Some((seq, b.clone()));
-                b
+    pub fn publish_to(&self, ids: Float64Array, frame: BufferSlice) -> Option<Vec<PublishAnswer>> {
+        let bytes = bytes::Bytes::copy_from_slice(&frame);
+        let mut inner = self.inner();
+        let mut answers = Vec::new();
+        for (index, &id) in ids.iter().enumerate() {
+            let answer = match inner.as_deref_mut() {
+                Some(inner) => queue_frame(inner, id, bytes.clone()),
+                None => Some(Either::B(not_open())),
+            };
+            if let Some(answer) = answer {
+                let (status, error) = match answer {
+                    Either::A(status) => (Some(status), None),
+                    Either::B(error) => (None, Some(error)),
+                };
+                answers.push(PublishAnswer {
+                    index: index as u32,
+                    status,
+                    error,
+                });
             }
-        };
-        queue_frame(inner, id, bytes)
+        }
+        (!answers.is_empty()).then_some(answers)
     }
 
     /// Answers a ping JS has just delivered (the core's automatic pong is off, so the
@@ -849,7 +863,7 @@ const SEND_COMPRESS: u32 = 4;
 /// A client's frame leaves unmasked (ws's `mask: false`).
 const SEND_NO_MASK: u32 = 8;
 
-/// Queues whole frames on a connection of `inner` (`sendFrame`, `sendShared`).
+/// Queues whole frames on a connection of `inner` (`sendFrame`, `publishTo`).
 fn queue_frame(inner: &mut Inner, id: f64, frame: bytes::Bytes) -> Option<Either<u32, CoreError>> {
     match inner.server.as_mut().and_then(|s| {
         s.with_connection(token(id), |c| {
