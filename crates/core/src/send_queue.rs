@@ -15,9 +15,6 @@ use bytes::Bytes;
 /// connection holds no large allocation.
 pub(crate) const RETAIN_CAPACITY: usize = 1024;
 
-/// Shared frames from this size on are queued as they are (no copy).
-const SHARE_MIN: usize = 1024;
-
 #[derive(Debug)]
 enum Segment {
     Owned(Vec<u8>),
@@ -111,15 +108,9 @@ impl SendQueue {
         });
     }
 
-    /// Queues an already-encoded frame shared with other queues. A small one is copied
-    /// into the owned tail instead: a segment of its own would split the write for
-    /// fewer bytes than the copy.
+    /// Queues an already-encoded frame shared with other queues.
     pub(crate) fn push_shared(&mut self, frame: Bytes) {
         if frame.is_empty() {
-            return;
-        }
-        if frame.len() < SHARE_MIN {
-            self.append_with(|out| out.extend_from_slice(&frame));
             return;
         }
         self.buffered += frame.len();

@@ -44,6 +44,11 @@ class PublishBatch {
     this.queued = true;
     const { transport } = this;
     if (transport.publishing === this) transport.publishing = null;
+    if (transport.native === null) {
+      // The server was destroyed meanwhile (from a listener): nobody took it.
+      this.reached -= this.ids.length;
+      return;
+    }
     const answers = transport.native.publishTo(Float64Array.from(this.ids), this.frame);
     transport.scheduleFlush();
     if (answers === null) return;
