@@ -8,7 +8,7 @@
 //                  upgrades, then Rust takes each socket over)
 //   uws          uWebSockets.js (the `uwebsockets` package, a benchmark peer only)
 // Talks to bench/run.js over IPC: sends { port } when listening, answers
-// { cmd: 'rss' } with its resident set size (after a GC) and the client count.
+// { cmd: 'rss', gc } with its resident set size (after a GC when gc) and the client count.
 
 const path = require('path');
 
@@ -62,7 +62,7 @@ if (impl === 'uws') {
 
 process.on('message', (msg) => {
   if (msg.cmd === 'rss') {
-    if (global.gc) {
+    if (msg.gc && global.gc) {
       global.gc();
       global.gc();
     }

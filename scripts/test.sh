@@ -43,10 +43,13 @@ if [ -x tests/run-browser.sh ]; then run_part browser cargo tests/run-browser.sh
 
 # --- Node: ws-compatibility, interop, demo page ---
 # Twice: on the default transport ('auto': Rust-owned sockets wherever they can be) and
-# on Node's sockets (FERROSOCKET_TRANSPORT=stream), so both stay ws-compatible.
+# on Node's sockets (FERROSOCKET_TRANSPORT=stream), so both stay ws-compatible. The
+# native transport's tests once more with a libuv poll handle per socket
+# (FERROSOCKET_UV_POLL=1), the poller of platforms without epoll.
 if [ -d tests/node ] && ls tests/node/*.test.* >/dev/null 2>&1; then
   run_part node node node --test --test-timeout=120000 tests/node/ tests/interop/
   run_part node-stream node env FERROSOCKET_TRANSPORT=stream node --test --test-timeout=120000 tests/node/ tests/interop/
+  run_part node-uv-poll node env FERROSOCKET_UV_POLL=1 node --test --test-timeout=120000 tests/node/native-transport.test.js tests/node/native-adopt.test.js tests/node/native-client.test.js
 fi
 # --- Packages as users install them: npm tarballs without Rust, the browser package in Vite and a plain page ---
 if [ -d tests/install ]; then

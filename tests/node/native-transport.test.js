@@ -404,6 +404,44 @@ test('rounds of abrupt resets leave no connection and no descriptor behind', asy
   await h.closeServer(wss);
 });
 
+// crates/node/src/native/epoll.rs: a server's sockets sit in one epoll set of its
+// own (one descriptor, one libuv handle); FERROSOCKET_UV_POLL=1 gives each socket a
+// libuv poll handle instead (scripts/test.sh runs this file both ways).
+const epollSets = () =>
+  fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[eventpoll]';
+    } catch {
+      return false;
+    }
+  }).length;
+
+test('a native server watches its sockets through one epoll set of its own (Linux), or a libuv handle each', async () => {
+  const perServer = process.env.FERROSOCKET_UV_POLL === '1' ? 0 : 1;
+  const before = epollSets();
+  const wss = await listen(h.ferrosocket);
+  wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+  assert.strictEqual(epollSets(), before + perServer);
+  const clients = await Promise.all(
+    Array.from({ length: 50 }, () => {
+      const c = client(wss);
+      return h.once(c, 'open').then(() => c);
+    })
+  );
+  // Every socket of the set answers, paused ones too once resumed.
+  await waitFor(() => wss.clients.size === 50, 5000, 'server side open');
+  const [first] = wss.clients;
+  first.pause();
+  const echoes = clients.map((c) => h.once(c, 'message'));
+  for (const c of clients) c.send('x');
+  await new Promise((r) => setTimeout(r, 50));
+  first.resume();
+  await h.within(Promise.all(echoes), 5000, 'echoes');
+  assert.strictEqual(epollSets(), before + perServer);
+  await h.closeServer(wss);
+  await waitFor(() => epollSets() === before, 5000, 'the set closed with the server');
+});
+
 test('slowloris: half-sent requests time out, a normal client still gets through', async () => {
   const wss = await listen(h.ferrosocket, { handshakeTimeout: 300 });
   wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));

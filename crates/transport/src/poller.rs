@@ -57,8 +57,10 @@ impl Interest {
 pub trait Poller {
     /// Starts watching `fd` for `interest`.
     fn register(&mut self, token: Token, fd: RawFd, interest: Interest) -> io::Result<()>;
-    /// Changes what a registered socket waits for.
-    fn update(&mut self, token: Token, interest: Interest);
-    /// Stops watching the socket; it is closed right after.
-    fn deregister(&mut self, token: Token);
+    /// Changes what a registered socket (`fd`, as registered) waits for, from
+    /// `previous` (what it was registered or last updated with).
+    fn update(&mut self, token: Token, fd: RawFd, previous: Interest, interest: Interest);
+    /// Stops watching the socket (`fd`, as registered, waiting for `interest`); it is
+    /// closed right after.
+    fn deregister(&mut self, token: Token, fd: RawFd, interest: Interest);
 }

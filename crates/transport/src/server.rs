@@ -893,8 +893,9 @@ impl<P: Poller> Server<P> {
         let slot = &mut self.slots[i];
         let wanted = slot.wanted_interest();
         if wanted != slot.interest {
-            slot.interest = wanted;
-            self.poller.update(slot.token, wanted);
+            let previous = std::mem::replace(&mut slot.interest, wanted);
+            self.poller
+                .update(slot.token, slot.stream.as_raw_fd(), previous, wanted);
         }
     }
 
@@ -941,7 +942,8 @@ impl<P: Poller> Server<P> {
 
     fn close_slot(&mut self, i: usize) {
         let slot = self.slots.remove(i);
-        self.poller.deregister(slot.token);
+        self.poller
+            .deregister(slot.token, slot.stream.as_raw_fd(), slot.interest);
         match slot.phase {
             Phase::Open(conn) => {
                 let (code, reason) = conn.close_status();
@@ -964,7 +966,8 @@ impl<P: Poller> Server<P> {
     /// Stops accepting: the listener is closed; open connections go on.
     pub fn close_listener(&mut self) {
         if let Some(listener) = self.listener.take() {
-            self.poller.deregister(Token::LISTENER);
+            self.poller
+                .deregister(Token::LISTENER, listener.as_raw_fd(), Interest::READ);
             drop(listener);
         }
     }
@@ -1001,10 +1004,12 @@ impl<P: Poller> Drop for Server<P> {
     fn drop(&mut self) {
         // The poller lets go of every descriptor before it is closed.
         for (_, slot) in self.slots.iter() {
-            self.poller.deregister(slot.token);
+            self.poller
+                .deregister(slot.token, slot.stream.as_raw_fd(), slot.interest);
         }
-        if self.listener.is_some() {
-            self.poller.deregister(Token::LISTENER);
+        if let Some(listener) = &self.listener {
+            self.poller
+                .deregister(Token::LISTENER, listener.as_raw_fd(), Interest::READ);
         }
     }
 }

@@ -44,8 +44,8 @@ impl Poller for Tokens {
         self.0.insert(token, fd);
         Ok(())
     }
-    fn update(&mut self, _: Token, _: Interest) {}
-    fn deregister(&mut self, token: Token) {
+    fn update(&mut self, _: Token, _: RawFd, _: Interest, _: Interest) {}
+    fn deregister(&mut self, token: Token, _: RawFd, _: Interest) {
         self.0.remove(&token);
     }
 }

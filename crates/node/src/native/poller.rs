@@ -1,6 +1,9 @@
-//! The transport's [`Poller`] on Node's libuv loop: one `uv_poll_t` per socket. A poll
-//! handle that waits for something is active and keeps the process alive, as a Node
-//! socket that reads does; one that waits for nothing (paused, or deciding) does not.
+//! The transport's [`Poller`] on Node's libuv loop. [`LoopPoller`] is, on Linux, an
+//! epoll set of the transport's own watched by one `uv_poll_t` ([`super::epoll`]: no
+//! libuv handle per socket), and elsewhere — or where epoll cannot be had, or with
+//! `FERROSOCKET_UV_POLL=1` — [`UvPoller`]: one `uv_poll_t` per socket. Either way a
+//! socket that waits for something keeps the process alive, as a Node socket that
+//! reads does; one that waits for nothing (paused, or deciding) does not.
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
@@ -52,8 +55,68 @@ impl PollHandle {
     }
 }
 
-/// Told when a socket is ready: `(owner, token, readable, writable)`.
-pub type ReadyFn = unsafe fn(*mut c_void, Token, bool, bool);
+/// A socket found ready.
+#[derive(Debug, Clone, Copy)]
+pub struct Ready {
+    pub token: Token,
+    pub readable: bool,
+    pub writable: bool,
+}
+
+/// Told when sockets are ready: `(owner, readies)`. The owner may be freed by the call
+/// (JS closing its server): the poller touches nothing of its own afterwards.
+pub type ReadyFn = unsafe fn(*mut c_void, &[Ready]);
+
+/// The poller a transport on Node's loop uses (see the module's doc).
+pub enum LoopPoller {
+    #[cfg(target_os = "linux")]
+    Epoll(super::epoll::EpollPoller),
+    Uv(UvPoller),
+}
+
+impl LoopPoller {
+    /// A poller on `loop_` that reports readiness to `on_ready(owner, ...)`.
+    pub(crate) fn new(
+        uv: &'static Uv,
+        loop_: *mut c_void,
+        owner: *mut c_void,
+        on_ready: ReadyFn,
+    ) -> Self {
+        #[cfg(target_os = "linux")]
+        if std::env::var_os("FERROSOCKET_UV_POLL").as_deref() != Some(std::ffi::OsStr::new("1")) {
+            if let Ok(p) = super::epoll::EpollPoller::new(uv, loop_, owner, on_ready) {
+                return LoopPoller::Epoll(p);
+            }
+        }
+        LoopPoller::Uv(UvPoller::new(uv, loop_, owner, on_ready))
+    }
+}
+
+impl Poller for LoopPoller {
+    fn register(&mut self, token: Token, fd: RawFd, interest: Interest) -> io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            LoopPoller::Epoll(p) => p.register(token, fd, interest),
+            LoopPoller::Uv(p) => p.register(token, fd, interest),
+        }
+    }
+
+    fn update(&mut self, token: Token, fd: RawFd, previous: Interest, interest: Interest) {
+        match self {
+            #[cfg(target_os = "linux")]
+            LoopPoller::Epoll(p) => p.update(token, fd, previous, interest),
+            LoopPoller::Uv(p) => p.update(token, fd, previous, interest),
+        }
+    }
+
+    fn deregister(&mut self, token: Token, fd: RawFd, interest: Interest) {
+        match self {
+            #[cfg(target_os = "linux")]
+            LoopPoller::Epoll(p) => p.deregister(token, fd, interest),
+            LoopPoller::Uv(p) => p.deregister(token, fd, interest),
+        }
+    }
+}
 
 pub struct UvPoller {
     uv: &'static Uv,
@@ -116,13 +179,13 @@ impl Poller for UvPoller {
         Ok(())
     }
 
-    fn update(&mut self, token: Token, interest: Interest) {
+    fn update(&mut self, token: Token, _: RawFd, _: Interest, interest: Interest) {
         if let Some(&handle) = self.handles.get(&token) {
             self.start(handle, interest);
         }
     }
 
-    fn deregister(&mut self, token: Token) {
+    fn deregister(&mut self, token: Token, _: RawFd, _: Interest) {
         if let Some(handle) = self.handles.remove(&token) {
             // SAFETY: `handle` is live until `on_closed`. uv_close stops the poll
             // handle at once (the descriptor leaves epoll before the transport closes
@@ -149,7 +212,16 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
     let writable = status < 0 || events & UV_WRITABLE != 0;
     // SAFETY: `owner` is the server that registered the handle and outlives its
     // handles (it deregisters them all before it is freed).
-    unsafe { ready(owner, token, readable, writable) };
+    unsafe {
+        ready(
+            owner,
+            &[Ready {
+                token,
+                readable,
+                writable,
+            }],
+        )
+    };
 }
 
 /// libuv's close callback: the handle is done with; free it.

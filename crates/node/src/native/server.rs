@@ -1,5 +1,5 @@
 //! `NativeServer`: a `port`-mode WebSocket server whose sockets Rust reads and writes
-//! on Node's libuv loop (`ferrosocket_transport::Server` + [`UvPoller`]). JS is called
+//! on Node's libuv loop (`ferrosocket_transport::Server` + [`LoopPoller`]). JS is called
 //! once per readiness with every event of it as one flat array (see `EV_*`), and asked
 //! only for ws's decisions (routing, `verifyClient`, `handleProtocols`, `'headers'`).
 //! Replies sent while JS handles a batch are written together once it returns.
@@ -23,7 +23,7 @@ mod job_slots;
 mod read_pool;
 mod sends;
 
-use super::poller::UvPoller;
+use super::poller::{LoopPoller, Ready};
 use super::uv::{handle_memory, uv, Uv};
 use super::work;
 use crate::engine::{config as connection_config, send_answer, EngineOptions};
@@ -148,7 +148,7 @@ struct Inner {
     env: sys::napi_env,
     uv: &'static Uv,
     loop_: *mut c_void,
-    server: Option<Server<UvPoller>>,
+    server: Option<Server<LoopPoller>>,
     callback: sys::napi_ref,
     async_ctx: sys::napi_async_context,
     timer: *mut HandleCtx,
@@ -332,7 +332,7 @@ impl NativeServer {
                 .map_or(10, |n| n.max(1) as usize),
             freed: false,
         }));
-        let poller = move || UvPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
+        let poller = move || LoopPoller::new(uv, loop_.cast(), inner.cast(), on_ready);
         // SAFETY: `inner` was just allocated and nothing else refers to it yet.
         let this = unsafe { &mut *inner };
         this.cell.set(inner);
@@ -399,7 +399,7 @@ impl NativeServer {
     }
 
     #[allow(clippy::mut_from_ref)]
-    fn server(&self) -> Option<&mut Server<UvPoller>> {
+    fn server(&self) -> Option<&mut Server<LoopPoller>> {
         self.inner()?.server.as_mut()
     }
 
@@ -1281,28 +1281,40 @@ fn float64_array(env: sys::napi_env, nums: &[f64]) -> Result<sys::napi_value> {
     Ok(array)
 }
 
-/// A socket of some server is ready (the poller's callback).
-unsafe fn on_ready(owner: *mut c_void, token: Token, readable: bool, writable: bool) {
+/// Sockets of some server are ready (the poller's callback).
+unsafe fn on_ready(owner: *mut c_void, readies: &[Ready]) {
     let this = owner.cast::<Inner>();
-    // SAFETY: the owner of a registered handle is live (it deregisters its handles
-    // before it is freed); the `&mut` ends before `deliver` calls JS.
+    // SAFETY: the owner of registered sockets is live (it drops its poller before it
+    // is freed); each `&mut` ends before `deliver` calls JS. JS frees it only through
+    // `kill`, which waits for `depth` to reach 0: held here, so that a server closed
+    // by JS while these readinesses are handled is freed after the last, not during.
     unsafe {
         if (*this).dead {
             return;
         }
-        let now = (*this).now();
-        let Some(s) = (*this).server.as_mut() else {
-            return;
-        };
-        s.on_ready(token, readable, writable, now);
-        if s.batch_len() >= BATCH_LIMIT {
-            Inner::deliver(this);
-        } else if !(*this).check_started {
-            // The rest of this turn's readinesses join the batch; the check handle
-            // delivers it right after the poll phase.
-            (*this).check_started = true;
-            let uv = (*this).uv;
-            (uv.check_start)(HandleCtx::handle((*this).check), on_check);
+        (*this).depth += 1;
+        for ready in readies {
+            if (*this).dead {
+                break;
+            }
+            let now = (*this).now();
+            let Some(s) = (*this).server.as_mut() else {
+                break;
+            };
+            s.on_ready(ready.token, ready.readable, ready.writable, now);
+            if s.batch_len() >= BATCH_LIMIT {
+                Inner::deliver(this);
+            } else if !(*this).check_started {
+                // The rest of this turn's readinesses join the batch; the check handle
+                // delivers it right after the poll phase.
+                (*this).check_started = true;
+                let uv = (*this).uv;
+                (uv.check_start)(HandleCtx::handle((*this).check), on_check);
+            }
+        }
+        (*this).depth -= 1;
+        if (*this).dead && (*this).depth == 0 {
+            Inner::free(this, false);
         }
     }
 }

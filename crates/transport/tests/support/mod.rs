@@ -28,14 +28,19 @@ impl Poller for PollSet {
         );
         Ok(())
     }
-    fn update(&mut self, token: Token, interest: Interest) {
-        self.fds
+    fn update(&mut self, token: Token, fd: RawFd, previous: Interest, interest: Interest) {
+        let entry = self
+            .fds
             .get_mut(&token)
-            .expect("update of a registered socket")
-            .1 = interest;
+            .expect("update of a registered socket");
+        assert_eq!(entry.0, fd, "update names the registered descriptor");
+        assert_eq!(entry.1, previous, "update names the interest it changes");
+        entry.1 = interest;
     }
-    fn deregister(&mut self, token: Token) {
-        assert!(self.fds.remove(&token).is_some(), "deregistered twice");
+    fn deregister(&mut self, token: Token, fd: RawFd, interest: Interest) {
+        let entry = self.fds.remove(&token).expect("deregistered twice");
+        assert_eq!(entry.0, fd, "deregister names the registered descriptor");
+        assert_eq!(entry.1, interest, "deregister names the interest");
     }
 }
 
