@@ -25,6 +25,7 @@ mod recv;
 mod rng;
 mod send_queue;
 pub mod session;
+mod spare_buffers;
 pub mod topics;
 #[doc(hidden)]
 /// UTF-8 kernel, public for the benchmarks and fuzz targets only.
@@ -40,3 +41,4 @@ pub use connection::{
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{DataKind, Event, OwnedEvent};
 pub use lifecycle::{DestroyReason, TransportAction};
+pub use spare_buffers::{recycle_buffer, MIN_CAPACITY as SPARE_BUFFER_MIN};

@@ -281,7 +281,7 @@ fn checked_text(bytes: &[u8]) -> &str {
 
 fn release(buf: &mut Vec<u8>) {
     if buf.capacity() > RETAIN_CAPACITY {
-        *buf = Vec::new();
+        crate::spare_buffers::recycle_buffer(std::mem::take(buf));
     } else {
         buf.clear();
     }
@@ -547,7 +547,7 @@ impl Reader {
     ) -> Result<(), Error> {
         let f = self.frame.as_mut().expect("a frame is being read");
         if self.msg.is_empty() {
-            self.msg.reserve(f.remaining.min(MAX_RESERVE) as usize);
+            crate::spare_buffers::reserve(&mut self.msg, f.remaining.min(MAX_RESERVE) as usize);
         }
         let start = self.msg.len();
         self.msg.extend_from_slice(chunk);
@@ -600,8 +600,10 @@ impl Reader {
         }
         let want = f.remaining.min(max.max(1) as u64) as usize;
         if self.msg.capacity() - self.msg.len() < want {
-            self.msg
-                .reserve(want.max(f.remaining.min(MAX_RESERVE) as usize));
+            crate::spare_buffers::reserve(
+                &mut self.msg,
+                want.max(f.remaining.min(MAX_RESERVE) as usize),
+            );
         }
         self.room = want;
         Some(&mut self.msg.spare_capacity_mut()[..want])

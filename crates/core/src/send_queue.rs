@@ -95,7 +95,25 @@ impl SendQueue {
         if written == total {
             return;
         }
+        let rest = total - written;
         let mut skip = written;
+        if rest >= crate::spare_buffers::MIN_CAPACITY {
+            // A segment of its own, in memory already paged in when there is some.
+            let mut out = Vec::new();
+            crate::spare_buffers::reserve(&mut out, rest);
+            for part in parts {
+                if skip >= part.len() {
+                    skip -= part.len();
+                    continue;
+                }
+                out.extend_from_slice(&part[skip..]);
+                skip = 0;
+            }
+            self.buffered += rest;
+            self.queued_total += rest as u64;
+            self.segments.push_back(Segment::Owned(out));
+            return;
+        }
         self.append_with(|out| {
             for part in parts {
                 if skip >= part.len() {
@@ -182,6 +200,8 @@ impl SendQueue {
             if v.capacity() <= RETAIN_CAPACITY && v.capacity() > self.spare.capacity() {
                 v.clear();
                 self.spare = v;
+            } else {
+                crate::spare_buffers::recycle_buffer(v);
             }
         }
     }

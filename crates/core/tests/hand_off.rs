@@ -217,3 +217,40 @@ fn no_room_for_control_frames_small_rests_or_a_closed_reader() {
     unsafe { s.received_in_room(10, 0, |_| panic!("nothing to deliver")) }.unwrap();
     s.close(Some(1000), "").unwrap();
 }
+
+#[test]
+fn a_recycled_message_buffer_holds_the_next_large_message() {
+    let first: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+    let second: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+    let mut s = server();
+    // Split across reads: the connection assembles it (whole in one input, a message
+    // is a slice of the input instead).
+    let split = |s: &mut Connection, wire: Vec<u8>| {
+        let (a, b) = wire.split_at(1000);
+        assert_eq!(feed(s, a, 16 * 1024).unwrap(), vec![]);
+        feed(s, b, 16 * 1024).unwrap()
+    };
+    let mut got = split(&mut s, client_frames(DataKind::Binary, &first, 1));
+    let Some(Got::Owned(_, buf)) = got.pop() else {
+        panic!("handed over")
+    };
+    assert_eq!(buf, first);
+    let at = buf.as_ptr();
+    // The caller is done with it (a JS Buffer collected): the next one reuses it,
+    // whatever the old bytes were.
+    ferrosocket_core::recycle_buffer(buf);
+    let mut got = split(&mut s, client_frames(DataKind::Binary, &second, 1));
+    let Some(Got::Owned(_, buf)) = got.pop() else {
+        panic!("handed over")
+    };
+    assert_eq!(buf, second);
+    assert_eq!(buf.as_ptr(), at, "the recycled buffer");
+    // A small message never takes a large buffer.
+    ferrosocket_core::recycle_buffer(buf);
+    let got = split(&mut s, client_frames(DataKind::Binary, &[1; 20_000], 1));
+    let [Got::Owned(_, small)] = &got[..] else {
+        panic!("handed over: {got:?}")
+    };
+    assert_eq!(small, &vec![1; 20_000]);
+    assert!(small.capacity() < 64 * 1024, "{}", small.capacity());
+}

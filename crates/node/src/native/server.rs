@@ -1189,7 +1189,7 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                         ]),
                         Payload::Owned(v) => {
                             nums.extend([kind(EV_MESSAGE_COPY), token.0 as f64, binary]);
-                            let b = BufferSlice::from_data(env, v)?;
+                            let b = read_pool::hand_over_message(env, v)?;
                             value(&mut vals, ToNapiValue::to_napi_value(raw, b)?)?;
                         }
                     }

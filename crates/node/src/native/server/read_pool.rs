@@ -62,3 +62,21 @@ impl ReadPool {
         }
     }
 }
+
+/// A message the core assembled in a buffer of its own, as a Buffer that owns it. A
+/// large one goes back to the core's spare buffers (`recycle_buffer`) once JS
+/// collects it: the next large message is read into memory already paged in.
+pub(super) fn hand_over_message(env: &Env, mut v: Vec<u8>) -> Result<BufferSlice<'_>> {
+    if v.is_empty() || v.capacity() < ferrosocket_core::SPARE_BUFFER_MIN {
+        return BufferSlice::from_data(env, v);
+    }
+    let (bytes, len) = (v.as_mut_ptr(), v.len());
+    // SAFETY: `bytes` points at the `len` initialised bytes of `v`'s heap allocation,
+    // which moves into the finalizer's state without moving its bytes and is freed or
+    // recycled only by the finalizer, after JS let go of the Buffer.
+    unsafe {
+        BufferSlice::from_external(env, bytes, len, v, |_, v| {
+            ferrosocket_core::recycle_buffer(v)
+        })
+    }
+}
