@@ -96,11 +96,9 @@ impl SendQueue {
             return;
         }
         let rest = total - written;
-        let mut skip = written;
-        if rest >= crate::spare_buffers::MIN_CAPACITY {
-            // A segment of its own, in memory already paged in when there is some.
-            let mut out = Vec::new();
-            crate::spare_buffers::reserve(&mut out, rest);
+        // What follows the first `written` bytes of the parts.
+        let copy_rest = |out: &mut Vec<u8>| {
+            let mut skip = written;
             for part in parts {
                 if skip >= part.len() {
                     skip -= part.len();
@@ -109,21 +107,18 @@ impl SendQueue {
                 out.extend_from_slice(&part[skip..]);
                 skip = 0;
             }
+        };
+        if rest >= crate::spare_buffers::MIN_CAPACITY {
+            // A segment of its own, in memory already paged in when there is some.
+            let mut out = Vec::new();
+            crate::spare_buffers::reserve(&mut out, rest);
+            copy_rest(&mut out);
             self.buffered += rest;
             self.queued_total += rest as u64;
             self.segments.push_back(Segment::Owned(out));
             return;
         }
-        self.append_with(|out| {
-            for part in parts {
-                if skip >= part.len() {
-                    skip -= part.len();
-                    continue;
-                }
-                out.extend_from_slice(&part[skip..]);
-                skip = 0;
-            }
-        });
+        self.append_with(copy_rest);
     }
 
     /// Queues an already-encoded frame shared with other queues.
