@@ -221,6 +221,16 @@ export declare class NativeServer {
   adopt(fd: number, leftover: Buffer | undefined | null, preface: Buffer | undefined | null, how: AdoptOptions, deflate?: DeflateHandle | undefined | null): number | null
   /** Refuses a waiting request with an HTTP error (`headers` flat). */
   reject(id: number, status: number, message: string, headers: Array<string>): boolean
+  /** Answers a refused upgrade (`REFUSED`) with its error's response. */
+  rejectRefused(id: number): boolean
+  /**
+   * Leaves the answer to a waiting or refused request to `writeRaw` (the socket a
+   * 'wsClientError' listener gets); closed after `end`, at `destroyConnection`, or
+   * at the handshake timeout.
+   */
+  refuseRaw(id: number): boolean
+  /** Queues bytes of a `refuseRaw` answer; false once it ended or closed. */
+  writeRaw(id: number, bytes: Buffer): boolean
   /**
    * `[sendBytes, sendText]`: the transport's send path, as plain functions bound to
    * this server (`sends.rs`; a fraction of a napi-rs method's call cost). Each

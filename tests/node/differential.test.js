@@ -216,9 +216,7 @@ test('invalid upgrade requests get the same HTTP answers (and wsClientError)', a
     });
   await same(async (lib) => {
     const log = [];
-    // 'wsClientError' is the stream transport's in port mode (README); the native
-    // transport's answers are compared in native-transport.test.js.
-    const wss = await h.listen(lib, { transport: 'stream' });
+    const wss = await h.listen(lib);
     const port = wss.address().port;
     const base = 'Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n';
     log.push(await ask(port, `GET / HTTP/1.1\r\n${base}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n`));

@@ -190,12 +190,16 @@ test("server: 'error' at most once and never after 'close' on protocol and socke
 });
 
 /** A Blob whose read fails (ws recognises Blobs by shape). */
-const failingBlob = () => ({
+// A Blob whose read fails after 5 ms, or once `after` settles.
+const failingBlob = (after) => ({
   [Symbol.toStringTag]: 'Blob',
   type: '',
   size: 3,
   stream() {},
-  arrayBuffer: () => new Promise((_, reject) => setTimeout(() => reject(new Error('read failed')), 5))
+  arrayBuffer: () =>
+    (after || new Promise((r) => setTimeout(r, 5))).then(() => {
+      throw new Error('read failed');
+    })
 });
 
 const cb = (log, name) => (e) => log.push([name, e ? e.message : null]);
@@ -231,7 +235,9 @@ const SENDS = {
     c.close(1000);
   },
   failingBlobAfterTerminate: (c, log) => {
-    c.send(failingBlob(), cb(log, 'cb1'));
+    // The read fails once the terminated WebSocket has closed: a timer against the
+    // close would race on a loaded machine (both ws's order and ours move with it).
+    c.send(failingBlob(new Promise((r) => c.once('close', r))), cb(log, 'cb1'));
     setTimeout(() => c.terminate(), 1);
   },
   sendThenTerminate: (c, log) => {

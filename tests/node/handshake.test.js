@@ -101,7 +101,9 @@ test('server: checks run in ws order, with ws answers and wsClientError messages
   ];
   await same(async (lib) => {
     const out = [];
-    // 'wsClientError' is the stream transport's (README: not on the native one in port mode).
+    // On Node's sockets: one request is plain HTTP, whose 426 ws's HTTP server answers
+    // with keep-alive (the native transport closes: README). Its wsClientError cases
+    // on the native transport: native-transport.test.js.
     const wss = await h.listen(lib, { path: '/', perMessageDeflate: true, transport: 'stream' });
     const port = wss.address().port;
     for (const r of requests) out.push(await ask(port, r));
@@ -122,7 +124,8 @@ test('server: a request whose Upgrade header Node cannot read (too many headers)
   const lines = [GOOD[0], ...filler, ...GOOD.slice(1)];
   await same(async (lib) => {
     const out = [];
-    // Node's 2,000-field heads and 'wsClientError': the stream transport's (README).
+    // Node reads the first 2,000 fields and ignores the rest; the native transport
+    // answers such a head 431 (README).
     const wss = await h.listen(lib, { transport: 'stream' });
     out.push(await ask(wss.address().port, request(lines)));
     wss.on('wsClientError', (err, socket) => {

@@ -404,6 +404,65 @@ test('rounds of abrupt resets leave no connection and no descriptor behind', asy
   await h.closeServer(wss);
 });
 
+/** Sends `request` on a raw TCP socket; resolves with everything answered until close. */
+function rawAnswer(port, request) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    s.on('data', (c) => (data += c));
+    s.on('close', () => resolve(data));
+    s.on('error', () => {});
+    s.end(request);
+  });
+}
+
+test("'wsClientError' gets the error, a socket whose writes are the answer, and the request, as with ws", async () => {
+  const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+  const up = 'Host: x\r\nX-Id: 7\r\nConnection: Upgrade\r\n';
+  const requests = [
+    `POST /end?a=1 HTTP/1.1\r\n${up}Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 13\r\n\r\n`,
+    `GET /destroy HTTP/1.1\r\n${up}Upgrade: h2c\r\n${key}Sec-WebSocket-Version: 13\r\n\r\n`,
+    `GET /end HTTP/1.1\r\n${up}Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 99\r\n\r\n`,
+    `GET /end HTTP/1.1\r\n${up}Upgrade: websocket\r\nSec-WebSocket-Key: bad\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    // Checked in JS on the native transport (after the path): the same event.
+    `GET /end HTTP/1.1\r\n${up}Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n\r\n`,
+    `GET /destroy HTTP/1.1\r\n${up}Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; foo\r\n\r\n`
+  ];
+  await same(async (lib) => {
+    const log = [];
+    const wss = await listen(lib, { perMessageDeflate: true });
+    const port = wss.address().port;
+    // No listener: ws's own answers.
+    log.push((await rawAnswer(port, requests[1])).split('\r\n')[0]);
+    wss.on('wsClientError', (err, socket, req) => {
+      log.push([err.message, req.method, req.url, req.headers['x-id'], req.headers.upgrade, socket.remoteAddress]);
+      if (req.url === '/destroy') {
+        socket.write('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      } else {
+        socket.end(`HTTP/1.1 418 Teapot\r\nContent-Length: ${err.message.length}\r\n\r\n${err.message}`);
+      }
+    });
+    for (const r of requests) log.push(await rawAnswer(port, r));
+    // A listener that answers nothing: the socket stays open (ws), a normal client
+    // still connects meanwhile.
+    wss.removeAllListeners('wsClientError');
+    let held;
+    wss.on('wsClientError', (err, socket) => (held = socket));
+    const quiet = net.connect(port, '127.0.0.1');
+    quiet.on('error', () => {});
+    quiet.write(requests[1]);
+    await waitFor(() => held !== undefined, 5000, 'wsClientError');
+    const c = client(wss);
+    await h.once(c, 'open');
+    c.close();
+    held.destroy();
+    await h.once(quiet, 'close');
+    await h.closeServer(wss);
+    return log;
+  });
+});
+
 // crates/node/src/native/epoll.rs: a server's sockets sit in one epoll set of its
 // own (one descriptor, one libuv handle); FERROSOCKET_UV_POLL=1 gives each socket a
 // libuv poll handle instead (scripts/test.sh runs this file both ways).

@@ -40,6 +40,10 @@ pub struct TransportConfig {
     pub accept_batch: usize,
     /// Listen backlog (Node's default).
     pub backlog: i32,
+    /// An upgrade request that fails the acceptor's checks is handed to the caller
+    /// ([`Event::Refused`](crate::Event::Refused)) instead of answered at once, so that
+    /// it can answer it itself (ws's `'wsClientError'`).
+    pub refused_to_caller: bool,
 }
 
 impl Default for TransportConfig {
@@ -55,6 +59,7 @@ impl Default for TransportConfig {
             read_into_message_min: 64 * 1024,
             accept_batch: 128,
             backlog: 511,
+            refused_to_caller: false,
         }
     }
 }

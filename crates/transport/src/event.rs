@@ -28,6 +28,11 @@ pub enum Event {
     Request(Token),
     /// A connection that was waiting for an answer to its request went away.
     RequestAborted(Token),
+    /// An upgrade request failed the checks and waits for the caller (only with
+    /// `TransportConfig::refused_to_caller`): [`Server::refused`](crate::Server::refused)
+    /// tells what and why; then [`reject`](crate::Server::reject) with the error, or
+    /// [`refuse_raw`](crate::Server::refuse_raw) to write the answer itself.
+    Refused(Token),
     /// A whole message.
     Message {
         /// The connection.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrosocket_core::handshake::{Acceptor, HandshakeError, HeaderError, Request};
+use ferrosocket_core::handshake::{Acceptor, HandshakeError, HeaderError, Request, RequestHead};
 use ferrosocket_core::{
     Config, Connection, DataKind, Delivery, Event as CoreEvent, SendOptions, SendStatus,
     TransportAction, UsageError,
@@ -311,7 +311,13 @@ impl<P: Poller> Server<P> {
                     slot.phase = Phase::Deciding(Box::new(incoming));
                     self.events.push(Event::Request(token));
                 }
-                Err(e) => self.start_reject(i, &e, now),
+                Err(e) => match acceptor.take_refused() {
+                    Some(request) if self.config.refused_to_caller => {
+                        slot.phase = Phase::Refused(Box::new((e, request)));
+                        self.events.push(Event::Refused(token));
+                    }
+                    _ => self.start_reject(i, &e, now),
+                },
             },
             Phase::Open(conn) => {
                 let base = self.batch.as_ptr() as usize;
@@ -323,7 +329,7 @@ impl<P: Poller> Server<P> {
                 self.mark_dirty(i);
             }
             // Not read in these phases (interest is off); a stray readiness is dropped.
-            Phase::Deciding(_) | Phase::Rejecting(_) => {}
+            Phase::Deciding(_) | Phase::Refused(_) | Phase::Rejecting(_) => {}
         }
     }
 
@@ -407,6 +413,15 @@ impl<P: Poller> Server<P> {
     pub fn request(&self, token: Token) -> Option<&Request> {
         match &self.slots[self.index(token)?].phase {
             Phase::Deciding(incoming) => Some(incoming.request()),
+            _ => None,
+        }
+    }
+
+    /// A request handed over with [`Event::Refused`]: the error the acceptor would
+    /// answer with, and the request. `None` once answered.
+    pub fn refused(&self, token: Token) -> Option<(&HandshakeError, &RequestHead)> {
+        match &self.slots[self.index(token)?].phase {
+            Phase::Refused(r) => Some((&r.0, &r.1)),
             _ => None,
         }
     }
@@ -511,7 +526,7 @@ impl<P: Poller> Server<P> {
         let Some(i) = self.index(token) else {
             return false;
         };
-        if !matches!(self.slots[i].phase, Phase::Deciding(_)) {
+        if !matches!(self.slots[i].phase, Phase::Deciding(_) | Phase::Refused(_)) {
             return false;
         }
         self.start_reject(i, error, now);
@@ -519,11 +534,49 @@ impl<P: Poller> Server<P> {
         true
     }
 
+    /// Leaves the answer to a request waiting for the caller ([`Event::Request`] or
+    /// [`Event::Refused`]) to the caller's own bytes ([`write_raw`](Self::write_raw)),
+    /// as `ws` hands the socket to `'wsClientError'`: the socket closes once they are
+    /// written after [`end`](Self::end), at [`destroy`](Self::destroy), or at the
+    /// handshake timeout from now (a socket left open is not kept forever).
+    pub fn refuse_raw(&mut self, token: Token, now: u64) -> bool {
+        let Some(i) = self.index(token) else {
+            return false;
+        };
+        if !matches!(self.slots[i].phase, Phase::Deciding(_) | Phase::Refused(_)) {
+            return false;
+        }
+        self.start_refusal(i, Vec::new(), true, now);
+        true
+    }
+
+    /// Queues bytes of a [`refuse_raw`](Self::refuse_raw) answer (written with the
+    /// next flush). `false`: not such an answer, or it was ended.
+    pub fn write_raw(&mut self, token: Token, bytes: &[u8]) -> bool {
+        let Some(i) = self.index(token) else {
+            return false;
+        };
+        let slot = &mut self.slots[i];
+        match &mut slot.phase {
+            Phase::Rejecting(r) if r.raw && !slot.flags.is(Flag::END_REQUESTED) => {
+                r.response.extend_from_slice(bytes);
+                self.mark_dirty(i);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn start_reject(&mut self, i: usize, error: &HandshakeError, now: u64) {
+        self.start_refusal(i, error.response(), false, now);
+    }
+
+    fn start_refusal(&mut self, i: usize, response: Vec<u8>, raw: bool, now: u64) {
         let slot = &mut self.slots[i];
         slot.phase = Phase::Rejecting(Box::new(Refusal {
-            response: error.response(),
+            response,
             written: 0,
+            raw,
         }));
         // A peer that does not read its refusal is dropped at the handshake timeout.
         let at = now.saturating_add(self.config.handshake_timeout);
@@ -648,14 +701,23 @@ impl<P: Poller> Server<P> {
     /// WebSocket).
     pub fn destroy(&mut self, token: Token) {
         let Some(i) = self.index(token) else { return };
-        if let Phase::Open(conn) = &mut self.slots[i].phase {
-            // Terminated first: a close owed for a violation is not sent. What was
-            // queued is then handed to the kernel, as far as it takes it (ws writes
-            // each frame when it is sent); the rest is dropped with the socket.
-            conn.terminate();
-            if !self.slots[i].flags.is(Flag::WANT_WRITE) {
+        let writing = self.slots[i].flags.is(Flag::WANT_WRITE);
+        match &mut self.slots[i].phase {
+            Phase::Open(conn) => {
+                // Terminated first: a close owed for a violation is not sent. What was
+                // queued is then handed to the kernel, as far as it takes it (ws writes
+                // each frame when it is sent); the rest is dropped with the socket.
+                conn.terminate();
+                if !writing {
+                    self.write_slot(i, 0);
+                }
+            }
+            // The caller's own answer: as Node's socket.write() tries at once, what
+            // it wrote before destroy() goes out as far as the kernel takes it.
+            Phase::Rejecting(r) if r.raw && !writing => {
                 self.write_slot(i, 0);
             }
+            _ => {}
         }
         if self.index(token) != Some(i) {
             // The write failed: already closed.
@@ -821,7 +883,7 @@ impl<P: Poller> Server<P> {
                     Err(e) => Err(e),
                 }
             }
-            Phase::Handshake(_) | Phase::Deciding(_) => Ok((0, false)),
+            Phase::Handshake(_) | Phase::Deciding(_) | Phase::Refused(_) => Ok((0, false)),
         };
         match result {
             Ok((n, refused)) => {
@@ -842,8 +904,9 @@ impl<P: Poller> Server<P> {
         }
         match &mut slot.phase {
             Phase::Rejecting(r) => {
-                if r.written >= r.response.len() {
-                    // ws's abortHandshake: end, then destroy once written.
+                // ws's abortHandshake: end, then destroy once written (a raw answer:
+                // once the caller ended it).
+                if r.written >= r.response.len() && (!r.raw || slot.flags.is(Flag::END_REQUESTED)) {
                     self.close_slot(i);
                     return;
                 }
@@ -884,7 +947,7 @@ impl<P: Poller> Server<P> {
                     }
                 }
             }
-            Phase::Handshake(_) | Phase::Deciding(_) => {}
+            Phase::Handshake(_) | Phase::Deciding(_) | Phase::Refused(_) => {}
         }
         self.update_interest(i);
     }
@@ -933,7 +996,7 @@ impl<P: Poller> Server<P> {
                     }
                     self.settle(i, now);
                 }
-                Phase::Deciding(_) => {}
+                Phase::Deciding(_) | Phase::Refused(_) => {}
             }
         }
     }
@@ -957,7 +1020,7 @@ impl<P: Poller> Server<P> {
                 });
             }
             Phase::Deciding(_) => self.events.push(Event::RequestAborted(slot.token)),
-            Phase::Handshake(_) | Phase::Rejecting(_) => {}
+            Phase::Handshake(_) | Phase::Refused(_) | Phase::Rejecting(_) => {}
         }
         // Dropping the stream closes the descriptor, after the poller let go of it.
         drop(slot.stream);

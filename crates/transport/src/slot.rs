@@ -4,7 +4,7 @@
 
 use std::net::TcpStream;
 
-use ferrosocket_core::handshake::{Acceptor, Incoming};
+use ferrosocket_core::handshake::{Acceptor, HandshakeError, Incoming, RequestHead};
 
 use ferrosocket_core::Connection;
 
@@ -19,6 +19,9 @@ pub(crate) enum Phase {
     Handshake(Box<Acceptor>),
     /// The request is complete and checked; the application decides. Not read.
     Deciding(Box<Incoming>),
+    /// A request that failed the checks waits for the caller (`refused_to_caller`):
+    /// its own answer, or the error's. Not read.
+    Refused(Box<(HandshakeError, RequestHead)>),
     /// Writing an HTTP refusal, then closing.
     Rejecting(Box<Refusal>),
     /// A WebSocket.
@@ -30,6 +33,10 @@ pub(crate) enum Phase {
 pub(crate) struct Refusal {
     pub(crate) response: Vec<u8>,
     pub(crate) written: usize,
+    /// The caller writes the bytes itself (`Server::refuse_raw`): the socket closes
+    /// once they are written and it asked for the end (`Server::end`), or at its
+    /// `destroy`.
+    pub(crate) raw: bool,
 }
 
 /// A slot's switches, one bit each.
@@ -120,7 +127,7 @@ impl Slot {
         }
         let read = match self.phase {
             Phase::Handshake(_) => true,
-            Phase::Deciding(_) => false,
+            Phase::Deciding(_) | Phase::Refused(_) => false,
             // Read on after a refusal only to notice the peer closing.
             Phase::Rejecting(_) => false,
             Phase::Open(_) => {

@@ -508,3 +508,71 @@ fn held_output_leaves_only_once_released() {
     assert_eq!(ws.read().unwrap(), Message::text("reply"));
     server.stop();
 }
+
+/// ws's `'wsClientError'`: a request that fails the checks goes to the caller, who
+/// answers it with the error (`reject`) or with bytes of its own (`refuse_raw`).
+#[test]
+fn refused_requests_go_to_the_caller_who_answers_them_or_writes_its_own_bytes() {
+    let config = TransportConfig {
+        refused_to_caller: true,
+        ..TransportConfig::default()
+    };
+    let app: support::App = Box::new(|server, seen, now| {
+        if let Event::Refused(t) = &seen.event {
+            let (error, request) = server.refused(*t).expect("refused request");
+            let (error, path) = (error.clone(), request.path().to_string());
+            assert_eq!(request.header("x-id").as_deref(), Some("7"));
+            match path.as_str() {
+                "/own" => {
+                    assert!(server.refuse_raw(*t, now));
+                    let body = format!("{} {}", error.status, error.message);
+                    let head = format!(
+                        "HTTP/1.1 418 Teapot\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    assert!(server.write_raw(*t, head.as_bytes()));
+                    assert!(server.write_raw(*t, body.as_bytes()));
+                    assert!(!server.reject(*t, &error, now), "answered already");
+                    server.end(*t);
+                    assert!(!server.write_raw(*t, b"after end"), "ended");
+                }
+                "/destroy" => {
+                    assert!(server.refuse_raw(*t, now));
+                    assert!(server.write_raw(*t, b"HTTP/1.1 400 Bad Request\r\n\r\n"));
+                    server.destroy(*t);
+                }
+                _ => assert!(server.reject(*t, &error, now)),
+            }
+        }
+    });
+    let server = start(config, app);
+    let bad = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Id: 7\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+    };
+    let own = http(server.addr, &bad("/own"));
+    assert_eq!(
+        own,
+        "HTTP/1.1 418 Teapot\r\nContent-Length: 26\r\n\r\n400 Invalid Upgrade header"
+    );
+    let destroyed = http(server.addr, &bad("/destroy"));
+    assert_eq!(destroyed, "HTTP/1.1 400 Bad Request\r\n\r\n");
+    let default = http(server.addr, &bad("/"));
+    assert!(
+        default.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{default}"
+    );
+    assert!(default.ends_with("Invalid Upgrade header"), "{default}");
+    // Plain HTTP is not an upgrade: answered 426 without the caller.
+    let plain = http(server.addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(plain.starts_with("HTTP/1.1 426 "), "{plain}");
+    let report = server.stop();
+    assert_eq!(
+        report
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Refused(_)))
+            .count(),
+        3
+    );
+    assert_eq!(report.open_at_end, 0);
+}

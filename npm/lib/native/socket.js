@@ -3,7 +3,9 @@
 // `ws._socket` (and `req.socket`) of a native connection: what code commonly reads
 // from a net.Socket. Addresses are read once, on first use; byte counts are live.
 // It emits 'finish' and 'close' when the connection is closed (code that waits for
-// ws's socket to finish, as createWebSocketStream does, works the same).
+// ws's socket to finish, as createWebSocketStream does, works the same). The socket a
+// 'wsClientError' listener gets (`raw`) writes the listener's bytes as they are, as
+// the HTTP answer of a refused upgrade.
 
 const EventEmitter = require('events');
 
@@ -11,11 +13,13 @@ class NativeSocket extends EventEmitter {
   /**
    * @param {import('./transport')} transport
    * @param {number} id
+   * @param {boolean} [raw] the connection is a refused upgrade answered by the caller
    */
-  constructor(transport, id) {
+  constructor(transport, id, raw = false) {
     super();
     this._transport = transport;
     this._id = id;
+    this._raw = raw;
     this._peer = undefined;
     this._final = null;
     this._userDestroyed = false;
@@ -109,6 +113,12 @@ class NativeSocket extends EventEmitter {
       encoding = undefined;
     }
     const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : data;
+    if (this._raw) {
+      const ok = this._transport.native.writeRaw(this._id, bytes);
+      this._transport.scheduleFlush();
+      if (cb) process.nextTick(cb, ok ? null : streamEnded());
+      return ok;
+    }
     const ws = this._transport.sockets.get(this._id);
     const answer =
       ws === undefined
@@ -145,11 +155,27 @@ class NativeSocket extends EventEmitter {
     return this;
   }
 
-  end() {
+  end(data, encoding, cb) {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this._raw && data != null) this.write(data, encoding);
+    if (cb) this.once('finish', cb);
     this._transport.native.end(this._id);
     this._transport.scheduleFlush();
     return this;
   }
+}
+
+/** Node's error for a write after `end()`. */
+function streamEnded() {
+  const err = new Error('write after end');
+  err.code = 'ERR_STREAM_WRITE_AFTER_END';
+  return err;
 }
 
 module.exports = NativeSocket;

@@ -31,6 +31,7 @@ const EV_ERROR = 8;
 const EV_DRAINED = 9;
 const EV_CLOSED = 10;
 const EV_FRAME_ENDS = 11;
+const EV_REFUSED = 12;
 
 const RUNNING = 0;
 const CLOSED_STATE = 3;
@@ -275,6 +276,10 @@ class NativeTransport {
       this.onRequest(id, vals[v], vals[v + 1], nums[i + 2]);
       return;
     }
+    if (kind === EV_REFUSED) {
+      this.onRefused(id, vals[v], vals[v + 1], vals[v + 2], vals[v + 3]);
+      return;
+    }
     if (kind === EV_ABORTED) {
       this.pending.delete(id);
       this.maybeClosed();
@@ -419,6 +424,7 @@ class NativeTransport {
     if (!wss.shouldHandle(req)) return this.reject(id, 400);
     const protocols = this.native.protocols(id);
     if (!Array.isArray(protocols)) {
+      if (this.emitsClientErrors()) return this.clientError(id, req, protocols.message);
       return this.reject(id, protocols.status, protocols.message, protocols.headers);
     }
     // The offer, where ws answers it: after the subprotocols, before verifyClient.
@@ -426,6 +432,7 @@ class NativeTransport {
     if (this.deflate) {
       agreed = this.native.negotiate(id);
       if (typeof agreed !== 'boolean') {
+        if (this.emitsClientErrors()) return this.clientError(id, req, agreed.message);
         return this.reject(id, agreed.status, agreed.message, agreed.headers);
       }
     }
@@ -483,6 +490,37 @@ class NativeTransport {
     this.sockets.set(id, ws);
     if (wss.clients) wss.clients.add(ws);
     wss.emit('connection', ws, req);
+  }
+
+  /**
+   * An upgrade the core refused (method, Upgrade, key, version): ws's
+   * abortHandshakeOrEmitwsClientError. @private
+   */
+  onRefused(id, url, flat, message, method) {
+    if (!this.emitsClientErrors()) {
+      this.native.rejectRefused(id);
+      this.scheduleFlush();
+      this.maybeClosed();
+      return;
+    }
+    this.clientError(id, new NativeRequest(url, flat, this, id, method), message);
+  }
+
+  /** @private */
+  emitsClientErrors() {
+    return this.wss.listenerCount('wsClientError') > 0;
+  }
+
+  /**
+   * ws's 'wsClientError': the listener gets the error, the socket (whose writes are
+   * the HTTP answer, as they are) and the request. @private
+   */
+  clientError(id, req, message) {
+    this.native.refuseRaw(id);
+    const socket = new NativeSocket(this, id, true);
+    req._socket = socket;
+    this.scheduleFlush();
+    this.wss.emit('wsClientError', new Error(message), socket, req);
   }
 
   /** Refuses a request as ws's abortHandshake answers. */
@@ -562,6 +600,8 @@ function valueCount(kind) {
   switch (kind) {
     case EV_REQUEST:
       return 2;
+    case EV_REFUSED:
+      return 4;
     case EV_FRAME_ENDS:
     case EV_MESSAGE_COPY:
     case EV_PING:
@@ -579,8 +619,8 @@ function valueCount(kind) {
  * from an http.IncomingMessage (url, headers, rawHeaders, socket addresses).
  */
 class NativeRequest {
-  constructor(url, flat, transport, id) {
-    this.method = 'GET';
+  constructor(url, flat, transport, id, method = 'GET') {
+    this.method = method;
     this.url = url;
     this.httpVersion = '1.1';
     this.rawHeaders = flat;

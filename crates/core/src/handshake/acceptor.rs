@@ -102,6 +102,8 @@ pub struct Acceptor {
     config: AcceptorConfig,
     pending: Pending,
     finished: bool,
+    /// A complete head that failed the checks, until taken (`take_refused`).
+    refused: Option<Box<RequestHead>>,
 }
 
 impl Acceptor {
@@ -111,6 +113,7 @@ impl Acceptor {
             config,
             pending: Pending::default(),
             finished: false,
+            refused: None,
         }
     }
 
@@ -145,8 +148,14 @@ impl Acceptor {
         let result = match read {
             Ok(None) => return Ok(None),
             Ok(Some((req, leftover))) => {
-                let head::RequestHead { head, method, path } = req;
-                self.check(head, method, path, leftover).map(Some)
+                let head::ParsedRequest { head, method, path } = req;
+                match self.check(head, method, path, leftover) {
+                    Ok(incoming) => Ok(Some(incoming)),
+                    Err((e, refused)) => {
+                        self.refused = refused;
+                        Err(e)
+                    }
+                }
             }
             Err(e) => Err(match e {
                 HeadError::TooManyFields => HandshakeError::new(431, "Too many headers"),
@@ -157,6 +166,14 @@ impl Acceptor {
         };
         self.finished = true;
         result
+    }
+
+    /// The request whose checks [`feed`](Self::feed) just failed, once: a complete
+    /// head that asked for an upgrade (`None` for a malformed or oversized head, and
+    /// for plain HTTP answered with 426). `ws` hands such a request to its
+    /// `'wsClientError'` listeners with the error, to answer as they like.
+    pub fn take_refused(&mut self) -> Option<RequestHead> {
+        self.refused.take().map(|b| *b)
     }
 
     /// Checks a request head that was parsed elsewhere (e.g. by Node's HTTP server,
@@ -172,7 +189,7 @@ impl Acceptor {
             return Err(HandshakeError::new(431, "Too many headers"));
         }
         let (head, [m, p]) = Head::from_parts([method, path], headers);
-        self.check(head, m, p, Vec::new())
+        self.check(head, m, p, Vec::new()).map_err(|(e, _)| e)
     }
 
     /// RFC 6455 §4.2.1, in `ws`'s order: method, (Host), Upgrade, (Connection), key,
@@ -184,41 +201,51 @@ impl Acceptor {
         method: Range<usize>,
         path: Range<usize>,
         leftover: Vec<u8>,
-    ) -> Result<Incoming, HandshakeError> {
+    ) -> Result<Incoming, (HandshakeError, Option<Box<RequestHead>>)> {
         let cfg = &self.config;
+        // Past the plain-HTTP answer, a failed check keeps the request for the caller.
+        let refuse = |e: HandshakeError, head: Head| {
+            let request = RequestHead {
+                head,
+                method: method.clone(),
+                path: path.clone(),
+            };
+            Err((e, Some(Box::new(request))))
+        };
         if cfg.answer_plain_http
             && !(head.field("upgrade").is_some()
                 && head
                     .field("connection")
                     .is_some_and(|v| fields::has_token(&v, "upgrade")))
         {
-            return Err(crate::ws::upgrade_required());
+            return Err((crate::ws::upgrade_required(), None));
         }
         if head.text(method.clone()) != "GET" {
-            return Err(HandshakeError::new(405, "Invalid HTTP method"));
+            return refuse(HandshakeError::new(405, "Invalid HTTP method"), head);
         }
         if cfg.require_host && head.field("host").is_none() {
-            return Err(HandshakeError::new(400, "Missing Host header"));
+            return refuse(HandshakeError::new(400, "Missing Host header"), head);
         }
         if !head
             .field("upgrade")
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
         {
-            return Err(HandshakeError::new(400, "Invalid Upgrade header"));
+            return refuse(HandshakeError::new(400, "Invalid Upgrade header"), head);
         }
         if cfg.require_connection_upgrade
             && !head
                 .field("connection")
                 .is_some_and(|v| fields::has_token(&v, "upgrade"))
         {
-            return Err(HandshakeError::new(400, "Invalid Connection header"));
+            return refuse(HandshakeError::new(400, "Invalid Connection header"), head);
         }
-        let key = head
+        let Some(key) = head
             .field("sec-websocket-key")
             .and_then(|k| fields::parse_key(&k))
-            .ok_or_else(|| {
-                HandshakeError::new(400, "Missing or invalid Sec-WebSocket-Key header")
-            })?;
+        else {
+            let e = HandshakeError::new(400, "Missing or invalid Sec-WebSocket-Key header");
+            return refuse(e, head);
+        };
         let version = match head
             .field("sec-websocket-version")
             .and_then(|v| version(&v))
@@ -234,7 +261,7 @@ impl Acceptor {
                 );
                 e.headers
                     .push(("Sec-WebSocket-Version".into(), speak.into()));
-                return Err(e);
+                return refuse(e, head);
             }
         };
         let protocols = match head.field("sec-websocket-protocol") {
@@ -243,9 +270,7 @@ impl Acceptor {
         };
         Ok(Incoming {
             request: Request {
-                head,
-                method,
-                path,
+                head: RequestHead { head, method, path },
                 key,
                 version,
                 protocols,
@@ -265,20 +290,18 @@ fn version(v: &str) -> Option<u8> {
     [8u8, 13].into_iter().find(|&k| f64::from(k) == n)
 }
 
-/// A checked upgrade request (RFC 6455 §4.2.1).
+/// A request head as received: its method, target and header fields. A checked
+/// [`Request`] reads as one (it derefs to its head); a request that failed the checks
+/// is one alone ([`Acceptor::take_refused`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub struct RequestHead {
     head: Head,
     method: Range<usize>,
     path: Range<usize>,
-    key: [u8; 24],
-    version: u8,
-    /// `None`: the `Sec-WebSocket-Protocol` header is malformed.
-    protocols: Option<Vec<String>>,
 }
 
-impl Request {
-    /// The method (always `GET` once checked).
+impl RequestHead {
+    /// The method (always `GET` in a checked [`Request`]).
     pub fn method(&self) -> &str {
         self.head.text(self.method.clone())
     }
@@ -298,7 +321,28 @@ impl Request {
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.head.fields()
     }
+}
 
+/// A checked upgrade request (RFC 6455 §4.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    head: RequestHead,
+    key: [u8; 24],
+    version: u8,
+    /// `None`: the `Sec-WebSocket-Protocol` header is malformed.
+    protocols: Option<Vec<String>>,
+}
+
+/// The method, target and headers of the request (see [`RequestHead`]).
+impl std::ops::Deref for Request {
+    type Target = RequestHead;
+
+    fn deref(&self) -> &RequestHead {
+        &self.head
+    }
+}
+
+impl Request {
     /// The client's `Sec-WebSocket-Key`.
     pub fn key(&self) -> &str {
         std::str::from_utf8(&self.key).unwrap_or("")
@@ -311,12 +355,12 @@ impl Request {
 
     /// The `Host` header.
     pub fn host(&self) -> Option<Cow<'_, str>> {
-        self.head.field("host")
+        self.head.header("host")
     }
 
     /// The origin: `Origin`, or `Sec-WebSocket-Origin` for version 8 (as `ws` reads it).
     pub fn origin(&self) -> Option<Cow<'_, str>> {
-        self.head.field(if self.version == 8 {
+        self.head.header(if self.version == 8 {
             "sec-websocket-origin"
         } else {
             "origin"
@@ -333,7 +377,7 @@ impl Request {
 
     /// The client's `Sec-WebSocket-Extensions` offer.
     pub fn extensions(&self) -> Option<Cow<'_, str>> {
-        self.head.field("sec-websocket-extensions")
+        self.head.header("sec-websocket-extensions")
     }
 }
 

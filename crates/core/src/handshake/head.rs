@@ -73,7 +73,7 @@ impl Head {
 }
 
 /// A request head: method and path spans plus the head.
-pub(crate) struct RequestHead {
+pub(crate) struct ParsedRequest {
     pub(crate) head: Head,
     pub(crate) method: Range<usize>,
     pub(crate) path: Range<usize>,
@@ -144,7 +144,10 @@ fn keep(buf: &[u8], n: usize, hs: &[httparse::Header<'_>]) -> Head {
 }
 
 /// Reads a request head from the start of `buf`.
-pub(crate) fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, HeadError> {
+pub(crate) fn parse_request(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Parsed<ParsedRequest>, HeadError> {
     with_headers(
         limits,
         |hs| {
@@ -159,7 +162,7 @@ pub(crate) fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Reques
                     let method = span(buf, req.method.unwrap_or_default().as_bytes());
                     let path = span(buf, req.path.unwrap_or_default().as_bytes());
                     let head = keep(buf, n, req.headers);
-                    Ok(Parsed::Complete(RequestHead { head, method, path }, n))
+                    Ok(Parsed::Complete(ParsedRequest { head, method, path }, n))
                 }
             }
         },

@@ -35,7 +35,7 @@ use sha1::{Digest, Sha1};
 use std::fmt;
 use std::sync::Arc;
 
-pub use acceptor::{Acceptor, AcceptorConfig, Incoming, Request};
+pub use acceptor::{Acceptor, AcceptorConfig, Incoming, Request, RequestHead};
 pub use connector::{ClientOptions, Connector};
 pub use fields::{is_token, HeaderError};
 

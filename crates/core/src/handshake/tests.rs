@@ -727,3 +727,61 @@ fn port_mode_answers_plain_http_with_426_before_other_checks() {
     );
     assert_eq!(status, 400);
 }
+
+#[test]
+fn a_refused_upgrade_keeps_its_request_for_ws_client_error_listeners() {
+    let cfg = crate::ws::port_acceptor_config();
+    let refused = |req: &str| {
+        let mut a = Acceptor::new(cfg.clone());
+        let e = a.feed(req.as_bytes()).unwrap_err();
+        (
+            e.status,
+            e.message.clone(),
+            a.take_refused(),
+            a.take_refused(),
+        )
+    };
+    // ws's 'wsClientError' cases: method, Upgrade, key, version.
+    for (req, status, message) in [
+        (
+            "POST /a?b HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-One: 1\r\nx-one: 2\r\n\r\n",
+            405,
+            "Invalid HTTP method",
+        ),
+        (
+            "GET /a?b HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nX-One: 1\r\nx-one: 2\r\n\r\n",
+            400,
+            "Invalid Upgrade header",
+        ),
+        (
+            "GET /a?b HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-One: 1\r\nx-one: 2\r\nSec-WebSocket-Key: short\r\n\r\n",
+            400,
+            "Missing or invalid Sec-WebSocket-Key header",
+        ),
+    ] {
+        let (s, m, kept, again) = refused(req);
+        assert_eq!((s, m.as_str()), (status, message));
+        let kept = kept.expect("the request is kept");
+        assert!(again.is_none(), "taken once");
+        assert_eq!(kept.method(), &req[..req.find(' ').unwrap()]);
+        assert_eq!(kept.path(), "/a?b");
+        assert_eq!(kept.header("x-one").as_deref(), Some("1, 2"));
+        let names: Vec<&str> = kept.headers().map(|(n, _)| n).collect();
+        assert_eq!(&names[..2], ["Connection", "Upgrade"]);
+    }
+    let (s, _, kept, _) = refused(&REQ.replace("Version: 13", "Version: 9"));
+    assert_eq!(s, 400);
+    assert_eq!(
+        kept.unwrap().header("sec-websocket-version").as_deref(),
+        Some("9")
+    );
+    // Not upgrades, or not HTTP: nothing to hand over (Node answers these itself).
+    for req in [
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "\x01\x02 garbage\r\n\r\n",
+    ] {
+        let (_, _, kept, _) = refused(req);
+        assert!(kept.is_none(), "{req:?}");
+    }
+}

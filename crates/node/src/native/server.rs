@@ -47,6 +47,9 @@ const EV_PONG: u32 = 6;
 const EV_CLOSE_FRAME: u32 = 7;
 /// `ERROR, id [err]` — a protocol violation (the close frame is queued).
 const EV_ERROR: u32 = 8;
+/// `REFUSED, id [url, headers[], message, method]` — an upgrade that failed the checks waits
+/// for JS (`rejectRefused`, or `refuseRaw` for a 'wsClientError' listener).
+const EV_REFUSED: u32 = 12;
 /// `DRAINED, id` — everything queued was written (`notifyDrain`).
 const EV_DRAINED: u32 = 9;
 /// `CLOSED, id, code, bytesRead, bytesWritten, clean [reason]` — the socket is closed.
@@ -303,6 +306,8 @@ impl NativeServer {
                 .map_or(defaults.handshake_timeout, |t| t as u64),
             backlog: options.backlog.unwrap_or(defaults.backlog),
             deflate: options.per_message_deflate.as_ref().map(deflate_config),
+            // JS answers a refused upgrade: ws's 'wsClientError' listeners, or the error.
+            refused_to_caller: true,
             ..defaults
         };
         let inner = Box::into_raw(Box::new(Inner {
@@ -567,6 +572,33 @@ impl NativeServer {
             }
         }
         s.reject(token(id), &err, now)
+    }
+
+    /// Answers a refused upgrade (`REFUSED`) with its error's response.
+    #[napi]
+    pub fn reject_refused(&self, id: f64) -> bool {
+        let now = self.now();
+        let Some(s) = self.server() else { return false };
+        let Some(error) = s.refused(token(id)).map(|(e, _)| e.clone()) else {
+            return false;
+        };
+        s.reject(token(id), &error, now)
+    }
+
+    /// Leaves the answer to a waiting or refused request to `writeRaw` (the socket a
+    /// 'wsClientError' listener gets); closed after `end`, at `destroyConnection`, or
+    /// at the handshake timeout.
+    #[napi]
+    pub fn refuse_raw(&self, id: f64) -> bool {
+        let now = self.now();
+        self.server().is_some_and(|s| s.refuse_raw(token(id), now))
+    }
+
+    /// Queues bytes of a `refuseRaw` answer; false once it ended or closed.
+    #[napi]
+    pub fn write_raw(&self, id: f64, bytes: BufferSlice) -> bool {
+        self.server()
+            .is_some_and(|s| s.write_raw(token(id), &bytes))
     }
 
     /// `[sendBytes, sendText]`: the transport's send path, as plain functions bound to
@@ -1173,6 +1205,29 @@ fn build_args(env: &Env, inner: &mut Inner) -> Result<[sys::napi_value; 3]> {
                     value(&mut vals, ToNapiValue::to_napi_value(raw, headers)?)?;
                 }
                 Event::RequestAborted(t) => nums.extend([kind(EV_ABORTED), t.0 as f64]),
+                Event::Refused(t) => {
+                    let Some((error, req)) = server.refused(t) else {
+                        continue;
+                    };
+                    let headers: Vec<String> = req
+                        .headers()
+                        .flat_map(|(k, v)| [k.to_string(), String::from_utf8_lossy(v).into_owned()])
+                        .collect();
+                    nums.extend([kind(EV_REFUSED), t.0 as f64]);
+                    value(
+                        &mut vals,
+                        ToNapiValue::to_napi_value(raw, req.path().to_string())?,
+                    )?;
+                    value(&mut vals, ToNapiValue::to_napi_value(raw, headers)?)?;
+                    value(
+                        &mut vals,
+                        ToNapiValue::to_napi_value(raw, error.message.clone())?,
+                    )?;
+                    value(
+                        &mut vals,
+                        ToNapiValue::to_napi_value(raw, req.method().to_string())?,
+                    )?;
+                }
                 Event::Message {
                     token,
                     kind: k,
