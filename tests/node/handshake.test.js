@@ -101,10 +101,7 @@ test('server: checks run in ws order, with ws answers and wsClientError messages
   ];
   await same(async (lib) => {
     const out = [];
-    // On Node's sockets: one request is plain HTTP, whose 426 ws's HTTP server answers
-    // with keep-alive (the native transport closes: README). Its wsClientError cases
-    // on the native transport: native-transport.test.js.
-    const wss = await h.listen(lib, { path: '/', perMessageDeflate: true, transport: 'stream' });
+    const wss = await h.listen(lib, { path: '/', perMessageDeflate: true });
     const port = wss.address().port;
     for (const r of requests) out.push(await ask(port, r));
     wss.on('wsClientError', (err, socket) => {

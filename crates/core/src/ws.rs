@@ -72,6 +72,10 @@ pub fn port_acceptor_config() -> AcceptorConfig {
     }
 }
 
+/// How long a connection kept alive after a plain request's 426 waits for the next
+/// request (Node's `server.keepAliveTimeout` default).
+pub const KEEP_ALIVE_TIMEOUT_MS: u64 = 5_000;
+
 /// ws's answer to a plain HTTP request in `port` mode: `426`, the status text as a
 /// `text/plain` body.
 pub fn upgrade_required() -> HandshakeError {

@@ -569,6 +569,9 @@ impl<P: Poller> Server<P> {
 
     fn start_reject(&mut self, i: usize, error: &HandshakeError, now: u64) {
         self.start_refusal(i, error.response(), false, now);
+        if let Phase::Rejecting(r) = &mut self.slots[i].phase {
+            r.keep_alive = error.keeps_alive();
+        }
     }
 
     fn start_refusal(&mut self, i: usize, response: Vec<u8>, raw: bool, now: u64) {
@@ -577,6 +580,7 @@ impl<P: Poller> Server<P> {
             response,
             written: 0,
             raw,
+            keep_alive: false,
         }));
         // A peer that does not read its refusal is dropped at the handshake timeout.
         let at = now.saturating_add(self.config.handshake_timeout);
@@ -906,7 +910,16 @@ impl<P: Poller> Server<P> {
             Phase::Rejecting(r) => {
                 // ws's abortHandshake: end, then destroy once written (a raw answer:
                 // once the caller ended it).
-                if r.written >= r.response.len() && (!r.raw || slot.flags.is(Flag::END_REQUESTED)) {
+                if r.written >= r.response.len() && r.keep_alive {
+                    // Node's HTTP server reads the next request on the connection.
+                    slot.phase =
+                        Phase::Handshake(Box::new(Acceptor::new(self.config.acceptor.clone())));
+                    let at = now.saturating_add(ferrosocket_core::ws::KEEP_ALIVE_TIMEOUT_MS);
+                    slot.deadline = Some(at);
+                    self.deadlines.push(at, slot.token);
+                } else if r.written >= r.response.len()
+                    && (!r.raw || slot.flags.is(Flag::END_REQUESTED))
+                {
                     self.close_slot(i);
                     return;
                 }
@@ -981,10 +994,14 @@ impl<P: Poller> Server<P> {
             }
             slot.deadline = None;
             match &mut slot.phase {
-                Phase::Handshake(_) => {
-                    // Node's headersTimeout answer, best effort: the peer may not read.
-                    let r = HandshakeError::new(408, "Request Timeout").response();
-                    let _ = write_all_nonblocking(&mut slot.stream, &r);
+                Phase::Handshake(acceptor) => {
+                    // A connection kept alive after a 426 with no new request started
+                    // is closed quietly (Node's keepAliveTimeout); otherwise Node's
+                    // headersTimeout answer, best effort: the peer may not read.
+                    if slot.bytes_read == 0 || acceptor.buffered_bytes() > 0 {
+                        let r = HandshakeError::new(408, "Request Timeout").response();
+                        let _ = write_all_nonblocking(&mut slot.stream, &r);
+                    }
                     self.close_slot(i);
                 }
                 Phase::Rejecting(_) => self.close_slot(i),

@@ -37,6 +37,9 @@ pub(crate) struct Refusal {
     /// once they are written and it asked for the end (`Server::end`), or at its
     /// `destroy`.
     pub(crate) raw: bool,
+    /// A plain request's 426 that keeps the connection (`HandshakeError::keeps_alive`):
+    /// once written, the connection reads the next request.
+    pub(crate) keep_alive: bool,
 }
 
 /// A slot's switches, one bit each.

@@ -576,3 +576,52 @@ fn refused_requests_go_to_the_caller_who_answers_them_or_writes_its_own_bytes() 
     );
     assert_eq!(report.open_at_end, 0);
 }
+
+/// Node's HTTP server (ws's in `port` mode) keeps a plain request's connection alive
+/// after its 426: the next request on it is read and answered.
+#[test]
+fn a_plain_request_s_426_keeps_the_connection_for_the_next_request() {
+    let server = start(TransportConfig::default(), echo());
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let read_answer = |s: &mut TcpStream| {
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\nUpgrade Required") {
+            assert_eq!(
+                s.read(&mut byte).unwrap(),
+                1,
+                "closed early: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.push(byte[0]);
+        }
+        String::from_utf8(got).unwrap()
+    };
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let first = read_answer(&mut s);
+    assert!(
+        first.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{first}"
+    );
+    assert!(first.contains("Connection: keep-alive\r\n"), "{first}");
+    s.write_all(b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let second = read_answer(&mut s);
+    assert!(second.contains("Connection: keep-alive\r\n"), "{second}");
+    // Then an upgrade on the same connection works as on a new one.
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+    drop(s);
+    // Asked to close: closed after the answer.
+    let closed = http(server.addr, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(closed.contains("Connection: close\r\n"), "{closed}");
+    server.stop();
+}

@@ -218,7 +218,21 @@ impl Acceptor {
                     .field("connection")
                     .is_some_and(|v| fields::has_token(&v, "upgrade")))
         {
-            return Err((crate::ws::upgrade_required(), None));
+            let answer = crate::ws::upgrade_required();
+            // Node keeps an HTTP/1.1 connection alive (RFC 7230 §6.3) unless asked to
+            // close. Kept alive here only when nothing follows the head: a body or a
+            // pipelined request closes the connection after the answer instead.
+            let closes = head
+                .field("connection")
+                .is_some_and(|v| fields::has_token(&v, "close"));
+            let body = head.field("transfer-encoding").is_some()
+                || head
+                    .field("content-length")
+                    .is_some_and(|v| v.trim() != "0");
+            if closes || body || !leftover.is_empty() {
+                return Err((answer, None));
+            }
+            return Err((answer.kept_alive(), None));
         }
         if head.text(method.clone()) != "GET" {
             return refuse(HandshakeError::new(405, "Invalid HTTP method"), head);

@@ -101,6 +101,9 @@ pub struct HandshakeError {
     headers: Vec<(String, String)>,
     /// The body's media type (`text/html`, as `ws` writes its refusals, unless set).
     content_type: &'static str,
+    /// The connection stays open for the next request after this answer (a plain
+    /// HTTP request's 426, as Node's HTTP server keeps it alive).
+    keep_alive: bool,
 }
 
 impl HandshakeError {
@@ -111,7 +114,24 @@ impl HandshakeError {
             message: message.to_string(),
             headers: Vec::new(),
             content_type: "text/html",
+            keep_alive: false,
         }
+    }
+
+    /// The same error answered with `Connection: keep-alive` (see
+    /// [`keeps_alive`](Self::keeps_alive)).
+    pub(crate) fn kept_alive(mut self) -> Self {
+        self.keep_alive = true;
+        self
+    }
+
+    /// The connection stays open for another request once this answer is written
+    /// (`Connection: keep-alive`, `Keep-Alive: timeout=5` as Node writes them); the
+    /// next request is read with a fresh [`Acceptor`] within
+    /// [`ws::KEEP_ALIVE_TIMEOUT_MS`](crate::ws::KEEP_ALIVE_TIMEOUT_MS). Otherwise
+    /// (every refusal of an upgrade) the answer says `Connection: close`.
+    pub fn keeps_alive(&self) -> bool {
+        self.keep_alive
     }
 
     /// The same error with another body media type (e.g. `text/plain`).
@@ -138,7 +158,8 @@ impl HandshakeError {
     }
 
     /// The HTTP response a server answers with before closing the connection, as `ws`
-    /// writes it (`Connection: close`, the message as an HTML body). A status outside
+    /// writes it (`Connection: close` unless it [`keeps_alive`](Self::keeps_alive), the
+    /// message as an HTML body). A status outside
     /// 100–999 is written as 500: it could not be a status line otherwise.
     pub fn response(&self) -> Vec<u8> {
         wire::error_response(self)

@@ -785,3 +785,36 @@ fn a_refused_upgrade_keeps_its_request_for_ws_client_error_listeners() {
         assert!(kept.is_none(), "{req:?}");
     }
 }
+
+#[test]
+fn a_plain_request_s_426_keeps_the_connection_alive_as_node_does() {
+    let cfg = crate::ws::port_acceptor_config();
+    let answer = |req: &str| {
+        let e = server_with(req, cfg.clone()).unwrap_err();
+        assert_eq!(e.status, 426);
+        (e.keeps_alive(), String::from_utf8(e.response()).unwrap())
+    };
+    let (kept, text) = answer("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(kept);
+    assert!(
+        text.contains("\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("close"), "{text}");
+    // Asked to close, a body to skip, or a pipelined request: closed after the answer.
+    for req in [
+        "GET / HTTP/1.1\r\nConnection: Close\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+    ] {
+        let (kept, text) = answer(req);
+        assert!(!kept, "{req:?}");
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+    }
+    let (kept, _) = answer("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert!(kept);
+    // Refusals of upgrades always close.
+    let e = server_with(&REQ.replace("Version: 13", "Version: 9"), cfg).unwrap_err();
+    assert!(!e.keeps_alive());
+}

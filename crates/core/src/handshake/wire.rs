@@ -77,7 +77,13 @@ pub(crate) fn error_response(err: &HandshakeError) -> Vec<u8> {
     };
     let mut out = Vec::with_capacity(128 + err.message.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
-    push_line(&mut out, "Connection", "close");
+    if err.keeps_alive() {
+        push_line(&mut out, "Connection", "keep-alive");
+        let timeout = crate::ws::KEEP_ALIVE_TIMEOUT_MS / 1000;
+        push_line(&mut out, "Keep-Alive", &format!("timeout={timeout}"));
+    } else {
+        push_line(&mut out, "Connection", "close");
+    }
     push_line(&mut out, "Content-Type", err.content_type());
     push_line(&mut out, "Content-Length", &err.message.len().to_string());
     for (k, v) in err.headers() {
