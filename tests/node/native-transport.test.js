@@ -463,6 +463,23 @@ test("'wsClientError' gets the error, a socket whose writes are the answer, and 
   });
 });
 
+test("terminate() inside 'connection': the 101 was written, the client opens then sees 1006, as with ws", async () => {
+  await same(async (lib) => {
+    const log = [];
+    for (const perMessageDeflate of [false, true]) {
+      const wss = await listen(lib, { perMessageDeflate });
+      wss.on('connection', (ws) => ws.terminate());
+      const c = client(wss);
+      c.on('open', () => log.push('open'));
+      c.on('unexpected-response', () => log.push('unexpected-response'));
+      const [code] = await h.within(h.once(c, 'close'), 5000, 'close');
+      log.push(['close', code]);
+      await h.closeServer(wss);
+    }
+    return log;
+  });
+});
+
 // crates/node/src/native/epoll.rs: a server's sockets sit in one epoll set of its
 // own (one descriptor, one libuv handle); FERROSOCKET_UV_POLL=1 gives each socket a
 // libuv poll handle instead (scripts/test.sh runs this file both ways).

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::close;
+use crate::cold::Cold;
 use crate::config::{Config, Role};
 use crate::deferred::{Deferred, FrameInfo, Waiting};
 use crate::error::{ProtocolError, UsageError};
@@ -192,11 +193,18 @@ pub struct Connection {
     transport_buffered: usize,
     #[cfg(feature = "deflate")]
     codec: Option<Box<Codec>>,
+    /// Calls waiting behind a compression job (see `deferred.rs`).
+    deferred: Deferred,
+    /// Buffers only permessage-deflate uses.
+    spill: Cold<ConnectionSpill>,
+}
+
+/// What only connections with permessage-deflate use (see `Cold`).
+#[derive(Debug, Default)]
+struct ConnectionSpill {
     /// Compressed output before it is framed, released when large.
     #[cfg(feature = "deflate")]
     scratch: Vec<u8>,
-    /// Calls waiting behind a compression job (see `deferred.rs`).
-    deferred: Deferred,
     /// Bytes received while a message waits for its inflate job: parsed once it is
     /// delivered, so events keep the order of the wire.
     held: Vec<u8>,
@@ -219,10 +227,8 @@ impl Connection {
             transport_buffered: 0,
             #[cfg(feature = "deflate")]
             codec: None,
-            #[cfg(feature = "deflate")]
-            scratch: Vec::new(),
             deferred: Deferred::default(),
-            held: Vec::new(),
+            spill: Cold::default(),
         }
     }
 
@@ -323,7 +329,7 @@ impl Connection {
             // A message is out for inflating: what follows it waits for it, and is
             // delivered with it even if the connection is terminated meanwhile (the
             // bytes were read before; `ws` delivers them too).
-            self.held.extend_from_slice(data.bytes());
+            self.spill.get_mut().held.extend_from_slice(data.bytes());
             return Ok(());
         }
         if !self.life.can_receive() {
@@ -435,7 +441,7 @@ impl Connection {
             });
         self.traffic |= traffic;
         if self.reader.paused() {
-            self.held.extend_from_slice(rest.bytes());
+            self.spill.get_mut().held.extend_from_slice(rest.bytes());
         }
         result.inspect_err(|e| self.life.on_failed(e.close_code()))
     }
@@ -478,14 +484,20 @@ impl Connection {
             Ok(())
         });
         if let Err(e) = delivered {
-            self.held = Vec::new();
+            if let Some(s) = self.spill.existing_mut() {
+                s.held = Vec::new();
+            }
             if self.life.destroyed().is_none() {
                 self.life.on_failed(e.close_code());
                 return Err(e);
             }
             return Ok(());
         }
-        let mut held = std::mem::take(&mut self.held);
+        let mut held = self
+            .spill
+            .existing_mut()
+            .map(|s| std::mem::take(&mut s.held))
+            .unwrap_or_default();
         if self.life.failed() || self.life.close_received().is_some() {
             return Ok(());
         }
@@ -763,7 +775,9 @@ impl Connection {
     fn fail_compression(&mut self) {
         self.life.on_failed(1011);
         self.deferred.clear();
-        self.scratch = Vec::new();
+        if let Some(s) = self.spill.existing_mut() {
+            s.scratch = Vec::new();
+        }
     }
 
     /// Queues a message framed once for many connections (server only).
@@ -879,17 +893,18 @@ impl Connection {
         let Some(codec) = self.codec.as_mut() else {
             return Err(UsageError::NotOpen);
         };
-        self.scratch.clear();
-        if codec.compress(data, first, fin, &mut self.scratch).is_err() {
+        let scratch = &mut self.spill.get_mut().scratch;
+        scratch.clear();
+        if codec.compress(data, first, fin, scratch).is_err() {
             self.fail_compression();
             return Err(UsageError::NotOpen);
         }
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
-        let payload = &self.scratch;
+        let payload = &scratch[..];
         self.queue
             .append_with(|out| write_frame(out, op, fin, first, mask, payload));
-        if self.scratch.capacity() > RETAIN_CAPACITY {
-            self.scratch = Vec::new();
+        if scratch.capacity() > RETAIN_CAPACITY {
+            *scratch = Vec::new();
         }
         Ok(())
     }
@@ -1271,9 +1286,10 @@ impl Connection {
         let base = self.queue.heap_bytes()
             + self.reader.heap_bytes()
             + self.deferred.heap_bytes()
-            + self.held.capacity();
+            + self.spill.box_bytes()
+            + self.spill.get().map_or(0, |s| s.held.capacity());
         #[cfg(feature = "deflate")]
-        let base = base + self.scratch.capacity();
+        let base = base + self.spill.get().map_or(0, |s| s.scratch.capacity());
         base
     }
 }

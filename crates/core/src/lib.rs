@@ -4,6 +4,7 @@
 pub mod close;
 #[cfg(feature = "deflate")]
 mod codec;
+mod cold;
 mod config;
 mod connection;
 // Without `deflate` nothing is offloaded, so nothing ever waits there.

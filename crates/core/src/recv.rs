@@ -7,6 +7,7 @@
 use std::mem::MaybeUninit;
 
 use crate::close;
+use crate::cold::Cold;
 use crate::config::Role;
 use crate::error::ProtocolError as Error;
 use crate::event::{DataKind, Event};
@@ -135,13 +136,10 @@ pub(crate) struct Reader {
     utf8: Utf8Validator,
     /// The control frame being read (≤ 125 bytes).
     control: Vec<u8>,
-    /// Inflated message (compressed messages only), released when large.
-    inflated: Vec<u8>,
+    /// Buffers of compressed messages and of `report_fragments`.
+    spill: Cold<ReaderSpill>,
     /// A close frame was read: nothing after it is parsed (RFC 6455 §5.5.1).
     closed: bool,
-    /// End offset of each non-empty frame of the message being assembled (only with
-    /// `report_fragments`).
-    frame_ends: Vec<usize>,
     /// How many received chunks hold the unread part of the current frame step, counted
     /// as `ws`'s receiver counts its buffered chunks (`maxBufferedChunks`).
     pending_chunks: usize,
@@ -163,12 +161,24 @@ enum InflateWait {
     Out(DataKind),
 }
 
+/// What only some readers use (see `Cold`).
+#[derive(Debug, Default)]
+struct ReaderSpill {
+    /// Inflated message (compressed messages only), released when large.
+    inflated: Vec<u8>,
+    /// End offset of each non-empty frame of the message being assembled (only with
+    /// `report_fragments`).
+    frame_ends: Vec<usize>,
+}
+
 impl Reader {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.msg.capacity()
             + self.control.capacity()
-            + self.inflated.capacity()
-            + self.frame_ends.capacity() * std::mem::size_of::<usize>()
+            + self.spill.box_bytes()
+            + self.spill.get().map_or(0, |s| {
+                s.inflated.capacity() + s.frame_ends.capacity() * std::mem::size_of::<usize>()
+            })
     }
 
     /// Bytes of the current frame step already received, where `ws`'s receiver steps
@@ -332,9 +342,16 @@ impl Reader {
         if self.msg.is_empty() {
             release(&mut self.msg);
         }
-        release(&mut self.inflated);
-        if self.msg_kind.is_none() && self.frame_ends.capacity() > 64 {
-            self.frame_ends = Vec::new();
+        let idle = self.msg_kind.is_none();
+        if let Some(s) = self.spill.existing_mut() {
+            release(&mut s.inflated);
+            if idle && s.frame_ends.capacity() > 64 {
+                s.frame_ends = Vec::new();
+            }
+        }
+        if idle {
+            self.spill
+                .free_if(|s| s.inflated.capacity() == 0 && s.frame_ends.capacity() == 0);
         }
     }
 
@@ -481,7 +498,9 @@ impl Reader {
             });
             self.msg_compressed = h.rsv1;
             self.fragments = 0;
-            self.frame_ends.clear();
+            if let Some(s) = self.spill.existing_mut() {
+                s.frame_ends.clear();
+            }
             self.utf8.reset();
         }
         self.frame = Some(Frame {
@@ -674,7 +693,7 @@ impl Reader {
             return Err(Error::TooManyFragments);
         }
         if cx.limits.report_fragments && f.done > 0 {
-            self.frame_ends.push(self.msg.len());
+            self.spill.get_mut().frame_ends.push(self.msg.len());
         }
         if !f.fin {
             return Ok(());
@@ -687,8 +706,10 @@ impl Reader {
         if self.msg_compressed {
             return self.inflate_and_emit(kind, cx);
         }
-        if kind == DataKind::Binary && self.frame_ends.len() > 1 {
-            (cx.on)(Incoming::Event(Event::FrameEnds(&self.frame_ends)));
+        if let Some(s) = self.spill.get() {
+            if kind == DataKind::Binary && s.frame_ends.len() > 1 {
+                (cx.on)(Incoming::Event(Event::FrameEnds(&s.frame_ends)));
+            }
         }
         if kind == DataKind::Text && validate {
             self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
@@ -718,19 +739,20 @@ impl Reader {
             self.inflate = InflateWait::Ready(kind);
             return Ok(());
         }
-        self.inflated.clear();
-        codec.decompress(&self.msg, &mut self.inflated, cx.limits.max_message_size)?;
+        let inflated = &mut self.spill.get_mut().inflated;
+        inflated.clear();
+        codec.decompress(&self.msg, inflated, cx.limits.max_message_size)?;
         self.msg.clear();
-        if self.inflated.len() >= cx.limits.hand_off_min {
+        if inflated.len() >= cx.limits.hand_off_min {
             let text = kind == DataKind::Text && cx.limits.validate_utf8;
-            if text && utf8::validate(&self.inflated).is_err() {
+            if text && utf8::validate(inflated).is_err() {
                 return Err(Error::InvalidUtf8);
             }
-            (cx.on)(Incoming::Message(kind, std::mem::take(&mut self.inflated)));
+            (cx.on)(Incoming::Message(kind, std::mem::take(inflated)));
             return Ok(());
         }
-        let result = emit(kind, &self.inflated, cx.limits.validate_utf8, &mut cx.on);
-        self.inflated.clear();
+        let result = emit(kind, inflated, cx.limits.validate_utf8, &mut cx.on);
+        inflated.clear();
         result
     }
 

@@ -564,8 +564,10 @@ fn skip_utf8_validation_delivers_unchecked_text() {
 fn idle_connection_holds_at_most_1_kib() {
     let mut s = Connection::new(Role::Server, Config::default());
     assert_eq!(s.buffered_heap_bytes(), 0);
+    // 376 bytes: the buffers only permessage-deflate and `report_fragments` use are
+    // boxed on first use (cold.rs).
     assert!(
-        std::mem::size_of::<Connection>() <= 512,
+        std::mem::size_of::<Connection>() <= 384,
         "{}",
         std::mem::size_of::<Connection>()
     );

@@ -101,7 +101,7 @@ fn an_idle_connection_keeps_only_its_core_connection() {
     let after = LIVE.load(Ordering::Relaxed);
     let per = (after - before) / 200;
     assert_eq!(server.len(), 500);
-    // The boxed core `Connection` (≤ 512 bytes, crates/core/tests/conformance.rs),
+    // The boxed core `Connection` (≤ 384 bytes, crates/core/tests/conformance.rs),
     // plus this test's token map and the deadline heap's handshake entries.
-    assert!(per <= 600, "{per} bytes per idle connection");
+    assert!(per <= 480, "{per} bytes per idle connection");
 }
