@@ -546,7 +546,13 @@ impl<P: Poller> Server<P> {
         if !matches!(self.slots[i].phase, Phase::Deciding(_) | Phase::Refused(_)) {
             return false;
         }
-        self.start_refusal(i, Vec::new(), true, now);
+        let refusal = Refusal {
+            response: Vec::new(),
+            written: 0,
+            raw: true,
+            keep_alive: false,
+        };
+        self.start_refusal(i, refusal, now);
         true
     }
 
@@ -568,20 +574,18 @@ impl<P: Poller> Server<P> {
     }
 
     fn start_reject(&mut self, i: usize, error: &HandshakeError, now: u64) {
-        self.start_refusal(i, error.response(), false, now);
-        if let Phase::Rejecting(r) = &mut self.slots[i].phase {
-            r.keep_alive = error.keeps_alive();
-        }
+        let refusal = Refusal {
+            response: error.response(),
+            written: 0,
+            raw: false,
+            keep_alive: error.keeps_alive(),
+        };
+        self.start_refusal(i, refusal, now);
     }
 
-    fn start_refusal(&mut self, i: usize, response: Vec<u8>, raw: bool, now: u64) {
+    fn start_refusal(&mut self, i: usize, refusal: Refusal, now: u64) {
         let slot = &mut self.slots[i];
-        slot.phase = Phase::Rejecting(Box::new(Refusal {
-            response,
-            written: 0,
-            raw,
-            keep_alive: false,
-        }));
+        slot.phase = Phase::Rejecting(Box::new(refusal));
         // A peer that does not read its refusal is dropped at the handshake timeout.
         let at = now.saturating_add(self.config.handshake_timeout);
         slot.deadline = Some(at);
