@@ -251,13 +251,14 @@ for (const [name, bytes] of malformed) {
     await same(async (lib) => {
       const log = [];
       const wss = await h.listen(lib, { maxPayload: 1000 });
+      const serverClosed = h.firstClose(wss);
       wss.on('connection', (sock) => {
         sock.on('error', (err) => log.push(['error', h.errorInfo(err)]));
-        sock.on('close', (code) => log.push(['server close', code]));
       });
       const raw = await h.rawClient(wss.address().port);
       raw.socket.write(bytes);
       await h.within(new Promise((r) => raw.socket.on('close', r)), 4000, 'socket close');
+      log.push(await h.within(serverClosed, 4000, 'server close'));
       log.push(['frames', raw.received.map((f) => [f.opcode, f.opcode === 8 ? f.payload.readUInt16BE(0) : null])]);
       await h.closeServer(wss);
       return log;

@@ -43,6 +43,17 @@ function closeServer(wss) {
   });
 }
 
+/**
+ * Resolves with ['server close', code] once the first connection of `wss` closes. A
+ * raw client's close and the server's race (each side ends once it sees the other's
+ * FIN), so a test that logs both awaits this before it closes the server.
+ */
+function firstClose(wss) {
+  return new Promise((resolve) => {
+    wss.once('connection', (sock) => sock.once('close', (code) => resolve(['server close', code])));
+  });
+}
+
 /** Resolves with `p`, or rejects after `ms`. */
 function within(p, ms = 5000, what = 'operation') {
   let t;
@@ -233,6 +244,7 @@ module.exports = {
   both,
   closeServer,
   errorInfo,
+  firstClose,
   frame,
   jsonText,
   listen,
