@@ -8,9 +8,11 @@
 // Builds the echo server first (cargo, release). Prints messages per second and the
 // ratios vs ws; writes bench/results/clients-latest.json. Not part of the test run.
 
-const { spawn, spawnSync } = require('child_process');
+const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+
+const { buildExample } = require('./rust-example');
 
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 3 : 8;
@@ -22,14 +24,7 @@ const PEERS = only !== -1 ? process.argv[only + 1].split(',') : ['ws', 'stream',
 const root = path.join(__dirname, '..');
 
 function echoServer() {
-  const built = spawnSync(
-    'cargo',
-    ['build', '--release', '-q', '-p', 'ferrosocket-core', '--example', 'echo_server'],
-    { cwd: root, stdio: 'inherit' }
-  );
-  if (built.status !== 0) throw new Error('cargo build of the echo server failed');
-  const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
-  const child = spawn(path.join(target, 'release', 'examples', 'echo_server'), ['--port', '0', '--host', '127.0.0.1'], {
+  const child = spawn(buildExample('echo_server'), ['--port', '0', '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit']
   });
   return new Promise((resolve, reject) => {

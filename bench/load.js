@@ -2,83 +2,34 @@
 
 // Load generator (its own process, started by bench/run.js). Raw TCP clients with
 // pre-masked frames and byte counting, so the generator costs as little as possible
-// and measures the server. Scenarios: echo, handshakes, idle.
+// and measures the server. Scenarios: echo, handshakes (both in the Rust generator),
+// idle, deflate.
 
+const { execFile } = require('child_process');
 const crypto = require('crypto');
 const zlib = require('zlib');
 
-const { connect, maskedFrame, replySize } = require('./raw-client');
+const { connect } = require('./raw-client');
 
-async function echo({ port, conns, size, window, seconds }) {
-  const one = maskedFrame(size);
-// `window` frames back to back: k replies are answered with one write of k frames.
-  const many = Buffer.concat(Array.from({ length: window }, () => one));
-  const reply = replySize(size);
-  const sockets = [];
-  for (let i = 0; i < conns; i++) sockets.push(await connect(port));
-  const latencies = [];
-  let done = 0;
-  let running = true;
-  const { performance } = require('perf_hooks');
-  const start = performance.now();
-  const warmup = 500;
-  for (const { socket, rest } of sockets) {
-    const sent = [];
-    let bytes = rest.length;
-    socket.on('data', (chunk) => {
-      bytes += chunk.length;
-      let k = 0;
-      const now = performance.now();
-      while (bytes >= reply) {
-        bytes -= reply;
-        const t0 = sent.shift();
-        if (now - start > warmup) {
-          done++;
-          if ((done & 7) === 0 || size > 1024) latencies.push(now - t0);
-        }
-        k++;
-      }
-      if (k > 0 && running) {
-        for (let i = 0; i < k; i++) sent.push(now);
-        socket.write(k === window ? many : many.subarray(0, k * one.length));
-      }
+// Echo and handshakes run in the Rust generator (crates/core/examples/load_generator.rs,
+// a child of this process, so on the same pinned core): per message it costs a
+// fraction of what a Node client does, so the servers are measured, not the generator.
+// run.js builds it and passes its path.
+function generator(args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.env.FERROSOCKET_LOAD_GENERATOR, args.map(String), { timeout: 120000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`load_generator ${args.join(' ')}: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout));
     });
-    socket.on('error', () => {});
-    const now = performance.now();
-    for (let i = 0; i < window; i++) sent.push(now);
-    socket.write(many);
-  }
-  await new Promise((r) => setTimeout(r, seconds * 1000 + warmup));
-  running = false;
-  const elapsed = (performance.now() - start - warmup) / 1000;
-  for (const { socket } of sockets) socket.destroy();
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies.length ? latencies[Math.floor(latencies.length * 0.99)] : NaN;
-  return {
-    msgsPerSec: done / elapsed,
-    mbPerSec: (done * size) / elapsed / 1e6,
-    p99ms: p99
-  };
+  });
 }
 
-async function handshakes({ port, total, concurrency }) {
-  const close = Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]);
-  let started = 0;
-  let ok = 0;
-  const t0 = process.hrtime.bigint();
-  async function worker() {
-    while (started < total) {
-      started++;
-      const { socket } = await connect(port);
-      ok++;
-      socket.end(close);
-      socket.on('error', () => {});
-      socket.resume();
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { perSec: ok / secs, ok };
+function echo({ port, conns, size, window, seconds }) {
+  return generator(['echo', '--port', port, '--conns', conns, '--size', size, '--window', window, '--seconds', seconds]);
+}
+
+function handshakes({ port, total, concurrency }) {
+  return generator(['handshakes', '--port', port, '--total', total, '--concurrency', concurrency]);
 }
 
 const idle = [];

@@ -1,7 +1,7 @@
 'use strict';
 
-// Raw WebSocket clients for the load generators (load.js, fanout.js): upgraded TCP
-// sockets and pre-masked frames, so a generator costs as little as possible.
+// Raw WebSocket clients for the Node load generators (load.js's idle and deflate
+// scenarios, fanout.js): upgraded TCP sockets, so a generator costs as little as possible.
 
 const net = require('net');
 const crypto = require('crypto');
@@ -9,27 +9,6 @@ const crypto = require('crypto');
 const GUIDLESS_REQ = (port, extra = '') =>
   `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
   `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n${extra}\r\n`;
-
-function maskedFrame(size) {
-  const payload = crypto.randomBytes(size);
-  let head;
-  if (size < 126) head = Buffer.from([0x82, 0x80 | size]);
-  else if (size < 65536) head = Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]);
-  else {
-    head = Buffer.alloc(10);
-    head[0] = 0x82;
-    head[1] = 0x80 | 127;
-    head.writeUInt32BE(size, 6);
-  }
-  const key = crypto.randomBytes(4);
-  const body = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) body[i] = payload[i] ^ key[i & 3];
-  return Buffer.concat([head, key, body]);
-}
-
-function replySize(size) {
-  return size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
-}
 
 /** Opens one upgraded raw connection (`extra`: more request header lines). */
 function connect(port, extra) {
@@ -58,4 +37,4 @@ function connect(port, extra) {
   });
 }
 
-module.exports = { connect, maskedFrame, replySize };
+module.exports = { connect };

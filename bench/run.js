@@ -16,6 +16,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const { buildExample } = require('./rust-example');
+
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 // 10,000 idle connections in every run (the figure; --quick too): the server
@@ -59,8 +61,13 @@ function pin(child, cpu) {
   return child;
 }
 
+// The echo and handshake load comes from the Rust generator, a child of load.js (so
+// pinned with it); built once per run.
+let loadGenerator = null;
 function forkLoad() {
-  return pin(fork(path.join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 1);
+  if (loadGenerator === null) loadGenerator = buildExample('load_generator');
+  const env = { ...process.env, FERROSOCKET_LOAD_GENERATOR: loadGenerator };
+  return pin(fork(path.join(__dirname, 'load.js'), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 1);
 }
 
 function request(child, msg, timeoutMs) {
